@@ -1,0 +1,174 @@
+package accounts
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on what a store accepts. They bound what an administrator (or a
+// bug) can put into the store and, through Lookup, into every logon.
+const (
+	maxNameRunes     = 256      // domain, account, group and package names
+	maxGroups        = 1024     // groups per account (the Windows token limit)
+	maxVerifiers     = 64       // packages per account
+	maxVerifierBytes = 64 << 10 // one package's verifier
+	timePrecision    = time.Microsecond
+)
+
+// foldKey returns the key under which a domain or account name is compared:
+// every rune is replaced by the smallest rune of its Unicode simple case
+// folding orbit, so two names have the same key exactly when
+// strings.EqualFold reports them equal ("K", "k" and the Kelvin sign "K"
+// all fold to "K"). No Unicode normalization is applied: "é" precomposed
+// and "e" + combining acute are different names, as they are to Windows.
+// The key is computed here, not by the database, so that SQLite,
+// PostgreSQL (whatever its locale) and the memory store agree.
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		b.WriteRune(foldRune(r))
+	}
+	return b.String()
+}
+
+func foldRune(r rune) rune {
+	min := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < min {
+			min = f
+		}
+	}
+	return min
+}
+
+// checkName reports whether s is acceptable as a domain, account, group or
+// package name. Empty names are checked by the callers that forbid them.
+func checkName(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("accounts: %s is not valid UTF-8", what)
+	}
+	if n := utf8.RuneCountInString(s); n > maxNameRunes {
+		return fmt.Errorf("accounts: %s is longer than %d characters", what, maxNameRunes)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("accounts: %s %q contains a control character", what, s)
+		}
+	}
+	return nil
+}
+
+// checkAccountName checks a domain and account name pair. The domain may
+// be empty (a store with a single, unnamed domain); the name may not.
+func checkAccountName(domain, name string) error {
+	if err := checkName("domain name", domain); err != nil {
+		return err
+	}
+	if name == "" {
+		return fmt.Errorf("accounts: empty account name")
+	}
+	return checkName("account name", name)
+}
+
+// normGroups checks groups and returns them sorted without duplicates.
+func normGroups(groups []string) ([]string, error) {
+	if len(groups) > maxGroups {
+		return nil, fmt.Errorf("accounts: more than %d groups", maxGroups)
+	}
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if g == "" {
+			return nil, fmt.Errorf("accounts: empty group name")
+		}
+		if err := checkName("group name", g); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// normVerifiers checks verifiers and returns a deep copy.
+func normVerifiers(v map[string][]byte) (map[string][]byte, error) {
+	if len(v) > maxVerifiers {
+		return nil, fmt.Errorf("accounts: more than %d verifiers", maxVerifiers)
+	}
+	out := make(map[string][]byte, len(v))
+	for pkg, b := range v {
+		if pkg == "" {
+			return nil, fmt.Errorf("accounts: verifier with an empty package name")
+		}
+		if err := checkName("package name", pkg); err != nil {
+			return nil, err
+		}
+		// An empty verifier is refused: it is far more likely a bug in
+		// the package that made it than a meaningful secret, and a
+		// comparison against nothing must never succeed by accident.
+		if len(b) == 0 {
+			return nil, fmt.Errorf("accounts: empty verifier for package %q", pkg)
+		}
+		if len(b) > maxVerifierBytes {
+			return nil, fmt.Errorf("accounts: verifier for package %q is larger than %d bytes", pkg, maxVerifierBytes)
+		}
+		out[pkg] = slices.Clone(b)
+	}
+	return out, nil
+}
+
+// normTime returns t as the stores keep it: UTC, microsecond precision,
+// no monotonic clock reading. The zero time stays zero.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.Truncate(timePrecision).UTC()
+}
+
+// toMicros and fromMicros convert between times and the SQL
+// representation: microseconds since the Unix epoch, NULL for the zero time.
+func toMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64, valid bool) time.Time {
+	if !valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// cloneAccount returns a deep copy of a.
+func cloneAccount(a *Account) *Account {
+	c := *a
+	c.Groups = slices.Clone(a.Groups)
+	if a.Verifiers != nil {
+		c.Verifiers = make(map[string][]byte, len(a.Verifiers))
+		for k, v := range a.Verifiers {
+			c.Verifiers[k] = slices.Clone(v)
+		}
+	}
+	return &c
+}
+
+// sortAccounts sorts by the folded domain and name (then by the names as
+// given, which only matters for names that fold alike and cannot coexist).
+func sortAccounts(list []*Account) {
+	slices.SortFunc(list, func(a, b *Account) int {
+		if c := strings.Compare(foldKey(a.Domain), foldKey(b.Domain)); c != 0 {
+			return c
+		}
+		return strings.Compare(foldKey(a.Name), foldKey(b.Name))
+	})
+}

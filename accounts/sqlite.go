@@ -1,0 +1,250 @@
+package accounts
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// SQLite settings. Every connection runs with:
+//
+//   - journal_mode=WAL: readers never block the writer and vice versa.
+//   - synchronous=FULL: every commit is fsynced to the WAL before it
+//     returns, so a recorded failure survives a power loss, not only a
+//     crash of the process (NORMAL would survive the latter only). See
+//     BenchmarkSQLiteSynchronous for what it costs.
+//   - busy_timeout: a writer waits this long for another process's write
+//     transaction to end before giving up with "database is locked".
+//   - foreign_keys=ON: deleting an account deletes its groups, verifiers
+//     and lockout state.
+//   - secure_delete=ON: the bytes of removed verifiers are overwritten in
+//     the file rather than left in free pages.
+//
+// Write transactions start with BEGIN IMMEDIATE (_txlock=immediate): they
+// take SQLite's write lock before reading, so a read-modify-write such as
+// RecordLogon is never interleaved with another process's, and never fails
+// with SQLITE_BUSY halfway through as a deferred transaction upgrading its
+// lock could. Within one process, writes queue on a pool of a single
+// connection; reads use a separate pool.
+const (
+	sqliteBusyTimeoutMS = 10000
+	sqliteReadConns     = 4
+	sqliteAppID         = 0x53535049 // "SSPI" in PRAGMA application_id
+)
+
+func sqliteDialect() *dialect {
+	return &dialect{
+		name:               "sqlite",
+		migrations:         "migrations/sqlite",
+		blobType:           "BLOB",
+		versionTableExists: `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version')`,
+		rebind: func(q string) string {
+			// ?NNN is SQLite's numbered parameter: the same numbering.
+			return placeholder.ReplaceAllString(q, "?$1")
+		},
+		checkDatabase: sqliteCheckApp,
+	}
+}
+
+// sqliteCheckApp refuses a SQLite database that belongs to another
+// application, and marks a new one as an account store.
+func sqliteCheckApp(ctx context.Context, tx *sql.Tx, version int) error {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id); err != nil {
+		return fmt.Errorf("accounts: reading application id: %w", err)
+	}
+	switch {
+	case id == sqliteAppID:
+		return nil
+	case id != 0:
+		return fmt.Errorf("accounts: the SQLite file is not an account store (application id %#x)", id)
+	case version != 0:
+		return fmt.Errorf("accounts: the SQLite file has a schema version but no account store mark")
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name <> 'schema_version'`).Scan(&n); err != nil {
+		return fmt.Errorf("accounts: reading schema: %w", err)
+	}
+	if n != 0 {
+		return fmt.Errorf("accounts: the SQLite file holds another application's tables")
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d`, sqliteAppID)); err != nil {
+		return fmt.Errorf("accounts: marking the database: %w", err)
+	}
+	return nil
+}
+
+// sqliteURI makes a file: URI for path; only the characters that end or
+// escape a URI path need escaping for SQLite.
+func sqliteURI(path string, params url.Values) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(path) + "?" + params.Encode()
+}
+
+func openSQLite(ctx context.Context, path string, cfg *config) (Store, error) {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("accounts: sqlite: wants a file path (use memory: for an in-process store)")
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: sqlite: %w", err)
+	}
+	if err := prepareSQLiteFile(path, cfg); err != nil {
+		return nil, err
+	}
+
+	sync := cfg.opts.sqliteSynchronous
+	if sync == "" {
+		sync = "FULL"
+	}
+	params := url.Values{}
+	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMS))
+	params.Add("_pragma", "foreign_keys(1)")
+	params.Add("_pragma", "secure_delete(1)")
+	params.Add("_pragma", "synchronous("+sync+")")
+	if n := cfg.opts.sqliteAutoCkpt; n != 0 {
+		params.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", n))
+	}
+	// Reads with the same pragmas (foreign keys and secure_delete matter
+	// only to writers, but a connection is cheap to configure alike).
+	r, err := sql.Open("sqlite", sqliteURI(path, params))
+	if err != nil {
+		return nil, fmt.Errorf("accounts: sqlite: %w", err)
+	}
+	params.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", sqliteURI(path, params))
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("accounts: sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	r.SetMaxOpenConns(sqliteReadConns)
+	r.SetMaxIdleConns(sqliteReadConns)
+	s := newSQLStore(cfg, sqliteDialect(), w, r)
+	if err := s.initSQLite(ctx, path); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *sqlStore) initSQLite(ctx context.Context, path string) error {
+	// Vet the file before changing anything in it: a file that is not a
+	// database fails here ("file is not a database"), another
+	// application's database is refused, and both are left as they are.
+	if err := sqliteVet(ctx, s.r); err != nil {
+		return fmt.Errorf("accounts: sqlite: opening %s: %w", path, err)
+	}
+	// WAL is a property of the file, set once; the first connection to
+	// find it on sets it again harmlessly.
+	var mode string
+	if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		return fmt.Errorf("accounts: sqlite: opening %s: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("accounts: sqlite: %s stays in journal mode %q, not WAL (a file system without shared memory?)", path, mode)
+	}
+	if err := migrate(ctx, s.w, s.d, s.cfg); err != nil {
+		return err
+	}
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	// SQLite gives -wal and -shm the mode of the database file; make
+	// sure, in case they predate it.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := tightenMode(path+suffix, s.cfg); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// sqliteVet reads, without writing, whether the file can be an account
+// store: a new (empty) database, or one marked with our application id.
+func sqliteVet(ctx context.Context, db *sql.DB) error {
+	// One read transaction: both reads see the same state, never an
+	// unmarked file and the tables of another Open's migration.
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var id int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id); err != nil {
+		return err
+	}
+	if id == sqliteAppID {
+		return nil
+	}
+	if id != 0 {
+		return fmt.Errorf("the file is not an account store (application id %#x)", id)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name <> 'schema_version'`).Scan(&n); err != nil {
+		return err
+	}
+	if n != 0 {
+		return errors.New("the file holds another application's tables")
+	}
+	return nil
+}
+
+// prepareSQLiteFile creates the database file with mode 0600 before SQLite
+// opens it (SQLite would create it with 0644 less the umask), and narrows
+// the mode of an existing one: verifiers are secrets.
+func prepareSQLiteFile(path string, cfg *config) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("accounts: sqlite: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("accounts: sqlite: %w", err)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("accounts: sqlite: %w", err)
+	}
+	if err := tightenMode(path, cfg); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := tightenMode(path+suffix, cfg); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// tightenMode removes group and other permissions from a regular file.
+func tightenMode(path string, cfg *config) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return fmt.Errorf("accounts: sqlite: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("accounts: sqlite: %s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(path, perm&0o700); err != nil {
+			return fmt.Errorf("accounts: sqlite: %w", err)
+		}
+		cfg.log.Warn("accounts: removed group and other access to the account store", "file", path, "was", perm.String())
+	}
+	return nil
+}

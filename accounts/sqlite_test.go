@@ -1,0 +1,228 @@
+package accounts_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"database/sql"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/opensspi/sspi/accounts"
+)
+
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		dsn  string
+		opts *accounts.Options
+		want string
+	}{
+		{"no scheme", "sam.db", nil, "no scheme"},
+		{"unknown scheme", "mysql://u:secret@h/db", nil, "unknown data source scheme"},
+		{"sqlite without path", "sqlite:", nil, "no path"},
+		{"sqlite in memory", "sqlite::memory:", nil, "file path"},
+		{"sqlite URI", "sqlite:file:x.db", nil, "file path"},
+		{"memory with argument", "memory:x", nil, "no argument"},
+		{"negative threshold", "memory:", &accounts.Options{Lockout: &accounts.LockoutPolicy{Threshold: -1}}, "negative"},
+		{"negative window", "memory:", &accounts.Options{Lockout: &accounts.LockoutPolicy{Threshold: 1, Window: -1}}, "negative"},
+		{"negative duration", "memory:", &accounts.Options{Lockout: &accounts.LockoutPolicy{Duration: -1}}, "negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := accounts.Open(t.Context(), tt.dsn, tt.opts)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) succeeded", tt.dsn)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "accounts: ") {
+				t.Errorf("Open(%q) = %q, want an accounts: error about %q", tt.dsn, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error repeats the data source name: %v", err)
+			}
+		})
+	}
+}
+
+// TestSQLiteFileModes checks that the database and its -wal and -shm files
+// are private even under umask 0, and that an existing file readable by
+// others is narrowed (with a warning).
+func TestSQLiteFileModes(t *testing.T) {
+	// Not parallel: the umask is per process.
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "new", "dir")
+	db := filepath.Join(dir, "sam.db")
+	s := openOrFatal(t, "sqlite:"+db, nil)
+	if err := s.Create(t.Context(), &accounts.Account{Name: "a", Verifiers: map[string][]byte{"NTLM": {1}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), perm)
+		}
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("created directory: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+	s.Close()
+
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		if err := os.Chmod(f, 0o644); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	var logs bytes.Buffer
+	s = openOrFatal(t, "sqlite:"+db, &accounts.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer s.Close()
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s left with mode %v", filepath.Base(f), fi.Mode().Perm())
+		}
+	}
+	if !strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("narrowing the mode logged no warning: %q", logs.String())
+	}
+}
+
+// TestSQLiteRefuses checks that Open never treats a file it cannot use as
+// an empty store (which would reset every lockout counter), and leaves the
+// file alone.
+func TestSQLiteRefuses(t *testing.T) {
+	t.Parallel()
+	garbage := make([]byte, 8192)
+	rand.Read(garbage)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, path string)
+		want  string
+	}{
+		{"not a database", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, garbage, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a database"},
+		{"another application's database", func(t *testing.T, path string) {
+			rawExec(t, path, `CREATE TABLE mail (id INTEGER PRIMARY KEY, body TEXT)`)
+		}, "another application"},
+		{"another application id", func(t *testing.T, path string) {
+			rawExec(t, path, `PRAGMA application_id = 1234`)
+		}, "not an account store"},
+		{"newer schema", func(t *testing.T, path string) {
+			s := openOrFatal(t, "sqlite:"+path, nil)
+			s.Close()
+			rawExec(t, path, `INSERT INTO schema_version (version, applied) VALUES (999, 0)`)
+		}, "newer than this program"},
+		{"corrupt header", func(t *testing.T, path string) {
+			s := openOrFatal(t, "sqlite:"+path, nil)
+			s.Create(t.Context(), &accounts.Account{Name: "a"})
+			s.Close()
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteAt([]byte("not the SQLite header"), 0)
+			f.Close()
+		}, "not a database"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sam.db")
+			tt.setup(t, path)
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := accounts.Open(t.Context(), "sqlite:"+path, nil)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Open = %v, want an error about %q", err, tt.want)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Errorf("the refused file was changed")
+			}
+		})
+	}
+}
+
+func rawExec(t *testing.T, path, stmt string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(stmt); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+}
+
+// TestSQLiteConcurrentOpen opens a new file from several goroutines (and
+// so several connections) at once: one migrates, all succeed.
+func TestSQLiteConcurrentOpen(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sam.db")
+	const n = 6
+	stores := make([]accounts.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = accounts.Open(t.Context(), "sqlite:"+path, nil) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var versions int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&versions); err != nil || versions != 1 {
+		t.Errorf("schema_version rows = %d, %v; want 1", versions, err)
+	}
+}
+
+// TestSQLitePath checks paths with the characters a file: URI gives a
+// meaning to.
+func TestSQLitePath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "odd dir?#%20", "sam?x=1#frag%41.db")
+	s := openOrFatal(t, "sqlite:"+path, nil)
+	if err := s.Create(t.Context(), &accounts.Account{Name: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database not at the path given: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "odd dir?#%20"))
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "sam?x=1#frag%41.db") {
+			t.Errorf("stray file %q", e.Name())
+		}
+	}
+	s = openOrFatal(t, "sqlite:"+path, nil)
+	defer s.Close()
+	if _, err := s.Lookup(t.Context(), "", "A"); err != nil {
+		t.Errorf("reopened: %v", err)
+	}
+}
