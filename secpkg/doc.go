@@ -1,0 +1,72 @@
+// Package secpkg is what a security package implements, and the types it
+// shares with the application API (the role of ntsecpkg.h): the package
+// interface is to package sspi what database/sql/driver is to
+// database/sql.
+//
+// A package registers a [Package] value with [Register]. Its two entry
+// points return its halves:
+//
+//   - the LSA-mode half ([LSAPackage], SECPKG_FUNCTION_TABLE) runs inside
+//     the Local Security Authority with the [LSAFunctions] support
+//     functions (LSA_SECPKG_FUNCTION_TABLE): logon sessions and their
+//     credentials, the account store's verifiers, caller information,
+//     audit, a replay cache, the clock and randomness. It acquires
+//     credentials and runs each leg of a handshake;
+//   - the user-mode half ([UserPackage], SECPKG_USER_FUNCTION_TABLE) runs
+//     in the application once a context is established and mapped: it
+//     rebuilds the context from the packed ContextData the LSA-mode half
+//     returned (session keys only, never a long-term secret) and does the
+//     per-message work ([UserContext]).
+//
+// # Windows names
+//
+//	SpLsaModeInitialize        Package.LSAModeInitialize
+//	SpUserModeInitialize       Package.UserModeInitialize
+//	SpInitialize               LSAPackage.Initialize
+//	SpGetInfo                  LSAPackage.GetInfo
+//	SpAcquireCredentialsHandle LSAPackage.AcquireCredentialsHandle
+//	SpFreeCredentialsHandle    LSAPackage.FreeCredentialsHandle
+//	SpQueryCredentialsAttributes LSAPackage.QueryCredentialsAttributes
+//	SpInitLsaModeContext       LSAPackage.InitLsaModeContext
+//	SpAcceptLsaModeContext     LSAPackage.AcceptLsaModeContext
+//	SpDeleteContext            LSAPackage.DeleteContext
+//	SpQueryContextAttributes   LSAPackage.QueryContextAttributes (LSA side),
+//	                           UserContext.Sizes/StreamSizes/SessionKey (user side)
+//	SpApplyControlToken        ControlTokenApplier
+//	SpLogonUser                LogonUserer
+//	SpShutdown                 LSAPackage.Shutdown
+//	SpInstanceInit             UserPackage.InstanceInit
+//	SpInitUserModeContext      UserPackage.InitUserModeContext
+//	SpImportSecurityContext    UserPackage.ImportContext
+//	SpMakeSignature            UserContext.MakeSignature
+//	SpVerifySignature          UserContext.VerifySignature
+//	SpSealMessage              UserContext.SealMessage
+//	SpUnsealMessage            UserContext.UnsealMessage
+//	SpCompleteAuthToken        AuthTokenCompleter
+//	SpExportSecurityContext    UserContext.ExportContext
+//	SpDeleteUserModeContext    UserContext.DeleteUserModeContext
+//	SECPKG_DLL_FUNCTIONS       UserFunctions
+//	LSA_SECPKG_FUNCTION_TABLE  LSAFunctions
+//	SECPKG_PARAMETERS          Parameters
+//	SECPKG_CALL_INFO           CallInfo
+//	LSA_SEC_HANDLE             Handle
+//
+// # Optional capabilities
+//
+// Further interfaces an LSA-mode half may implement: [LogonUserer],
+// [ControlTokenApplier], [LSAMessageProtector] (protect messages of
+// contexts that are not mapped), [SessionKeyQuerier], [CallPackager]
+// (callbacks from the user-mode half) and [VerifierMaker] (verifiers for
+// the account store). A user-mode context may implement
+// [AuthTokenCompleter] and [Wrapper].
+//
+// # Serializable by design
+//
+// Handles, byte slices and plain structs cross these interfaces, never
+// channels or callbacks, so that a package can later run in a process of
+// its own.
+//
+// # Conformance
+//
+// Package secpkgtest is the conformance kit every package runs.
+package secpkg

@@ -1,0 +1,309 @@
+package secpkg
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Interface versions exchanged by the two entry points
+// (SECPKG_INTERFACE_VERSION). The LSA and the provider pass the newest
+// version they speak; a package returns the version it implements, which
+// must not be newer.
+const (
+	InterfaceVersion1 uint32 = 0x10000 // SECPKG_INTERFACE_VERSION
+	InterfaceVersion  uint32 = InterfaceVersion1
+)
+
+// Package is what a security package registers: its two entry points, the
+// way an SSP/AP DLL exports SpLsaModeInitialize and SpUserModeInitialize.
+// The LSA calls LSAModeInitialize once when it loads the package; every
+// application process calls UserModeInitialize at most once, the first
+// time it maps one of the package's contexts.
+type Package interface {
+	// LSAModeInitialize is SpLsaModeInitialize: given the LSA's interface
+	// version it returns the package's version and its LSA-mode half.
+	LSAModeInitialize(lsaVersion uint32) (packageVersion uint32, lsa LSAPackage, err error)
+
+	// UserModeInitialize is SpUserModeInitialize: given the provider's
+	// interface version it returns the package's version and its
+	// user-mode half. A package without a user-mode half returns an error
+	// carrying StatusUnsupportedFunction; its contexts then stay in the LSA
+	// and message calls go there.
+	UserModeInitialize(lsaVersion uint32) (packageVersion uint32, user UserPackage, err error)
+}
+
+// Parameters is SECPKG_PARAMETERS: what the LSA tells a package about the
+// machine it runs on.
+type Parameters struct {
+	Version        uint32
+	MachineState   uint32 // SECPKG_STATE_* bits
+	MachineName    string // NetBIOS computer name, such as "HOST1"
+	DomainName     string // NetBIOS domain name, such as "EXAMPLE"
+	DNSMachineName string // fully qualified host name, such as "host1.example.com"
+	DNSDomainName  string // DNS domain name, such as "example.com"
+	DNSTreeName    string // DNS forest name
+}
+
+// SECPKG_STATE_* bits for Parameters.MachineState.
+const (
+	StateEncryptionPermitted       uint32 = 0x01
+	StateStrongEncryptionPermitted uint32 = 0x02
+	StateDomainController          uint32 = 0x04
+	StateWorkstation               uint32 = 0x08
+	StateStandalone                uint32 = 0x10
+)
+
+// CredentialsRequest carries the arguments of SpAcquireCredentialsHandle.
+type CredentialsRequest struct {
+	Principal string        // pszPrincipal: the name to act as, if any
+	Use       CredentialUse // fCredentialUse
+	// LogonID is the caller's logon session, set by the LSA when the
+	// caller supplies no explicit identity (default credentials).
+	LogonID LogonID
+	// Identity is pAuthData: explicit credentials, or nil.
+	Identity *AuthIdentity
+}
+
+// Credentials describe an acquired credentials handle: the result of
+// SpAcquireCredentialsHandle and the answer to SpQueryCredentialsAttributes
+// (SECPKG_CRED_ATTR_NAMES).
+type Credentials struct {
+	Handle Handle    // the package's handle for the credentials
+	Name   string    // SecPkgCredentials_Names.sUserName
+	Expiry time.Time // ptsExpiry; zero means never
+}
+
+// InitContextRequest carries the arguments of SpInitLsaModeContext.
+type InitContextRequest struct {
+	Credential Handle   // CredentialHandle
+	Context    Handle   // ContextHandle: zero on the first call
+	Target     string   // TargetName, such as "HTTP/www.example.com"
+	Flags      ISCFlags // ContextRequirements
+	DataRep    uint32   // TargetDataRep
+	Token      []byte   // the SECBUFFER_TOKEN input: the peer's last token
+	// Bindings is the SECBUFFER_CHANNEL_BINDINGS input, or nil.
+	Bindings *ChannelBindings
+}
+
+// AcceptContextRequest carries the arguments of SpAcceptLsaModeContext.
+type AcceptContextRequest struct {
+	Credential Handle   // CredentialHandle
+	Context    Handle   // ContextHandle: zero on the first call
+	Flags      ASCFlags // ContextRequirements
+	DataRep    uint32   // TargetDataRep
+	Token      []byte   // the SECBUFFER_TOKEN input
+	Bindings   *ChannelBindings
+}
+
+// ContextResult is what SpInitLsaModeContext and SpAcceptLsaModeContext
+// return on success.
+type ContextResult struct {
+	Context Handle // NewContextHandle
+	// Status is StatusOK when the context is established,
+	// StatusContinueNeeded when the peer must answer Token, and
+	// StatusCompleteNeeded or StatusCompleteAndContinue when the caller
+	// must first call CompleteAuthToken.
+	Status Status
+	Token  []byte // the SECBUFFER_TOKEN output, possibly empty
+	// Flags are the ContextAttributes (ISC_RET_* or ASC_RET_*, as
+	// ContextFlags).
+	Flags  ContextFlags
+	Expiry time.Time // ExpirationTime; zero means never
+	// Mapped is MappedContext: the package has a user-mode half and
+	// ContextData is its packed context, to be handed to
+	// SpInitUserModeContext in the application. ContextData must hold
+	// only what per-message work needs (session keys, sequence numbers,
+	// flags), never a long-term secret.
+	Mapped      bool
+	ContextData []byte
+}
+
+// ContextAttributes is what SpQueryContextAttributes answers in the LSA:
+// the attributes that do not change per message. The LSA asks for them
+// when a context is established and hands them to the application with
+// the reply, so that QueryContextAttributes needs no round trip.
+type ContextAttributes struct {
+	UserName   string    // SECPKG_ATTR_NAMES: the client's name
+	ClientName string    // SECPKG_ATTR_NATIVE_NAMES: sClientName
+	ServerName string    // SECPKG_ATTR_NATIVE_NAMES: sServerName
+	Start      time.Time // SECPKG_ATTR_LIFESPAN: tsStart
+	Expiry     time.Time // SECPKG_ATTR_LIFESPAN: tsExpiry; zero means never
+	// NegotiatedPackage and NegotiationState are
+	// SECPKG_ATTR_NEGOTIATION_INFO. For a package that negotiates nothing
+	// the package is the package itself.
+	NegotiatedPackage string
+	NegotiationState  NegotiationState
+	Sizes             Sizes       // SECPKG_ATTR_SIZES
+	StreamSizes       StreamSizes // SECPKG_ATTR_STREAM_SIZES
+	// Identity is the authenticated client, on the server side only.
+	Identity *Identity
+}
+
+// LSAPackage is the LSA-mode half of a package: SECPKG_FUNCTION_TABLE. It
+// runs inside the LSA with access to long-term secrets through
+// [LSAFunctions]. Every method may be called concurrently for different
+// handles; the LSA never runs two steps of one context at once.
+//
+// Optional capabilities are further interfaces the value may implement:
+// [LogonUserer], [ControlTokenApplier], [LSAMessageProtector],
+// [SessionKeyQuerier], [CallPackager] and [VerifierMaker].
+type LSAPackage interface {
+	// Initialize is SpInitialize: the package's ID, the machine, and the
+	// LSA support functions the package keeps for later calls.
+	Initialize(ctx context.Context, id uint32, params *Parameters, lsa LSAFunctions) error
+	// GetInfo is SpGetInfo.
+	GetInfo() PackageInfo
+	// AcquireCredentialsHandle is SpAcquireCredentialsHandle.
+	AcquireCredentialsHandle(ctx context.Context, req *CredentialsRequest) (*Credentials, error)
+	// FreeCredentialsHandle is SpFreeCredentialsHandle.
+	FreeCredentialsHandle(ctx context.Context, h Handle) error
+	// QueryCredentialsAttributes is SpQueryCredentialsAttributes.
+	QueryCredentialsAttributes(ctx context.Context, h Handle) (*Credentials, error)
+	// InitLsaModeContext is SpInitLsaModeContext, one client leg. On error
+	// the package frees whatever a first call (req.Context == 0) created;
+	// for an existing context the LSA keeps the error sticky and calls
+	// DeleteContext when the application deletes it.
+	InitLsaModeContext(ctx context.Context, req *InitContextRequest) (*ContextResult, error)
+	// AcceptLsaModeContext is SpAcceptLsaModeContext, one server leg, with
+	// the same error rule.
+	AcceptLsaModeContext(ctx context.Context, req *AcceptContextRequest) (*ContextResult, error)
+	// DeleteContext is SpDeleteContext. It must work on a context in any
+	// state, including one whose last step failed.
+	DeleteContext(ctx context.Context, h Handle) error
+	// QueryContextAttributes is SpQueryContextAttributes.
+	QueryContextAttributes(ctx context.Context, h Handle) (*ContextAttributes, error)
+	// Shutdown is SpShutdown.
+	Shutdown(ctx context.Context) error
+}
+
+// LogonRequest carries the arguments of SpLogonUser for an interactive
+// logon: the user's own password, given to the LSA once so that later
+// default credentials can use it without the application holding it.
+type LogonRequest struct {
+	Identity AuthIdentity
+}
+
+// LogonResult is what SpLogonUser returns.
+type LogonResult struct {
+	LogonID LogonID // the logon session the package created
+	User    string
+	Domain  string
+}
+
+// LogonUserer is implemented by packages that support interactive logon
+// (SpLogonUser, SECPKG_FLAG_LOGON). The package validates the identity,
+// creates a logon session with LSAFunctions.CreateLogonSession and stores
+// the credentials it will need with AddCredential.
+type LogonUserer interface {
+	LogonUser(ctx context.Context, req *LogonRequest) (*LogonResult, error)
+}
+
+// ControlTokenApplier is implemented by packages that take control tokens
+// (SpApplyControlToken).
+type ControlTokenApplier interface {
+	ApplyControlToken(ctx context.Context, h Handle, input []Buffer) error
+}
+
+// LSAMessageProtector is implemented by packages whose contexts can protect
+// messages inside the LSA: the slow path used when a context is not mapped
+// into the application.
+type LSAMessageProtector interface {
+	MakeSignature(ctx context.Context, h Handle, qop uint32, msg []Buffer, seq uint32) error
+	VerifySignature(ctx context.Context, h Handle, msg []Buffer, seq uint32) (qop uint32, err error)
+	SealMessage(ctx context.Context, h Handle, qop uint32, msg []Buffer, seq uint32) error
+	UnsealMessage(ctx context.Context, h Handle, msg []Buffer, seq uint32) (qop uint32, err error)
+}
+
+// SessionKeyQuerier is implemented by packages that can report the session
+// key of an unmapped context (SECPKG_ATTR_SESSION_KEY answered in the LSA).
+type SessionKeyQuerier interface {
+	QuerySessionKey(ctx context.Context, h Handle) ([]byte, error)
+}
+
+// CallPackager is implemented by packages whose user-mode half calls back
+// into the LSA-mode half (the LSA_CALLBACK_FUNCTION / ClientCallback
+// channel, and LsaCallAuthenticationPackage for a context).
+type CallPackager interface {
+	CallPackage(ctx context.Context, h Handle, id uint32, input []byte) ([]byte, error)
+}
+
+// VerifierMaker is implemented by packages that authenticate against the
+// account store. When an account is added or its password changes, the
+// LSA asks every enabled VerifierMaker for the verifier it will later
+// check (an NT hash, a SCRAM key pair, an OPAQUE record). The store keeps
+// these bytes per package and never the password.
+type VerifierMaker interface {
+	MakeVerifier(ctx context.Context, user, domain string, password []byte) ([]byte, error)
+}
+
+// UserPackage is the user-mode half of a package:
+// SECPKG_USER_FUNCTION_TABLE. It runs in the application process and never
+// sees a long-term secret: only packed contexts.
+type UserPackage interface {
+	// InstanceInit is SpInstanceInit, called once per process before the
+	// first context is mapped.
+	InstanceInit(version uint32, fns UserFunctions) error
+	// InitUserModeContext is SpInitUserModeContext: it builds the
+	// user-mode context from the ContextData its LSA-mode half returned.
+	// h names the context in calls to UserFunctions.CallLSA.
+	InitUserModeContext(h Handle, packed []byte) (UserContext, error)
+	// ImportContext is SpImportSecurityContext: it rebuilds a context from
+	// the data a UserContext.ExportContext produced in another process.
+	ImportContext(h Handle, packed []byte) (UserContext, error)
+}
+
+// UserContext is one mapped context in the application: the per-message
+// part of SECPKG_USER_FUNCTION_TABLE. The provider serializes calls on one
+// context, so implementations need no lock of their own.
+type UserContext interface {
+	// MakeSignature is SpMakeSignature: it signs the BufferData buffers
+	// of msg and writes the signature into its BufferToken buffer.
+	MakeSignature(qop uint32, msg []Buffer, seq uint32) error
+	// VerifySignature is SpVerifySignature.
+	VerifySignature(msg []Buffer, seq uint32) (qop uint32, err error)
+	// SealMessage is SpSealMessage: it encrypts the BufferData buffers in
+	// place and writes the trailer into the BufferToken buffer (unless
+	// qop is QOPWrapNoEncrypt, which signs only).
+	SealMessage(qop uint32, msg []Buffer, seq uint32) error
+	// UnsealMessage is SpUnsealMessage.
+	UnsealMessage(msg []Buffer, seq uint32) (qop uint32, err error)
+	// Sizes answers SpQueryContextAttributes(SECPKG_ATTR_SIZES).
+	Sizes() Sizes
+	// StreamSizes answers SpQueryContextAttributes(SECPKG_ATTR_STREAM_SIZES).
+	StreamSizes() StreamSizes
+	// SessionKey answers SpQueryContextAttributes(SECPKG_ATTR_SESSION_KEY).
+	SessionKey() ([]byte, error)
+	// ExportContext is SpExportSecurityContext: the context's current
+	// state, sequence numbers included, for ImportContext.
+	ExportContext() ([]byte, error)
+	// DeleteUserModeContext is SpDeleteUserModeContext. It should wipe
+	// the keys.
+	DeleteUserModeContext() error
+}
+
+// AuthTokenCompleter is implemented by user-mode contexts of packages that
+// return StatusCompleteNeeded (SpCompleteAuthToken). It finishes the token
+// buffers in place before the application sends them.
+type AuthTokenCompleter interface {
+	CompleteAuthToken(msg []Buffer) error
+}
+
+// UserFunctions are the helper functions the provider hands to a user-mode
+// half (SECPKG_DLL_FUNCTIONS).
+type UserFunctions interface {
+	// CallLSA sends input to the LSA-mode half of the package for the
+	// context h, which must implement [CallPackager], and returns its
+	// answer: the callback channel from user mode to LSA mode.
+	CallLSA(ctx context.Context, h Handle, id uint32, input []byte) ([]byte, error)
+	// Logger returns the provider's logger (never nil; it may discard).
+	Logger() *slog.Logger
+}
+
+// Wrapper is implemented by user-mode contexts whose protocol defines its
+// own wrap token (RFC 4121 for Kerberos) instead of the EncryptMessage
+// trailer followed by the data. The provider's Wrap and Unwrap use it.
+type Wrapper interface {
+	Wrap(qop uint32, plaintext []byte) ([]byte, error)
+	Unwrap(token []byte) (plaintext []byte, qop uint32, err error)
+}
