@@ -1,0 +1,433 @@
+// Package lsa is the Local Security Authority engine: it loads the
+// enabled security packages, holds every long-term secret (explicit
+// credentials, logon sessions, the account store), runs the LSA-mode half
+// of each package, and hands applications handles and, once a context is
+// established, packed contexts that carry session keys only.
+//
+// The engine runs in-process behind [Engine.Connect] (the embedded mode of
+// the sspi package) or inside the lsad daemon behind a Unix socket
+// (package lsarpc); both present the same [Conn] seam.
+//
+// # Limits
+//
+// Every input token is bounded (Config.MaxTokenSize, 48 KiB by default,
+// the Windows MaxTokenSize), every unfinished context has a leg limit and
+// a deadline, and every caller (uid) a handle quota. A failed step makes a
+// context's error sticky; only DeleteContext frees it. Handles are random,
+// carry the engine's boot epoch, and belong to the Conn that created them.
+package lsa
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxTokenSize        = 48 * 1024
+	DefaultMaxLegs             = 16
+	DefaultHandshakeTimeout    = 2 * time.Minute
+	DefaultMaxHandlesPerCaller = 16384
+	DefaultExportLifetime      = 5 * time.Minute
+)
+
+// Config configures an Engine. The zero value is usable: every registered
+// package enabled, no account store, default limits. A Config must not be
+// modified after it is passed to New.
+type Config struct {
+	// Packages lists the enabled packages in order (the "Security
+	// Packages" registry value). Nil enables every registered package in
+	// registration order.
+	Packages []string
+	// Parameters describe the machine to packages (SECPKG_PARAMETERS).
+	// Empty names are filled from the host name.
+	Parameters secpkg.Parameters
+	// Accounts is the account store. Nil means no local accounts: every
+	// lookup finds nothing.
+	Accounts accounts.Store
+
+	MaxTokenSize        int           // input token limit; 0 means DefaultMaxTokenSize
+	MaxLegs             int           // legs per context; 0 means DefaultMaxLegs
+	HandshakeTimeout    time.Duration // deadline for unfinished contexts; 0 means DefaultHandshakeTimeout
+	MaxHandlesPerCaller int           // handles per uid; 0 means DefaultMaxHandlesPerCaller
+	ExportLifetime      time.Duration // how long an exported context waits for import; 0 means DefaultExportLifetime
+	// SweepInterval is how often expired handshakes, exports and replay
+	// entries are swept; 0 means a quarter of HandshakeTimeout, at most
+	// 30 seconds.
+	SweepInterval time.Duration
+
+	// Time is the clock; nil means time.Now.
+	Time func() time.Time
+	// Rand is the randomness source handed to packages; nil means
+	// crypto/rand.
+	Rand io.Reader
+	// Logger receives operational logs and audit events (under the
+	// "audit" message); nil discards them. Nothing logged contains a
+	// secret.
+	Logger *slog.Logger
+}
+
+// Engine is a running LSA.
+type Engine struct {
+	cfg       Config
+	epoch     uint64
+	exportKey []byte
+	log       *slog.Logger
+
+	packages []*loadedPackage
+	byName   map[string]*loadedPackage
+
+	mu       sync.Mutex
+	handles  map[Handle]*entry
+	perUID   map[uint32]int
+	conns    map[*session]struct{}
+	exports  map[[16]byte]*pendingExport
+	closed   bool
+	janitor  chan struct{}
+	janitorW sync.WaitGroup
+
+	logons *logonTable
+	replay *replayCache
+}
+
+type loadedPackage struct {
+	id      uint32
+	name    string
+	version uint32
+	info    secpkg.PackageInfo
+	lsa     secpkg.LSAPackage
+	fns     *packageFunctions
+}
+
+// New starts an engine: it initializes every enabled package
+// (SpLsaModeInitialize, then SpInitialize and SpGetInfo).
+func New(cfg *Config) (*Engine, error) {
+	e := &Engine{
+		handles: make(map[Handle]*entry),
+		perUID:  make(map[uint32]int),
+		conns:   make(map[*session]struct{}),
+		exports: make(map[[16]byte]*pendingExport),
+		byName:  make(map[string]*loadedPackage),
+		janitor: make(chan struct{}),
+	}
+	if cfg != nil {
+		e.cfg = *cfg
+	}
+	c := &e.cfg
+	if c.MaxTokenSize <= 0 {
+		c.MaxTokenSize = DefaultMaxTokenSize
+	}
+	if c.MaxLegs <= 0 {
+		c.MaxLegs = DefaultMaxLegs
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxHandlesPerCaller <= 0 {
+		c.MaxHandlesPerCaller = DefaultMaxHandlesPerCaller
+	}
+	if c.ExportLifetime <= 0 {
+		c.ExportLifetime = DefaultExportLifetime
+	}
+	if c.Time == nil {
+		c.Time = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	e.log = c.Logger
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	fillParameters(&c.Parameters)
+	e.epoch = randomUint64()
+	e.exportKey = make([]byte, 32)
+	rand.Read(e.exportKey)
+	e.logons = newLogonTable()
+	e.replay = newReplayCache(1 << 20)
+
+	names := c.Packages
+	if names == nil {
+		names = secpkg.Registered()
+	}
+	ctx := context.Background()
+	for _, name := range names {
+		if err := e.load(ctx, name); err != nil {
+			e.shutdownPackages(ctx)
+			return nil, err
+		}
+	}
+	e.janitorW.Add(1)
+	go e.runJanitor()
+	return e, nil
+}
+
+func (e *Engine) load(ctx context.Context, name string) error {
+	pkg, canonical, ok := secpkg.Lookup(name)
+	if !ok {
+		return secpkg.Errorf(secpkg.StatusPackageNotFound, "lsa: package %q is not registered", name)
+	}
+	key := strings.ToLower(canonical)
+	if _, dup := e.byName[key]; dup {
+		return secpkg.Errorf(secpkg.StatusCannotInstall, "lsa: package %q enabled twice", canonical)
+	}
+	version, lsaPkg, err := pkg.LSAModeInitialize(secpkg.InterfaceVersion)
+	if err != nil {
+		return fmt.Errorf("lsa: SpLsaModeInitialize of %s: %w", canonical, err)
+	}
+	if version == 0 || version > secpkg.InterfaceVersion || lsaPkg == nil {
+		return secpkg.Errorf(secpkg.StatusCannotInstall, "lsa: package %s returned interface version %#x, want at most %#x", canonical, version, secpkg.InterfaceVersion)
+	}
+	lp := &loadedPackage{id: uint32(len(e.packages)), name: canonical, version: version, lsa: lsaPkg}
+	lp.fns = &packageFunctions{e: e, pkg: lp}
+	params := e.cfg.Parameters
+	params.Version = version
+	if err := lsaPkg.Initialize(ctx, lp.id, &params, lp.fns); err != nil {
+		return fmt.Errorf("lsa: SpInitialize of %s: %w", canonical, err)
+	}
+	lp.info = lsaPkg.GetInfo()
+	if lp.info.Name == "" {
+		lp.info.Name = canonical
+	}
+	e.packages = append(e.packages, lp)
+	e.byName[key] = lp
+	e.log.Debug("package loaded", "package", canonical, "id", lp.id, "version", version)
+	return nil
+}
+
+func fillParameters(p *secpkg.Parameters) {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	short, _, _ := strings.Cut(host, ".")
+	if p.MachineName == "" {
+		p.MachineName = strings.ToUpper(netbiosName(short))
+	}
+	if p.DomainName == "" {
+		p.DomainName = p.MachineName
+	}
+	if p.DNSMachineName == "" {
+		p.DNSMachineName = strings.ToLower(host)
+	}
+	if p.MachineState == 0 {
+		p.MachineState = secpkg.StateEncryptionPermitted | secpkg.StateStrongEncryptionPermitted | secpkg.StateStandalone
+	}
+}
+
+// netbiosName truncates a name to the 15 characters NetBIOS allows.
+func netbiosName(s string) string {
+	if len(s) > 15 {
+		s = s[:15]
+	}
+	return s
+}
+
+func randomUint64() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		if v := binary.LittleEndian.Uint64(b[:]); v != 0 {
+			return v
+		}
+	}
+}
+
+// Parameters returns the machine description packages were given.
+func (e *Engine) Parameters() secpkg.Parameters { return e.cfg.Parameters }
+
+// Packages returns the enabled packages' information in order.
+func (e *Engine) Packages() []secpkg.PackageInfo {
+	out := make([]secpkg.PackageInfo, len(e.packages))
+	for i, p := range e.packages {
+		out[i] = p.info
+	}
+	return out
+}
+
+func (e *Engine) pkg(name string) (*loadedPackage, error) {
+	p, ok := e.byName[strings.ToLower(name)]
+	if !ok {
+		return nil, secpkg.Errorf(secpkg.StatusPackageNotFound, "lsa: package %q is not enabled", name)
+	}
+	return p, nil
+}
+
+// Connect returns a connection for a caller. The daemon calls it for each
+// client socket with the caller's kernel credentials; the embedded
+// provider calls it once with [CurrentProcess].
+func (e *Engine) Connect(caller secpkg.CallInfo) Conn {
+	s := &session{e: e, caller: caller}
+	e.mu.Lock()
+	if !e.closed {
+		e.conns[s] = struct{}{}
+	} else {
+		s.closed = true
+	}
+	e.mu.Unlock()
+	return s
+}
+
+// CurrentProcess describes the calling process as an in-process caller.
+func CurrentProcess() secpkg.CallInfo {
+	return secpkg.CallInfo{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), PID: int32(os.Getpid()), InProcess: true}
+}
+
+// Stats counts what an engine holds, for tests and monitoring.
+type Stats struct {
+	Conns         int
+	Credentials   int
+	Contexts      int
+	Exports       int
+	LogonSessions int
+}
+
+// Stats returns current counts.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := Stats{Conns: len(e.conns), Exports: len(e.exports), LogonSessions: e.logons.len()}
+	for _, en := range e.handles {
+		if en.kind == kindCredentials {
+			st.Credentials++
+		} else {
+			st.Contexts++
+		}
+	}
+	return st
+}
+
+// Close frees every handle of every connection and shuts the packages
+// down (SpShutdown).
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	conns := make([]*session, 0, len(e.conns))
+	for s := range e.conns {
+		conns = append(conns, s)
+	}
+	e.mu.Unlock()
+	close(e.janitor)
+	e.janitorW.Wait()
+	for _, s := range conns {
+		s.Close()
+	}
+	ctx := context.Background()
+	e.mu.Lock()
+	exports := e.exports
+	e.exports = nil
+	e.mu.Unlock()
+	for _, x := range exports {
+		e.releaseContext(ctx, x.entry)
+	}
+	e.shutdownPackages(ctx)
+	return nil
+}
+
+func (e *Engine) shutdownPackages(ctx context.Context) {
+	for i := len(e.packages) - 1; i >= 0; i-- {
+		if err := e.packages[i].lsa.Shutdown(ctx); err != nil {
+			e.log.Warn("package shutdown failed", "package", e.packages[i].name, "err", err)
+		}
+	}
+}
+
+func (e *Engine) now() time.Time { return e.cfg.Time() }
+
+// runJanitor expires unfinished contexts past their deadline, pending
+// exports nobody imported, and replay-cache entries.
+func (e *Engine) runJanitor() {
+	defer e.janitorW.Done()
+	period := e.cfg.SweepInterval
+	if period <= 0 {
+		period = min(e.cfg.HandshakeTimeout/4, 30*time.Second)
+	}
+	period = max(period, time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.janitor:
+			return
+		case <-t.C:
+			e.sweep(context.Background())
+		}
+	}
+}
+
+func (e *Engine) sweep(ctx context.Context) {
+	now := e.now()
+	var expired []*entry
+	var stale []*pendingExport
+	e.mu.Lock()
+	for _, en := range e.handles {
+		if en.kind == kindContext && en.unfinishedPast(now) {
+			expired = append(expired, en)
+		}
+	}
+	for id, x := range e.exports {
+		if now.After(x.deadline) {
+			stale = append(stale, x)
+			delete(e.exports, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, en := range expired {
+		en.expire(ctx, e)
+	}
+	for _, x := range stale {
+		e.releaseContext(ctx, x.entry)
+	}
+	e.replay.purge(now)
+}
+
+// SetPassword creates the account domain\user if it does not exist and
+// gives it the verifiers every enabled package makes from password
+// (SpVerifierMaker). The password itself is stored nowhere.
+func (e *Engine) SetPassword(ctx context.Context, domain, user string, password []byte) error {
+	if e.cfg.Accounts == nil {
+		return errors.New("lsa: no account store configured")
+	}
+	if domain == "" {
+		domain = e.cfg.Parameters.DomainName
+	}
+	verifiers := make(map[string][]byte)
+	for _, p := range e.packages {
+		vm, ok := p.lsa.(secpkg.VerifierMaker)
+		if !ok {
+			continue
+		}
+		v, err := vm.MakeVerifier(ctx, user, domain, password)
+		if err != nil {
+			return fmt.Errorf("lsa: %s verifier: %w", p.name, err)
+		}
+		verifiers[p.name] = v
+	}
+	err := e.cfg.Accounts.Create(ctx, &accounts.Account{Domain: domain, Name: user, Verifiers: verifiers})
+	if errors.Is(err, accounts.ErrExists) {
+		err = e.cfg.Accounts.SetVerifiers(ctx, domain, user, verifiers)
+	}
+	if err != nil {
+		return fmt.Errorf("lsa: set password of %s\\%s: %w", domain, user, err)
+	}
+	return nil
+}
+
+// Accounts returns the engine's account store (nil if none).
+func (e *Engine) Accounts() accounts.Store { return e.cfg.Accounts }
