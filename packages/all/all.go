@@ -1,0 +1,9 @@
+// Package all registers the built-in security packages. Import it for its
+// side effect:
+//
+//	import _ "github.com/opensspi/sspi/packages/all"
+//
+// Each package is registered in a file of its own behind a build tag, so a
+// hardened build can leave one out: building with -tags sspi_omit_ntlm
+// drops NTLM.
+package all
