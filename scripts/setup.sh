@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# setup.sh — install what the tests need on a Debian machine, if missing:
-# PostgreSQL for the account store's multi-host tests. Idempotent; needs root
-# (or sudo) only when something is missing.
+# setup.sh — install what the tests need on a Debian machine, if missing.
+# Idempotent; needs root (or sudo) only when something is missing.
+#
+#   postgresql         the account store's PostgreSQL tests (a throw-away
+#                      server on loopback, scripts/pg-test-server.sh)
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-# Debian packages and a command that shows each is installed.
-declare -A want=(
-	[postgresql]="dpkg-query -W -f=\${Status} postgresql 2>/dev/null | grep -q 'ok installed'"
-)
+packages=(postgresql)
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+}
 
 missing=()
-for pkg in "${!want[@]}"; do
-	if ! eval "${want[$pkg]}"; then
-		missing+=("$pkg")
-	fi
+for pkg in "${packages[@]}"; do
+	installed "$pkg" || missing+=("$pkg")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
 	exit 0

@@ -20,7 +20,8 @@ if [[ ${SSPI_TEST_SKIP_SETUP:-} != 1 ]]; then
 	scripts/setup.sh
 fi
 
-# Services, stopped on exit.
+# Services of this run only, stopped on exit.
+export SSPI_PG_DIR=${SSPI_PG_DIR:-"${TMPDIR:-/tmp}/sspi-test-pg-$$"}
 cleanup() {
 	scripts/pg-test-server.sh stop >/dev/null 2>&1 || true
 }
