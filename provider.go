@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -245,10 +248,22 @@ var (
 )
 
 // Default returns the process's default provider, creating it on first
-// use: an embedded LSA engine with every registered package enabled (see
-// [DefaultEngineConfig]).
+// use. When the environment variable SSPI_LSA names a socket, the provider
+// talks to the lsad daemon there; otherwise it runs an embedded LSA engine
+// (see [DefaultEngineConfig]).
 func Default() (*Provider, error) {
 	defaultOnce.Do(func() {
+		if sock := os.Getenv("SSPI_LSA"); sock != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := lsarpc.Dial(ctx, sock)
+			if err != nil {
+				defaultErr = err
+				return
+			}
+			defaultProvider = NewProvider(c, nil)
+			return
+		}
 		cfg, err := DefaultEngineConfig()
 		if err != nil {
 			defaultErr = err
@@ -260,9 +275,20 @@ func Default() (*Provider, error) {
 }
 
 // DefaultEngineConfig returns the configuration of the default embedded
-// engine: every registered package, machine names from the host.
+// engine: every registered package, machine names from the host, and the
+// account store named by the environment variable SSPI_STORE
+// ("sqlite:PATH", "postgres://…"), or none when it is unset (such an
+// engine can initiate contexts but knows no local accounts to accept).
 func DefaultEngineConfig() (*lsa.Config, error) {
-	return &lsa.Config{}, nil
+	cfg := &lsa.Config{}
+	if dsn := os.Getenv("SSPI_STORE"); dsn != "" {
+		store, err := accounts.Open(context.Background(), dsn, nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Accounts = store
+	}
+	return cfg, nil
 }
 
 // Packages returns the enabled security packages of the default provider

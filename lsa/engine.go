@@ -431,3 +431,7 @@ func (e *Engine) SetPassword(ctx context.Context, domain, user string, password 
 
 // Accounts returns the engine's account store (nil if none).
 func (e *Engine) Accounts() accounts.Store { return e.cfg.Accounts }
+
+// Epoch returns the engine's boot epoch, which every handle it issues
+// carries.
+func (e *Engine) Epoch() uint64 { return e.epoch }

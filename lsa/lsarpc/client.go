@@ -1,0 +1,332 @@
+package lsarpc
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// Client is a connection to lsad: an lsa.Conn over the Unix socket. It is
+// safe for concurrent use, and many calls may be in flight at once. If the
+// connection breaks (lsad restarted), the next call dials again; handles
+// from before are then refused, since they belonged to the old connection
+// and carry the old instance's epoch.
+type Client struct {
+	path string
+	name string
+
+	mu     sync.Mutex
+	cur    *clientConn
+	closed bool
+}
+
+// DefaultSocket is where lsad listens unless configured otherwise.
+const DefaultSocket = "/run/opensspi/lsad.sock"
+
+// Dial connects to the lsad socket at path and runs the version
+// handshake.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	c := &Client{path: path, name: clientName()}
+	cc, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.cur = cc
+	return c, nil
+}
+
+func clientName() string {
+	exe, _ := os.Executable()
+	return fmt.Sprintf("opensspi-go pid=%d exe=%s", os.Getpid(), exe)
+}
+
+type clientConn struct {
+	nc      net.Conn
+	epoch   uint64
+	wmu     sync.Mutex
+	mu      sync.Mutex
+	pending map[uint64]chan *reply
+	nextID  uint64
+	done    chan struct{}
+	err     error
+}
+
+func unreachable(format string, args ...any) error {
+	return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: "+format, args...)
+}
+
+func (c *Client) dial(ctx context.Context) (*clientConn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", c.path)
+	if err != nil {
+		return nil, unreachable("cannot reach the LSA at %s: %v", c.path, err)
+	}
+	cc := &clientConn{nc: nc, pending: make(map[uint64]chan *reply), done: make(chan struct{})}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	} else {
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	body, _ := encMode.Marshal(&hello{Versions: []uint32{Version}, Client: c.name})
+	b, _ := marshalFrame(&request{ID: 0, Op: opHello, Body: body})
+	if _, err := nc.Write(b); err != nil {
+		nc.Close()
+		return nil, unreachable("hello: %v", err)
+	}
+	rb, err := readFrame(nc, MaxFrame)
+	if err != nil {
+		nc.Close()
+		return nil, unreachable("hello: %v", err)
+	}
+	var r reply
+	var hr helloReply
+	if err := decMode.Unmarshal(rb, &r); err != nil {
+		nc.Close()
+		return nil, unreachable("bad hello reply: %v", err)
+	}
+	if r.Err != nil {
+		nc.Close()
+		return nil, r.Err.err()
+	}
+	if err := decMode.Unmarshal(r.Body, &hr); err != nil || hr.Version != Version {
+		nc.Close()
+		return nil, unreachable("server answered hello with version %d", hr.Version)
+	}
+	nc.SetDeadline(time.Time{})
+	cc.epoch = hr.Epoch
+	cc.nextID = 1
+	go cc.readLoop()
+	return cc, nil
+}
+
+func (cc *clientConn) readLoop() {
+	var err error
+	for {
+		var b []byte
+		if b, err = readFrame(cc.nc, MaxFrame); err != nil {
+			break
+		}
+		var r reply
+		if err = decMode.Unmarshal(b, &r); err != nil {
+			break
+		}
+		cc.mu.Lock()
+		ch := cc.pending[r.ID]
+		delete(cc.pending, r.ID)
+		cc.mu.Unlock()
+		if ch != nil {
+			ch <- &r
+		}
+	}
+	cc.mu.Lock()
+	cc.err = unreachable("connection to the LSA lost: %v", err)
+	cc.pending = nil
+	cc.mu.Unlock()
+	close(cc.done)
+	cc.nc.Close()
+}
+
+// conn returns the live connection, dialing a new one if it broke.
+func (c *Client) conn(ctx context.Context) (*clientConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsarpc: client closed")
+	}
+	if c.cur != nil {
+		select {
+		case <-c.cur.done:
+			c.cur = nil
+		default:
+			return c.cur, nil
+		}
+	}
+	cc, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.cur = cc
+	return cc, nil
+}
+
+// call sends one request and decodes the reply body into out (if not nil).
+func (c *Client) call(ctx context.Context, op string, in, out any) error {
+	cc, err := c.conn(ctx)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	if in != nil {
+		if body, err = encMode.Marshal(in); err != nil {
+			return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
+		}
+	}
+	ch := make(chan *reply, 1)
+	cc.mu.Lock()
+	if cc.pending == nil {
+		cc.mu.Unlock()
+		<-cc.done
+		return cc.err
+	}
+	id := cc.nextID
+	cc.nextID++
+	cc.pending[id] = ch
+	cc.mu.Unlock()
+	frame, err := marshalFrame(&request{ID: id, Op: op, Body: body})
+	if err != nil {
+		cc.forget(id)
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: %s request too large", op)
+	}
+	cc.wmu.Lock()
+	if dl, ok := ctx.Deadline(); ok {
+		cc.nc.SetWriteDeadline(dl)
+	} else {
+		cc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	}
+	_, err = cc.nc.Write(frame)
+	cc.wmu.Unlock()
+	if err != nil {
+		cc.nc.Close() // a partial write leaves the stream unusable
+		cc.forget(id)
+		return unreachable("send %s: %v", op, err)
+	}
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return r.Err.err()
+		}
+		if out != nil && len(r.Body) > 0 {
+			if err := decMode.Unmarshal(r.Body, out); err != nil {
+				return unreachable("malformed %s reply: %v", op, err)
+			}
+		}
+		return nil
+	case <-cc.done:
+		return cc.err
+	case <-ctx.Done():
+		cc.forget(id)
+		return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", op, ctx.Err())
+	}
+}
+
+func (cc *clientConn) forget(id uint64) {
+	cc.mu.Lock()
+	if cc.pending != nil {
+		delete(cc.pending, id)
+	}
+	cc.mu.Unlock()
+}
+
+// Close closes the connection; lsad frees every handle it held.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.cur != nil {
+		c.cur.nc.Close()
+		c.cur = nil
+	}
+	return nil
+}
+
+func (c *Client) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, error) {
+	var out []secpkg.PackageInfo
+	return out, c.call(ctx, opEnumeratePackages, nil, &out)
+}
+
+func (c *Client) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentialsRequest) (*lsa.CredentialsReply, error) {
+	out := new(lsa.CredentialsReply)
+	return out, c.call(ctx, opAcquireCredentials, req, out)
+}
+
+func (c *Client) QueryCredentials(ctx context.Context, h lsa.Handle) (*lsa.CredentialsReply, error) {
+	out := new(lsa.CredentialsReply)
+	return out, c.call(ctx, opQueryCredentials, &handleBody{Handle: h}, out)
+}
+
+func (c *Client) FreeCredentials(ctx context.Context, h lsa.Handle) error {
+	return c.call(ctx, opFreeCredentials, &handleBody{Handle: h}, nil)
+}
+
+func (c *Client) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
+	out := new(lsa.ContextReply)
+	if err := c.call(ctx, opInitializeContext, req, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *Client) AcceptContext(ctx context.Context, req *lsa.AcceptContextRequest) (*lsa.ContextReply, error) {
+	out := new(lsa.ContextReply)
+	if err := c.call(ctx, opAcceptContext, req, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *Client) DeleteContext(ctx context.Context, h lsa.Handle) error {
+	return c.call(ctx, opDeleteContext, &handleBody{Handle: h}, nil)
+}
+
+func (c *Client) ApplyControlToken(ctx context.Context, h lsa.Handle, input []secpkg.Buffer) error {
+	return c.call(ctx, opApplyControlToken, &controlTokenBody{Handle: h, Buffers: input}, nil)
+}
+
+func (c *Client) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*lsa.MessageReply, error) {
+	out := new(lsa.MessageReply)
+	if err := c.call(ctx, opProtectMessage, req, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *Client) QuerySessionKey(ctx context.Context, h lsa.Handle) ([]byte, error) {
+	var out bytesBody
+	err := c.call(ctx, opQuerySessionKey, &handleBody{Handle: h}, &out)
+	return out.Data, err
+}
+
+func (c *Client) CallPackage(ctx context.Context, h lsa.Handle, id uint32, input []byte) ([]byte, error) {
+	var out bytesBody
+	err := c.call(ctx, opCallPackage, &callPackageBody{Handle: h, ID: id, Input: input}, &out)
+	return out.Data, err
+}
+
+func (c *Client) ExportContext(ctx context.Context, h lsa.Handle, packed []byte) ([]byte, error) {
+	var out bytesBody
+	err := c.call(ctx, opExportContext, &exportBody{Handle: h, Packed: packed}, &out)
+	return out.Data, err
+}
+
+func (c *Client) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportReply, error) {
+	out := new(lsa.ImportReply)
+	if err := c.call(ctx, opImportContext, &bytesBody{Data: blob}, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *Client) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
+	out := new(lsa.LogonSessionInfo)
+	if err := c.call(ctx, opLogonUser, req, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *Client) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error) {
+	var out []lsa.LogonSessionInfo
+	return out, c.call(ctx, opLogonSessions, nil, &out)
+}
+
+func (c *Client) Logoff(ctx context.Context, id secpkg.LogonID) error {
+	return c.call(ctx, opLogoff, &logoffBody{LogonID: uint64(id)}, nil)
+}
+
+var _ lsa.Conn = (*Client)(nil)

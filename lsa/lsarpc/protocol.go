@@ -1,0 +1,196 @@
+// Package lsarpc is the local protocol between applications and the LSA
+// daemon (lsad): length-prefixed, deterministic CBOR over a Unix socket,
+// with a version handshake, request ids so that many calls are in flight
+// on one connection, decode limits, and typed errors that carry a SEC_E_*
+// status and a message (never a secret). doc/lsa-protocol.md specifies it
+// for clients in other languages.
+//
+// [Client] implements lsa.Conn, so the provider in package sspi runs the
+// same code against the daemon as against the embedded engine. [Server]
+// serves an *lsa.Engine, attributing every call to the caller's uid, gid
+// and pid as the kernel reports them (SO_PEERCRED, LOCAL_PEERCRED), never
+// as the message claims.
+package lsarpc
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// MaxFrame bounds a frame's payload (1 MiB, as gssproxy bounds its RPCs).
+// A larger length prefix ends the connection before anything is allocated.
+const MaxFrame = 1 << 20
+
+// Operation names of version 1: one per lsa.Conn method.
+const (
+	opHello              = "Hello"
+	opEnumeratePackages  = "EnumeratePackages"
+	opAcquireCredentials = "AcquireCredentials"
+	opQueryCredentials   = "QueryCredentials"
+	opFreeCredentials    = "FreeCredentials"
+	opInitializeContext  = "InitializeContext"
+	opAcceptContext      = "AcceptContext"
+	opDeleteContext      = "DeleteContext"
+	opApplyControlToken  = "ApplyControlToken"
+	opProtectMessage     = "ProtectMessage"
+	opQuerySessionKey    = "QuerySessionKey"
+	opCallPackage        = "CallPackage"
+	opExportContext      = "ExportContext"
+	opImportContext      = "ImportContext"
+	opLogonUser          = "LogonUser"
+	opLogonSessions      = "LogonSessions"
+	opLogoff             = "Logoff"
+)
+
+// request is one call: frame payload from client to server.
+type request struct {
+	ID   uint64          `cbor:"id"`
+	Op   string          `cbor:"op"`
+	Body cbor.RawMessage `cbor:"body,omitempty"`
+}
+
+// reply answers the request with the same ID.
+type reply struct {
+	ID   uint64          `cbor:"id"`
+	Err  *wireError      `cbor:"err,omitempty"`
+	Body cbor.RawMessage `cbor:"body,omitempty"`
+}
+
+// wireError is a failed call: its SEC_E_* status and a message.
+type wireError struct {
+	Status uint32 `cbor:"status"`
+	Msg    string `cbor:"msg,omitempty"`
+}
+
+func (w *wireError) err() error {
+	st := secpkg.Status(w.Status)
+	if !st.Failed() {
+		st = secpkg.StatusInternalError
+	}
+	return &secpkg.Error{Status: st, Detail: w.Msg}
+}
+
+func toWireError(err error) *wireError {
+	e := secpkg.AsError(err)
+	return &wireError{Status: uint32(e.Status), Msg: e.Detail}
+}
+
+// hello opens a connection: the versions the client speaks.
+type hello struct {
+	Versions []uint32 `cbor:"versions"`
+	Client   string   `cbor:"client,omitempty"`
+}
+
+// helloReply names the version chosen and the LSA instance.
+type helloReply struct {
+	Version uint32 `cbor:"version"`
+	Server  string `cbor:"server,omitempty"`
+	Epoch   uint64 `cbor:"epoch"`
+	UID     uint32 `cbor:"uid"` // the caller as the server sees it
+	GID     uint32 `cbor:"gid"`
+	PID     int32  `cbor:"pid"`
+}
+
+// Request bodies that are not lsa types.
+type handleBody struct {
+	Handle lsa.Handle `cbor:"handle"`
+}
+
+type controlTokenBody struct {
+	Handle  lsa.Handle      `cbor:"handle"`
+	Buffers []secpkg.Buffer `cbor:"buffers"`
+}
+
+type callPackageBody struct {
+	Handle lsa.Handle `cbor:"handle"`
+	ID     uint32     `cbor:"id"`
+	Input  []byte     `cbor:"input,omitempty"`
+}
+
+type exportBody struct {
+	Handle lsa.Handle `cbor:"handle"`
+	Packed []byte     `cbor:"packed"`
+}
+
+type bytesBody struct {
+	Data []byte `cbor:"data,omitempty"`
+}
+
+type logoffBody struct {
+	LogonID uint64 `cbor:"logon_id"`
+}
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	encMode, err = cbor.EncOptions{
+		Sort:    cbor.SortCoreDeterministic,
+		Time:    cbor.TimeRFC3339Nano,
+		TimeTag: cbor.EncTagRequired,
+	}.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	decMode, err = cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		IndefLength:      cbor.IndefLengthForbidden,
+		MaxNestedLevels:  16,
+		MaxArrayElements: 4096,
+		MaxMapPairs:      256,
+		TimeTag:          cbor.DecTagRequired,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+var errFrameTooLarge = errors.New("lsarpc: frame exceeds the size limit")
+
+// readFrame reads one length-prefixed frame. The length is checked before
+// anything is allocated.
+func readFrame(r io.Reader, max int) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 || uint64(n) > uint64(max) {
+		return nil, fmt.Errorf("%w: %d bytes", errFrameTooLarge, n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// marshalFrame encodes v as a frame.
+func marshalFrame(v any) ([]byte, error) {
+	body, err := encMode.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > MaxFrame {
+		return nil, errFrameTooLarge
+	}
+	b := make([]byte, 4, 4+len(body))
+	binary.BigEndian.PutUint32(b, uint32(len(body)))
+	return append(b, body...), nil
+}

@@ -1,0 +1,386 @@
+package lsarpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// Server serves an LSA engine to local clients.
+type Server struct {
+	// Engine is the LSA the server exposes.
+	Engine *lsa.Engine
+	// Name is sent to clients in the hello reply ("lsad" if empty).
+	Name string
+	// Logger receives connection-level events (never secrets). Nil
+	// discards.
+	Logger *slog.Logger
+	// MaxInFlight bounds the calls one connection may have running; the
+	// server stops reading from a connection that reaches it. Zero means
+	// 64.
+	MaxInFlight int
+	// HelloTimeout bounds how long a new connection may take to say hello.
+	// Zero means 10 seconds.
+	HelloTimeout time.Duration
+	// CallTimeout bounds each call. Zero means 2 minutes.
+	CallTimeout time.Duration
+
+	mu     sync.Mutex
+	conns  map[*serverConn]struct{}
+	lns    map[net.Listener]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("lsarpc: server closed")
+
+func (s *Server) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// Serve accepts connections on ln (a Unix socket listener) until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.lns == nil {
+		s.lns = make(map[net.Listener]struct{})
+		s.conns = make(map[*serverConn]struct{})
+	}
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log().Warn("accept failed; retrying", "err", err, "delay", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(c)
+		}()
+	}
+}
+
+// Close stops the listeners, closes every connection (which frees every
+// handle of every client) and waits for the connections' goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+type serverConn struct {
+	s      *Server
+	nc     net.Conn
+	conn   lsa.Conn
+	caller secpkg.CallInfo
+	log    *slog.Logger
+
+	wmu sync.Mutex // serializes writes
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	defer nc.Close()
+	log := s.log()
+	caller, err := peerCredentials(nc)
+	if err != nil {
+		log.Warn("connection without peer credentials refused", "err", err)
+		return
+	}
+	log = log.With("uid", caller.UID, "pid", caller.PID)
+	c := &serverConn{s: s, nc: nc, caller: caller, log: log}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+
+	helloTimeout := s.HelloTimeout
+	if helloTimeout <= 0 {
+		helloTimeout = 10 * time.Second
+	}
+	nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	if err := c.hello(); err != nil {
+		log.Info("connection dropped during hello", "err", err)
+		return
+	}
+	nc.SetReadDeadline(time.Time{})
+
+	c.conn = s.Engine.Connect(caller)
+	defer c.conn.Close() // frees every handle of this client
+
+	maxInFlight := s.MaxInFlight
+	if maxInFlight <= 0 {
+		maxInFlight = 64
+	}
+	sem := make(chan struct{}, maxInFlight)
+	var calls sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() {
+		cancel()
+		calls.Wait()
+	}()
+	for {
+		b, err := readFrame(nc, MaxFrame)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				log.Info("connection dropped", "err", err)
+			}
+			return
+		}
+		var req request
+		if err := decMode.Unmarshal(b, &req); err != nil || req.Op == "" || req.Op == opHello {
+			log.Info("connection dropped: malformed request", "err", err)
+			return
+		}
+		sem <- struct{}{}
+		calls.Add(1)
+		go func() {
+			defer func() { <-sem; calls.Done() }()
+			c.handle(ctx, &req)
+		}()
+	}
+}
+
+// hello runs the version handshake: the first frame must be a hello
+// naming version 1.
+func (c *serverConn) hello() error {
+	b, err := readFrame(c.nc, 4096)
+	if err != nil {
+		return err
+	}
+	var req request
+	if err := decMode.Unmarshal(b, &req); err != nil || req.Op != opHello {
+		return fmt.Errorf("lsarpc: first frame is not a hello")
+	}
+	var h hello
+	if err := decMode.Unmarshal(req.Body, &h); err != nil {
+		return fmt.Errorf("lsarpc: bad hello: %w", err)
+	}
+	ok := false
+	for _, v := range h.Versions {
+		ok = ok || v == Version
+	}
+	if !ok {
+		c.send(&reply{ID: req.ID, Err: &wireError{Status: uint32(secpkg.StatusUnsupportedFunction), Msg: fmt.Sprintf("lsarpc: no common protocol version (server speaks %d)", Version)}})
+		return fmt.Errorf("lsarpc: client speaks versions %v", h.Versions)
+	}
+	name := c.s.Name
+	if name == "" {
+		name = "lsad"
+	}
+	body, _ := encMode.Marshal(&helloReply{Version: Version, Server: name, Epoch: c.s.Engine.Epoch(), UID: c.caller.UID, GID: c.caller.GID, PID: c.caller.PID})
+	return c.send(&reply{ID: req.ID, Body: body})
+}
+
+func (c *serverConn) send(r *reply) error {
+	b, err := marshalFrame(r)
+	if err != nil {
+		b, _ = marshalFrame(&reply{ID: r.ID, Err: toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: reply too large"))})
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	_, err = c.nc.Write(b)
+	return err
+}
+
+func (c *serverConn) handle(ctx context.Context, req *request) {
+	timeout := c.s.CallTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := c.dispatch(ctx, req)
+	r := &reply{ID: req.ID}
+	if err != nil {
+		r.Err = toWireError(err)
+	} else if out != nil {
+		body, merr := encMode.Marshal(out)
+		if merr != nil {
+			r.Err = toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: encode reply: %v", merr))
+		} else {
+			r.Body = body
+		}
+	}
+	if err := c.send(r); err != nil {
+		c.nc.Close()
+	}
+}
+
+// decode unmarshals a request body, turning a bad one into
+// SEC_E_INVALID_PARAMETER (the connection stays up: the frame was sound).
+func decode[T any](body cbor.RawMessage) (*T, error) {
+	v := new(T)
+	if len(body) == 0 {
+		return v, nil
+	}
+	if err := decMode.Unmarshal(body, v); err != nil {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: malformed request body: %v", err)
+	}
+	return v, nil
+}
+
+func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
+	conn := c.conn
+	switch req.Op {
+	case opEnumeratePackages:
+		return conn.EnumeratePackages(ctx)
+	case opAcquireCredentials:
+		b, err := decode[lsa.AcquireCredentialsRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		defer clearIdentity(b.Identity)
+		return conn.AcquireCredentials(ctx, b)
+	case opQueryCredentials:
+		b, err := decode[handleBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return conn.QueryCredentials(ctx, b.Handle)
+	case opFreeCredentials:
+		b, err := decode[handleBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, conn.FreeCredentials(ctx, b.Handle)
+	case opInitializeContext:
+		b, err := decode[lsa.InitializeContextRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return conn.InitializeContext(ctx, b)
+	case opAcceptContext:
+		b, err := decode[lsa.AcceptContextRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return conn.AcceptContext(ctx, b)
+	case opDeleteContext:
+		b, err := decode[handleBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, conn.DeleteContext(ctx, b.Handle)
+	case opApplyControlToken:
+		b, err := decode[controlTokenBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, conn.ApplyControlToken(ctx, b.Handle, b.Buffers)
+	case opProtectMessage:
+		b, err := decode[lsa.MessageRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return conn.ProtectMessage(ctx, b)
+	case opQuerySessionKey:
+		b, err := decode[handleBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		k, err := conn.QuerySessionKey(ctx, b.Handle)
+		if err != nil {
+			return nil, err
+		}
+		return &bytesBody{Data: k}, nil
+	case opCallPackage:
+		b, err := decode[callPackageBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		out, err := conn.CallPackage(ctx, b.Handle, b.ID, b.Input)
+		if err != nil {
+			return nil, err
+		}
+		return &bytesBody{Data: out}, nil
+	case opExportContext:
+		b, err := decode[exportBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		blob, err := conn.ExportContext(ctx, b.Handle, b.Packed)
+		clear(b.Packed)
+		if err != nil {
+			return nil, err
+		}
+		return &bytesBody{Data: blob}, nil
+	case opImportContext:
+		b, err := decode[bytesBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return conn.ImportContext(ctx, b.Data)
+	case opLogonUser:
+		b, err := decode[lsa.LogonUserRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		defer clearIdentity(&b.Identity)
+		return conn.LogonUser(ctx, b)
+	case opLogonSessions:
+		return conn.LogonSessions(ctx)
+	case opLogoff:
+		b, err := decode[logoffBody](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, conn.Logoff(ctx, secpkg.LogonID(b.LogonID))
+	}
+	return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: unknown operation %q", req.Op)
+}
+
+func clearIdentity(id *secpkg.AuthIdentity) {
+	if id != nil {
+		clear(id.Password)
+	}
+}
