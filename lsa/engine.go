@@ -68,6 +68,17 @@ type Config struct {
 	// 30 seconds.
 	SweepInterval time.Duration
 
+	// Authorize, if not nil, decides every request that acquires
+	// credentials, logs a user on or administers accounts; an error
+	// refuses it. The daemon sets it from its policy file; the embedded
+	// engine (where the caller is the process itself) leaves it nil.
+	Authorize func(caller secpkg.CallInfo, a Access) error
+	// PasswordChecksPerSecond limits, per caller uid, how often packages
+	// may check a password (look an account up to verify a response),
+	// with bursts of PasswordCheckBurst. Zero means unlimited.
+	PasswordChecksPerSecond float64
+	PasswordCheckBurst      int
+
 	// Time is the clock; nil means time.Now.
 	Time func() time.Time
 	// Rand is the randomness source handed to packages; nil means
@@ -98,8 +109,10 @@ type Engine struct {
 	janitor  chan struct{}
 	janitorW sync.WaitGroup
 
-	logons *logonTable
-	replay *replayCache
+	logons  *logonTable
+	replay  *replayCache
+	limiter *rateLimiter
+	enabled map[string]bool // lower-case names of packages new requests may use
 }
 
 type loadedPackage struct {
@@ -157,6 +170,8 @@ func New(cfg *Config) (*Engine, error) {
 	rand.Read(e.exportKey)
 	e.logons = newLogonTable()
 	e.replay = newReplayCache(1 << 20)
+	e.limiter = newRateLimiter(c.PasswordChecksPerSecond, c.PasswordCheckBurst)
+	e.enabled = make(map[string]bool)
 
 	names := c.Packages
 	if names == nil {
@@ -190,7 +205,9 @@ func (e *Engine) load(ctx context.Context, name string) error {
 	if version == 0 || version > secpkg.InterfaceVersion || lsaPkg == nil {
 		return secpkg.Errorf(secpkg.StatusCannotInstall, "lsa: package %s returned interface version %#x, want at most %#x", canonical, version, secpkg.InterfaceVersion)
 	}
+	e.mu.Lock()
 	lp := &loadedPackage{id: uint32(len(e.packages)), name: canonical, version: version, lsa: lsaPkg}
+	e.mu.Unlock()
 	lp.fns = &packageFunctions{e: e, pkg: lp}
 	params := e.cfg.Parameters
 	params.Version = version
@@ -201,8 +218,11 @@ func (e *Engine) load(ctx context.Context, name string) error {
 	if lp.info.Name == "" {
 		lp.info.Name = canonical
 	}
+	e.mu.Lock()
 	e.packages = append(e.packages, lp)
 	e.byName[key] = lp
+	e.enabled[key] = true
+	e.mu.Unlock()
 	e.log.Debug("package loaded", "package", canonical, "id", lp.id, "version", version)
 	return nil
 }
@@ -250,19 +270,79 @@ func (e *Engine) Parameters() secpkg.Parameters { return e.cfg.Parameters }
 
 // Packages returns the enabled packages' information in order.
 func (e *Engine) Packages() []secpkg.PackageInfo {
-	out := make([]secpkg.PackageInfo, len(e.packages))
-	for i, p := range e.packages {
-		out[i] = p.info
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []secpkg.PackageInfo
+	for _, p := range e.packages {
+		if e.enabled[strings.ToLower(p.name)] {
+			out = append(out, p.info)
+		}
 	}
 	return out
 }
 
+// pkg returns an enabled package.
 func (e *Engine) pkg(name string) (*loadedPackage, error) {
-	p, ok := e.byName[strings.ToLower(name)]
+	key := strings.ToLower(name)
+	e.mu.Lock()
+	p, ok := e.byName[key]
+	ok = ok && e.enabled[key]
+	e.mu.Unlock()
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusPackageNotFound, "lsa: package %q is not enabled", name)
 	}
 	return p, nil
+}
+
+// SetEnabled changes which packages new requests may use, in order,
+// loading any not loaded yet: the daemon's reload. Contexts and
+// credentials of packages no longer enabled keep working until they are
+// deleted; a disabled package stays loaded for them.
+func (e *Engine) SetEnabled(names []string) error {
+	ctx := context.Background()
+	want := make(map[string]bool)
+	for _, n := range names {
+		key := strings.ToLower(n)
+		want[key] = true
+		e.mu.Lock()
+		_, loaded := e.byName[key]
+		e.mu.Unlock()
+		if !loaded {
+			if err := e.load(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.enabled = want
+	// Keep e.packages in the configured order, disabled ones after.
+	ordered := make([]*loadedPackage, 0, len(e.packages))
+	for _, n := range names {
+		ordered = append(ordered, e.byName[strings.ToLower(n)])
+	}
+	for _, p := range e.packages {
+		if !want[strings.ToLower(p.name)] {
+			ordered = append(ordered, p)
+		}
+	}
+	e.packages = ordered
+	return nil
+}
+
+// authorize applies Config.Authorize.
+func (e *Engine) authorize(ci secpkg.CallInfo, a Access) error {
+	if e.cfg.Authorize == nil {
+		return nil
+	}
+	if err := e.cfg.Authorize(ci, a); err != nil {
+		e.log.Info("request refused by policy", "uid", ci.UID, "gid", ci.GID, "pid", ci.PID, "access", a.Kind.String(), "package", a.Package, "principal", sanitize(a.Principal), "err", err)
+		if secpkg.StatusOf(err) == secpkg.StatusInternalError {
+			err = secpkg.Errorf(secpkg.StatusNotOwner, "lsa: %v", err)
+		}
+		return err
+	}
+	return nil
 }
 
 // Connect returns a connection for a caller. The daemon calls it for each

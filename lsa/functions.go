@@ -68,6 +68,12 @@ func (f *packageFunctions) localDomain(domain string) string {
 }
 
 func (f *packageFunctions) LookupAccount(ctx context.Context, domain, user string) (*secpkg.Account, error) {
+	// Packages look an account up when they check a password: that is
+	// where a caller's rate of password checks is limited.
+	if ci := f.caller(ctx); !f.e.limiter.allow(ci.UID, f.e.now()) {
+		f.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: principal(domain, user), Reason: "password check rate limit", Status: secpkg.StatusLogonDenied})
+		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "lsa: too many password checks by uid %d", ci.UID)
+	}
 	store := f.e.cfg.Accounts
 	if store == nil || user == "" {
 		return nil, secpkg.ErrNoSuchAccount

@@ -218,6 +218,9 @@ func (s *session) AcquireCredentials(ctx context.Context, req *AcquireCredential
 	if req.Use&secpkg.CredentialBoth == 0 || req.Use&^(secpkg.CredentialBoth|secpkg.CredentialDefault) != 0 {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: credential use %v", req.Use)
 	}
+	if err := s.e.authorize(s.caller, Access{Kind: AccessAcquireCredentials, Package: p.name, Principal: req.Principal, Use: req.Use, Explicit: req.Identity != nil}); err != nil {
+		return nil, err
+	}
 	logon := req.LogonID
 	if req.Identity == nil {
 		if logon != 0 {
@@ -683,6 +686,9 @@ func (s *session) LogonUser(ctx context.Context, req *LogonUserRequest) (*LogonS
 	}
 	p, err := s.e.pkg(req.Package)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.e.authorize(s.caller, Access{Kind: AccessLogonUser, Package: p.name, Principal: principal(req.Identity.Domain, req.Identity.User), Explicit: true}); err != nil {
 		return nil, err
 	}
 	lu, ok := p.lsa.(secpkg.LogonUserer)

@@ -1,0 +1,16 @@
+// Command lsad is the OpenSSPI Local Security Authority daemon. Run
+// "lsad -h"; the configuration is described in package internal/lsad and
+// in doc/lsad.md.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/opensspi/sspi/internal/lsad"
+	_ "github.com/opensspi/sspi/packages/all"
+)
+
+func main() {
+	os.Exit(lsad.Main(context.Background(), os.Args[1:], os.Stderr))
+}

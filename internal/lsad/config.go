@@ -1,0 +1,179 @@
+// Package lsad implements the LSA daemon: it runs an LSA engine with its
+// account store and serves the LSA protocol on a Unix socket to local
+// applications, attributing every call to the caller's uid from the
+// kernel and deciding requests by a policy. cmd/lsad only calls Main.
+package lsad
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/lsarpc"
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// DefaultConfigFile is read when no -config flag is given, if it exists.
+const DefaultConfigFile = "/etc/opensspi/lsad.toml"
+
+// Config is the daemon's configuration file (TOML). The zero value is
+// usable: the default socket, every registered package, no account store,
+// the default policy.
+type Config struct {
+	// Socket is the Unix socket to listen on, unless systemd passes one
+	// (socket activation).
+	Socket string `toml:"socket"`
+	// SocketMode is the socket file's permission bits, in octal; callers
+	// are told apart by their uid, so the default is "0666".
+	SocketMode string `toml:"socket_mode"`
+	// Store is the account store: "sqlite:PATH", "postgres://…", or empty
+	// for none.
+	Store string `toml:"store"`
+	// Packages lists the enabled packages in order; empty means every
+	// registered one. Reloaded on SIGHUP.
+	Packages []string `toml:"packages"`
+	// Policy is the policy file; empty means DefaultPolicy. Reloaded on
+	// SIGHUP.
+	Policy string `toml:"policy"`
+
+	Log     LogConfig     `toml:"log"`
+	Machine MachineConfig `toml:"machine"`
+	Limits  LimitsConfig  `toml:"limits"`
+	Lockout LockoutConfig `toml:"lockout"`
+}
+
+// LogConfig configures logging to standard error (the journal, under
+// systemd). Logs never contain secrets.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info (default), warn, error
+	Format string `toml:"format"` // json (default) or text
+}
+
+// MachineConfig names the machine to the packages (SECPKG_PARAMETERS);
+// empty names come from the host name.
+type MachineConfig struct {
+	NetBIOSName string `toml:"netbios_name"`
+	Domain      string `toml:"domain"`
+	DNSName     string `toml:"dns_name"`
+	DNSDomain   string `toml:"dns_domain"`
+}
+
+// LimitsConfig bounds what callers may make the LSA do.
+type LimitsConfig struct {
+	MaxTokenSize            int      `toml:"max_token_size"`
+	MaxLegs                 int      `toml:"max_legs"`
+	HandshakeTimeout        Duration `toml:"handshake_timeout"`
+	MaxHandlesPerCaller     int      `toml:"max_handles_per_caller"`
+	PasswordChecksPerSecond float64  `toml:"password_checks_per_second"`
+	PasswordCheckBurst      int      `toml:"password_check_burst"`
+	MaxCallsPerConnection   int      `toml:"max_calls_per_connection"`
+}
+
+// LockoutConfig is the account lockout policy; a zero threshold keeps the
+// store's default (10 failures in 15 minutes lock for 15 minutes) and a
+// negative one disables lockout.
+type LockoutConfig struct {
+	Threshold int      `toml:"threshold"`
+	Window    Duration `toml:"window"`
+	Duration  Duration `toml:"duration"`
+}
+
+// Duration is a time.Duration written as "90s", "15m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// Defaults for the daemon (the engine's own defaults apply otherwise).
+const (
+	defaultPasswordChecksPerSecond = 2000
+	defaultPasswordCheckBurst      = 4000
+)
+
+// LoadConfig reads a configuration file. A missing DefaultConfigFile is
+// not an error: the zero Config is used.
+func LoadConfig(file string) (*Config, error) {
+	cfg := new(Config)
+	if file == "" {
+		if _, err := os.Stat(DefaultConfigFile); err != nil {
+			return cfg, nil
+		}
+		file = DefaultConfigFile
+	}
+	md, err := toml.DecodeFile(file, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("lsad: config: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("lsad: config %s: unknown key %q", file, und[0].String())
+	}
+	return cfg, nil
+}
+
+func (c *Config) socket() string {
+	if c.Socket != "" {
+		return c.Socket
+	}
+	return lsarpc.DefaultSocket
+}
+
+func (c *Config) socketMode() (os.FileMode, error) {
+	if c.SocketMode == "" {
+		return 0o666, nil
+	}
+	var m uint32
+	if _, err := fmt.Sscanf(c.SocketMode, "%o", &m); err != nil || m > 0o777 {
+		return 0, fmt.Errorf("lsad: config: bad socket_mode %q", c.SocketMode)
+	}
+	return os.FileMode(m), nil
+}
+
+func (c *Config) storeOptions() *accounts.Options {
+	o := &accounts.Options{}
+	switch l := c.Lockout; {
+	case l.Threshold < 0:
+		o.Lockout = &accounts.LockoutPolicy{}
+	case l.Threshold > 0:
+		o.Lockout = &accounts.LockoutPolicy{Threshold: l.Threshold, Window: l.Window.Duration, Duration: l.Duration.Duration}
+	}
+	return o
+}
+
+func (c *Config) engineConfig() *lsa.Config {
+	ec := &lsa.Config{
+		Parameters: secpkg.Parameters{
+			MachineName: c.Machine.NetBIOSName, DomainName: c.Machine.Domain,
+			DNSMachineName: c.Machine.DNSName, DNSDomainName: c.Machine.DNSDomain,
+		},
+		MaxTokenSize:            c.Limits.MaxTokenSize,
+		MaxLegs:                 c.Limits.MaxLegs,
+		HandshakeTimeout:        c.Limits.HandshakeTimeout.Duration,
+		MaxHandlesPerCaller:     c.Limits.MaxHandlesPerCaller,
+		PasswordChecksPerSecond: c.Limits.PasswordChecksPerSecond,
+		PasswordCheckBurst:      c.Limits.PasswordCheckBurst,
+	}
+	if len(c.Packages) > 0 {
+		ec.Packages = c.Packages
+	}
+	switch {
+	case ec.PasswordChecksPerSecond < 0:
+		ec.PasswordChecksPerSecond = 0 // unlimited, explicitly
+	case ec.PasswordChecksPerSecond == 0:
+		ec.PasswordChecksPerSecond = defaultPasswordChecksPerSecond
+		if ec.PasswordCheckBurst == 0 {
+			ec.PasswordCheckBurst = defaultPasswordCheckBurst
+		}
+	}
+	return ec
+}

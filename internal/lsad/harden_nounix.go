@@ -1,0 +1,6 @@
+//go:build !unix
+
+package lsad
+
+func harden() error           { return nil }
+func dumpable() (bool, error) { return false, nil }
