@@ -185,12 +185,9 @@ func (s *sqlStore) Lookup(ctx context.Context, domain, name string) (*Account, e
 	}
 	defer rows.Close()
 	var (
-		a     *Account
+		a     = &Account{Verifiers: map[string][]byte{}}
 		found bool
-		verif = map[string][]byte{}
-		grps  []string
 	)
-	a = &Account{}
 	for rows.Next() {
 		var (
 			kind                      int64
@@ -215,9 +212,9 @@ func (s *sqlStore) Lookup(ctx context.Context, domain, name string) (*Account, e
 				LockedUntil:  fromMicros(lockedUntil.Int64, lockedUntil.Valid),
 			}
 		case 1:
-			grps = append(grps, s1.String)
+			a.Groups = append(a.Groups, s1.String)
 		case 2:
-			verif[s1.String] = blob
+			a.Verifiers[s1.String] = blob
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -226,9 +223,7 @@ func (s *sqlStore) Lookup(ctx context.Context, domain, name string) (*Account, e
 	if !found {
 		return nil, ErrNotFound
 	}
-	slices.Sort(grps)
-	a.Groups = grps
-	a.Verifiers = verif
+	slices.Sort(a.Groups)
 	return a, nil
 }
 
