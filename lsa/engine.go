@@ -479,27 +479,20 @@ func (e *Engine) sweep(ctx context.Context) {
 
 // SetPassword creates the account domain\user if it does not exist and
 // gives it the verifiers every enabled package makes from password
-// (SpVerifierMaker). The password itself is stored nowhere.
+// (VerifierMaker). The password itself is stored nowhere. It is for
+// programs that own the engine (tests, the demo, the CLI with a store);
+// callers of a daemon use Admin.
 func (e *Engine) SetPassword(ctx context.Context, domain, user string, password []byte) error {
 	if e.cfg.Accounts == nil {
-		return errors.New("lsa: no account store configured")
+		return errNoStore
 	}
-	if domain == "" {
-		domain = e.cfg.Parameters.DomainName
+	req := &AccountRequest{Domain: domain, User: user, Password: password}
+	verifiers, err := e.verifiers(ctx, req)
+	if err != nil {
+		return err
 	}
-	verifiers := make(map[string][]byte)
-	for _, p := range e.packages {
-		vm, ok := p.lsa.(secpkg.VerifierMaker)
-		if !ok {
-			continue
-		}
-		v, err := vm.MakeVerifier(ctx, user, domain, password)
-		if err != nil {
-			return fmt.Errorf("lsa: %s verifier: %w", p.name, err)
-		}
-		verifiers[p.name] = v
-	}
-	err := e.cfg.Accounts.Create(ctx, &accounts.Account{Domain: domain, Name: user, Verifiers: verifiers})
+	domain = e.accountDomain(domain)
+	err = e.cfg.Accounts.Create(ctx, &accounts.Account{Domain: domain, Name: user, Verifiers: verifiers})
 	if errors.Is(err, accounts.ErrExists) {
 		err = e.cfg.Accounts.SetVerifiers(ctx, domain, user, verifiers)
 	}

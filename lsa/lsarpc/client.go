@@ -329,4 +329,33 @@ func (c *Client) Logoff(ctx context.Context, id secpkg.LogonID) error {
 	return c.call(ctx, opLogoff, &logoffBody{LogonID: uint64(id)}, nil)
 }
 
-var _ lsa.Conn = (*Client)(nil)
+// AddAccount is lsa.Admin.AddAccount over the socket.
+func (c *Client) AddAccount(ctx context.Context, req *lsa.AccountRequest) error {
+	return c.call(ctx, opAddAccount, req, nil)
+}
+
+// SetPassword is lsa.Admin.SetPassword over the socket.
+func (c *Client) SetPassword(ctx context.Context, req *lsa.AccountRequest) error {
+	return c.call(ctx, opSetPassword, req, nil)
+}
+
+// DeleteAccount is lsa.Admin.DeleteAccount over the socket.
+func (c *Client) DeleteAccount(ctx context.Context, domain, user string) error {
+	return c.call(ctx, opDeleteAccount, &accountBody{Domain: domain, User: user}, nil)
+}
+
+// UnlockAccount is lsa.Admin.UnlockAccount over the socket.
+func (c *Client) UnlockAccount(ctx context.Context, domain, user string) error {
+	return c.call(ctx, opUnlockAccount, &accountBody{Domain: domain, User: user}, nil)
+}
+
+// ListAccounts is lsa.Admin.ListAccounts over the socket.
+func (c *Client) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
+	var out []lsa.AccountInfo
+	return out, c.call(ctx, opListAccounts, nil, &out)
+}
+
+var (
+	_ lsa.Conn  = (*Client)(nil)
+	_ lsa.Admin = (*Client)(nil)
+)

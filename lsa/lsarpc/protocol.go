@@ -50,6 +50,13 @@ const (
 	opLogonUser          = "LogonUser"
 	opLogonSessions      = "LogonSessions"
 	opLogoff             = "Logoff"
+
+	// Account administration (lsa.Admin); the policy's admin right.
+	opAddAccount    = "AddAccount"
+	opSetPassword   = "SetPassword"
+	opDeleteAccount = "DeleteAccount"
+	opListAccounts  = "ListAccounts"
+	opUnlockAccount = "UnlockAccount"
 )
 
 // request is one call: frame payload from client to server.
@@ -124,6 +131,11 @@ type exportBody struct {
 
 type bytesBody struct {
 	Data []byte `cbor:"data,omitempty"`
+}
+
+type accountBody struct {
+	Domain string `cbor:"domain,omitempty"`
+	User   string `cbor:"user"`
 }
 
 type logoffBody struct {

@@ -376,6 +376,9 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		}
 		return nil, conn.Logoff(ctx, secpkg.LogonID(b.LogonID))
 	}
+	if out, ok, err := c.dispatchAdmin(ctx, req); ok {
+		return out, err
+	}
 	return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: unknown operation %q", req.Op)
 }
 
@@ -383,4 +386,38 @@ func clearIdentity(id *secpkg.AuthIdentity) {
 	if id != nil {
 		clear(id.Password)
 	}
+}
+
+// dispatchAdmin serves the account operations, if the engine's connection
+// offers them; ok is false for other operations.
+func (c *serverConn) dispatchAdmin(ctx context.Context, req *request) (out any, ok bool, err error) {
+	admin, isAdmin := c.conn.(lsa.Admin)
+	if !isAdmin {
+		return nil, false, nil
+	}
+	switch req.Op {
+	case opAddAccount, opSetPassword:
+		b, err := decode[lsa.AccountRequest](req.Body)
+		if err != nil {
+			return nil, true, err
+		}
+		defer clear(b.Password)
+		if req.Op == opAddAccount {
+			return nil, true, admin.AddAccount(ctx, b)
+		}
+		return nil, true, admin.SetPassword(ctx, b)
+	case opDeleteAccount, opUnlockAccount:
+		b, err := decode[accountBody](req.Body)
+		if err != nil {
+			return nil, true, err
+		}
+		if req.Op == opDeleteAccount {
+			return nil, true, admin.DeleteAccount(ctx, b.Domain, b.User)
+		}
+		return nil, true, admin.UnlockAccount(ctx, b.Domain, b.User)
+	case opListAccounts:
+		list, err := admin.ListAccounts(ctx)
+		return list, true, err
+	}
+	return nil, false, nil
 }

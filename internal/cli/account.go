@@ -1,0 +1,206 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/opensspi/sspi/lsa"
+)
+
+// splitUser splits "DOMAIN\user" or "user@DOMAIN" into domain and user.
+func splitUser(s, domain string) (string, string) {
+	if d, u, ok := strings.Cut(s, `\`); ok {
+		return d, u
+	}
+	if u, d, ok := strings.Cut(s, "@"); ok {
+		return d, u
+	}
+	return domain, s
+}
+
+// password reads a password: from SSPI_PASSWORD, from standard input
+// (--password-stdin, or when it is not a terminal), or from a prompt on
+// the terminal without echo.
+func (e *env) password(prompt string, fromStdin, confirm bool) ([]byte, error) {
+	if pw := e.getenv("SSPI_PASSWORD"); pw != "" {
+		return []byte(pw), nil
+	}
+	f, isFile := e.stdin.(*os.File)
+	if fromStdin || !isFile || !term.IsTerminal(int(f.Fd())) {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			return nil, errors.New("no password on standard input")
+		}
+		return []byte(strings.TrimRight(line, "\r\n")), nil
+	}
+	fmt.Fprint(e.stderr, prompt)
+	pw, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if confirm {
+		fmt.Fprint(e.stderr, "Again: ")
+		again, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return nil, err
+		}
+		if string(again) != string(pw) {
+			return nil, errors.New("the passwords differ")
+		}
+	}
+	return pw, nil
+}
+
+func newAccountCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "account",
+		Short: "Administer the accounts of the LSA's account store",
+		Long: `Administer accounts. The store keeps, for each account, the verifier each
+package makes from the password (an NT hash for NTLM), never the password.
+
+With --store (or SSPI_STORE) the command opens the store itself; with --lsa
+(or SSPI_LSA) it asks lsad, whose policy must grant the caller "admin".
+Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
+	}
+	var domain string
+	var groups []string
+	var disabled, stdin bool
+	add := &cobra.Command{
+		Use:   "add USER",
+		Short: "Create an account",
+		Example: `  sspi account add alice --store sqlite:/var/lib/opensspi/accounts.db
+  printf 'secret\n' | sspi account add 'EXAMPLE\bob' --password-stdin --group staff --store sqlite:a.db`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.admin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, u := splitUser(args[0], domain)
+			pw, err := e.password("Password for "+args[0]+": ", stdin, true)
+			if err != nil {
+				return err
+			}
+			defer clear(pw)
+			if err := a.AddAccount(cmd.Context(), &lsa.AccountRequest{Domain: d, User: u, Password: pw, Groups: groups, Disabled: disabled}); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "account %s added\n", args[0])
+			return nil
+		},
+	}
+	add.Flags().StringSliceVar(&groups, "group", nil, "group the account belongs to (repeatable)")
+	add.Flags().BoolVar(&disabled, "disabled", false, "create the account disabled")
+	passwd := &cobra.Command{
+		Use:     "passwd USER",
+		Short:   "Set an account's password (and clear its lockout)",
+		Example: `  sspi account passwd alice --store sqlite:a.db`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.admin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, u := splitUser(args[0], domain)
+			pw, err := e.password("New password for "+args[0]+": ", stdin, true)
+			if err != nil {
+				return err
+			}
+			defer clear(pw)
+			if err := a.SetPassword(cmd.Context(), &lsa.AccountRequest{Domain: d, User: u, Password: pw}); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "password of %s set\n", args[0])
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{add, passwd} {
+		c.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
+	}
+	del := &cobra.Command{
+		Use:     "del USER",
+		Aliases: []string{"delete", "rm"},
+		Short:   "Delete an account",
+		Example: `  sspi account del alice --store sqlite:a.db`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.admin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, u := splitUser(args[0], domain)
+			if err := a.DeleteAccount(cmd.Context(), d, u); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "account %s deleted\n", args[0])
+			return nil
+		},
+	}
+	unlock := &cobra.Command{
+		Use:     "unlock USER",
+		Short:   "Clear an account's lockout",
+		Example: `  sspi account unlock alice --store sqlite:a.db`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.admin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, u := splitUser(args[0], domain)
+			if err := a.UnlockAccount(cmd.Context(), d, u); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "account %s unlocked\n", args[0])
+			return nil
+		},
+	}
+	list := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the accounts (no secrets)",
+		Example: `  sspi account list --store sqlite:a.db --json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.admin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			accts, err := a.ListAccounts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				if accts == nil {
+					accts = []lsa.AccountInfo{}
+				}
+				return writeJSON(e.stdout, accts)
+			}
+			return e.table([]string{"ACCOUNT", "GROUPS", "STATE", "FAILURES", "PACKAGES"}, func(row func(...any)) {
+				for _, x := range accts {
+					state := "enabled"
+					switch {
+					case x.Disabled:
+						state = "disabled"
+					case !x.LockedUntil.IsZero():
+						state = "locked"
+					}
+					row(x.Domain+`\`+x.User, strings.Join(x.Groups, ","), state, x.Failures, strings.Join(x.Packages, ","))
+				}
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{add, passwd, del, unlock} {
+		c.Flags().StringVar(&domain, "domain", "", "domain of the account (default: the machine's)")
+	}
+	cmd.AddCommand(add, passwd, del, unlock, list)
+	return cmd
+}

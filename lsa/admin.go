@@ -1,0 +1,210 @@
+package lsa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// Admin administers the LSA's accounts: the connection's caller must be
+// allowed to (Config.Authorize with AccessAdminister). The embedded
+// engine's connections and the daemon's client (lsarpc) implement it.
+// Passwords go in; nothing secret comes out.
+type Admin interface {
+	// AddAccount creates an account whose verifiers every enabled
+	// package makes from the password.
+	AddAccount(ctx context.Context, req *AccountRequest) error
+	// SetPassword replaces an account's verifiers (and clears its
+	// lockout).
+	SetPassword(ctx context.Context, req *AccountRequest) error
+	// DeleteAccount removes an account.
+	DeleteAccount(ctx context.Context, domain, user string) error
+	// ListAccounts lists the accounts, without verifiers.
+	ListAccounts(ctx context.Context) ([]AccountInfo, error)
+	// UnlockAccount clears an account's lockout.
+	UnlockAccount(ctx context.Context, domain, user string) error
+}
+
+// AccountRequest names an account and its new password; Groups and
+// Disabled apply to AddAccount.
+type AccountRequest struct {
+	Domain   string
+	User     string
+	Password []byte
+	Groups   []string
+	Disabled bool
+}
+
+// AccountInfo describes an account without its verifiers.
+type AccountInfo struct {
+	Domain      string
+	User        string
+	Groups      []string
+	Disabled    bool
+	Packages    []string // packages holding a verifier for it
+	Failures    int
+	LockedUntil time.Time // zero: not locked
+	Created     time.Time
+	Updated     time.Time
+}
+
+var errNoStore = secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: no account store configured")
+
+func (s *session) admin(ctx context.Context) (accounts.Store, error) {
+	if _, err := s.callCtx(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.e.authorize(s.caller, Access{Kind: AccessAdminister}); err != nil {
+		return nil, err
+	}
+	if s.e.cfg.Accounts == nil {
+		return nil, errNoStore
+	}
+	return s.e.cfg.Accounts, nil
+}
+
+func (s *session) AddAccount(ctx context.Context, req *AccountRequest) error {
+	store, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := s.e.verifiers(ctx, req)
+	if err != nil {
+		return err
+	}
+	domain := s.e.accountDomain(req.Domain)
+	err = store.Create(ctx, &accounts.Account{Domain: domain, Name: req.User, Groups: req.Groups, Disabled: req.Disabled, Verifiers: v})
+	if errors.Is(err, accounts.ErrExists) {
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: account %s\\%s already exists", domain, req.User)
+	}
+	if err != nil {
+		return secpkg.Errorf(secpkg.StatusInternalError, "lsa: add account: %w", err)
+	}
+	s.e.log.Info("audit", "event", "account-added", "principal", sanitize(principal(domain, req.User)), "uid", s.caller.UID)
+	return nil
+}
+
+func (s *session) SetPassword(ctx context.Context, req *AccountRequest) error {
+	store, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := s.e.verifiers(ctx, req)
+	if err != nil {
+		return err
+	}
+	domain := s.e.accountDomain(req.Domain)
+	if err := store.SetVerifiers(ctx, domain, req.User, v); err != nil {
+		return notFound(err, domain, req.User)
+	}
+	s.e.log.Info("audit", "event", "password-set", "principal", sanitize(principal(domain, req.User)), "uid", s.caller.UID)
+	return nil
+}
+
+func (s *session) DeleteAccount(ctx context.Context, domain, user string) error {
+	store, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	domain = s.e.accountDomain(domain)
+	if err := store.Delete(ctx, domain, user); err != nil {
+		return notFound(err, domain, user)
+	}
+	s.e.log.Info("audit", "event", "account-deleted", "principal", sanitize(principal(domain, user)), "uid", s.caller.UID)
+	return nil
+}
+
+func (s *session) UnlockAccount(ctx context.Context, domain, user string) error {
+	store, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	domain = s.e.accountDomain(domain)
+	if err := store.Unlock(ctx, domain, user); err != nil {
+		return notFound(err, domain, user)
+	}
+	s.e.log.Info("audit", "event", "account-unlocked", "principal", sanitize(principal(domain, user)), "uid", s.caller.UID)
+	return nil
+}
+
+func (s *session) ListAccounts(ctx context.Context) ([]AccountInfo, error) {
+	store, err := s.admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := store.List(ctx)
+	if err != nil {
+		return nil, secpkg.Errorf(secpkg.StatusInternalError, "lsa: list accounts: %w", err)
+	}
+	out := make([]AccountInfo, 0, len(list))
+	for _, a := range list {
+		info := AccountInfo{
+			Domain: a.Domain, User: a.Name, Groups: a.Groups, Disabled: a.Disabled,
+			Failures: a.Lockout.Failures, Created: a.Created, Updated: a.Updated,
+		}
+		if a.Lockout.Locked(s.e.now()) {
+			info.LockedUntil = a.Lockout.LockedUntil
+		}
+		// List omits verifier bytes; ask for the packages separately.
+		if full, err := store.Lookup(ctx, a.Domain, a.Name); err == nil {
+			for pkg := range full.Verifiers {
+				info.Packages = append(info.Packages, pkg)
+			}
+			for _, v := range full.Verifiers {
+				clear(v)
+			}
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func notFound(err error, domain, user string) error {
+	if errors.Is(err, accounts.ErrNotFound) {
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: no account %s\\%s", domain, user)
+	}
+	return secpkg.Errorf(secpkg.StatusInternalError, "lsa: %w", err)
+}
+
+// accountDomain is the domain an account is stored under: the local
+// domain when none is given.
+func (e *Engine) accountDomain(domain string) string {
+	if domain == "" || domain == "." {
+		return e.cfg.Parameters.DomainName
+	}
+	return domain
+}
+
+// verifiers asks every enabled VerifierMaker for its verifier of req's
+// password.
+func (e *Engine) verifiers(ctx context.Context, req *AccountRequest) (map[string][]byte, error) {
+	if req.User == "" || len(req.Password) == 0 {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: an account needs a name and a password")
+	}
+	domain := e.accountDomain(req.Domain)
+	v := make(map[string][]byte)
+	e.mu.Lock()
+	pkgs := append([]*loadedPackage(nil), e.packages...)
+	e.mu.Unlock()
+	for _, p := range pkgs {
+		vm, ok := p.lsa.(secpkg.VerifierMaker)
+		if !ok {
+			continue
+		}
+		b, err := vm.MakeVerifier(ctx, req.User, domain, req.Password)
+		if err != nil {
+			return nil, fmt.Errorf("lsa: %s verifier: %w", p.name, err)
+		}
+		v[p.name] = b
+	}
+	if len(v) == 0 {
+		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: no enabled package authenticates against accounts")
+	}
+	return v, nil
+}
+
+var _ Admin = (*session)(nil)
