@@ -13,12 +13,12 @@ import (
 func TestConformance(t *testing.T) {
 	for _, mode := range modes {
 		for _, pkg := range allFakes {
-			t.Run(mode.name+"/"+pkg, func(t *testing.T) {
+			t.Run(mode.Name+"/"+pkg, func(t *testing.T) {
 				t.Parallel()
 				secpkgtest.Run(t, secpkgtest.Config{
 					Package: pkg,
 					NewHarness: func(t *testing.T) secpkgtest.Harness {
-						return mode.harness(t, newEngine(t, nil))
+						return mode.Harness(t, newEngine(t, nil))
 					},
 					User: testUser, Domain: testDomain, Password: []byte(testPassword),
 					Target:          testTarget,

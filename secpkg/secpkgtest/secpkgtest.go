@@ -47,7 +47,7 @@ import (
 type Harness interface {
 	// Connect returns a new connection to the LSA as the current user,
 	// standing for one application process.
-	Connect(t *testing.T) lsa.Conn
+	Connect(t testing.TB) lsa.Conn
 	// Stats reports what the LSA holds, to find leaked handles.
 	Stats() lsa.Stats
 }
@@ -57,7 +57,7 @@ func Embedded(e *lsa.Engine) Harness { return embedded{e} }
 
 type embedded struct{ e *lsa.Engine }
 
-func (h embedded) Connect(t *testing.T) lsa.Conn { return h.e.Connect(lsa.CurrentProcess()) }
+func (h embedded) Connect(t testing.TB) lsa.Conn { return h.e.Connect(lsa.CurrentProcess()) }
 func (h embedded) Stats() lsa.Stats              { return h.e.Stats() }
 
 // Config describes the package under test.

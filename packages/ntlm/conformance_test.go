@@ -1,0 +1,81 @@
+package ntlm_test
+
+import (
+	"context"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/packages/ntlm"
+	"github.com/opensspi/sspi/secpkg"
+	"github.com/opensspi/sspi/secpkg/secpkgtest"
+
+	"golang.org/x/crypto/md4"
+)
+
+func init() { secpkg.Register(ntlm.Name, ntlm.New(nil)) }
+
+const (
+	user     = "alice"
+	domain   = "EXAMPLE"
+	password = "alice-Passw0rd"
+	target   = "HOST/server.example.com"
+)
+
+// newEngine is an LSA with NTLM and an account store holding alice.
+func newEngine(t testing.TB) *lsa.Engine {
+	t.Helper()
+	store, err := accounts.Open(context.Background(), "memory:", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := lsa.New(&lsa.Config{
+		Packages: []string{ntlm.Name},
+		Accounts: store,
+		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
+			DNSMachineName: "server.example.com", DNSDomainName: "example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(); store.Close() })
+	if err := e.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func ntHash(pw string) []byte {
+	h := md4.New()
+	for _, u := range utf16.Encode([]rune(pw)) {
+		h.Write([]byte{byte(u), byte(u >> 8)})
+	}
+	return h.Sum(nil)
+}
+
+// TestConformance runs the conformance kit on NTLM, through the embedded
+// engine and through the daemon protocol.
+func TestConformance(t *testing.T) {
+	for _, mode := range secpkgtest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			secpkgtest.Run(t, secpkgtest.Config{
+				Package:    ntlm.Name,
+				NewHarness: func(t *testing.T) secpkgtest.Harness { return mode.Harness(t, newEngine(t)) },
+				User:       user, Domain: domain, Password: []byte(password),
+				Target:          target,
+				ClientFlags:     sspi.ISCReqConfidentiality | sspi.ISCReqIntegrity | sspi.ISCReqSequenceDetect | sspi.ISCReqReplayDetect,
+				ServerFlags:     sspi.ASCReqConfidentiality | sspi.ASCReqIntegrity,
+				WantClientFlags: sspi.ISCRetConfidentiality | sspi.ISCRetIntegrity | sspi.ISCRetSequenceDetect | sspi.ISCRetReplayDetect,
+				WantServerFlags: sspi.ASCRetConfidentiality | sspi.ASCRetIntegrity | sspi.ASCRetSequenceDetect | sspi.ASCRetReplayDetect,
+				Mapped:          true,
+				SequenceDetect:  true,
+				Exportable:      true,
+				// The NT hash is the verifier in the account store and
+				// what a logon session keeps.
+				Secrets: [][]byte{ntHash(password)},
+			})
+		})
+	}
+}
