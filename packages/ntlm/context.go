@@ -50,6 +50,10 @@ type session struct {
 
 	exported bool // ExportContext was called: this copy must not be used again
 	deleted  bool
+	// mapped is set in the LSA-mode copy once the LSA has handed the
+	// context to the application (ContextMapped): its keys are gone, and
+	// per-message work happens in the application only.
+	mapped bool
 }
 
 // String describes the session without its keys.
@@ -86,13 +90,16 @@ func (s *session) wipe() {
 	s.hasKeys = false
 }
 
-// usable fails once the session was exported or deleted.
+// usable fails once the session was exported, deleted or (in the LSA)
+// mapped into the application.
 func (s *session) usable() error {
 	switch {
 	case s.deleted:
 		return secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: context deleted")
 	case s.exported:
 		return secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: context was exported and may not be used here again")
+	case s.mapped:
+		return secpkg.Errorf(secpkg.StatusUnsupportedFunction, "ntlm: context is mapped into the application; its keys are there")
 	}
 	return nil
 }
@@ -153,8 +160,16 @@ func (s *session) unseal(msg []secpkg.Buffer, seq uint32) (uint32, error) {
 	if err := s.usable(); err != nil {
 		return 0, err
 	}
-	if !s.hasKeys || s.flags&flagSeal == 0 {
-		return 0, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "ntlm: sealing was not negotiated")
+	if !s.hasKeys {
+		return 0, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "ntlm: anonymous context has no session security")
+	}
+	if s.flags&flagSeal == 0 {
+		// Without sealing, the peer can only have sent a message with
+		// SECQOP_WRAP_NO_ENCRYPT: a signature.
+		if err := s.sec.verify(msg, seq, false); err != nil {
+			return 0, err
+		}
+		return secpkg.QOPWrapNoEncrypt, nil
 	}
 	err := s.sec.verify(msg, seq, true)
 	if secpkg.StatusOf(err) != secpkg.StatusMessageAltered {
@@ -497,6 +512,25 @@ func (p *lsaPackage) DeleteContext(ctx context.Context, h secpkg.Handle) error {
 	c.mu.Unlock()
 	c.wipe()
 	return nil
+}
+
+// ContextMapped implements secpkg.ContextMapper. The LSA has handed the
+// context to the application, whose user-mode half signs and seals from
+// now on, so the LSA-mode copy drops its session key, signing and sealing
+// keys and RC4 states (about 2 KiB a context) and keeps only the names
+// and the identity that SpQueryContextAttributes reports. A context the
+// LSA keeps unmapped is never told, and keeps its keys for the slow path.
+func (p *lsaPackage) ContextMapped(ctx context.Context, h secpkg.Handle) {
+	c, ok := p.ctxs.get(h)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != nil {
+		c.sess.wipe()
+		c.sess.mapped = true
+	}
 }
 
 // established returns the session of an established context.

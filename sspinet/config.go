@@ -1,0 +1,102 @@
+// Package sspinet gives authenticated, protected connections over any
+// net.Conn, in the shape of crypto/tls: [Client], [Server], [Dial] and
+// [Listen] return a [*Conn] that implements net.Conn. The connection first
+// runs an SSPI handshake (InitializeSecurityContext on the client,
+// AcceptSecurityContext on the server, tokens in length-prefixed frames),
+// then carries records sealed with EncryptMessage (or, by configuration,
+// signed only), with the package's sequence numbers guarding against
+// replay, reordering and truncation. doc/sspinet.md specifies the framing.
+package sspinet
+
+import (
+	"context"
+	"time"
+
+	"github.com/opensspi/sspi"
+)
+
+// Config configures a client or a server connection. A Config may be
+// shared by many connections and must not be modified after first use.
+type Config struct {
+	// Provider reaches the LSA; nil means sspi.Default().
+	Provider *sspi.Provider
+	// Package is the security package, such as "NTLM" or "Negotiate".
+	Package string
+	// Credentials are used when set; otherwise each connection acquires
+	// its own (outbound for a client, inbound for a server) with
+	// Identity and Principal, and frees them when it closes.
+	Credentials *sspi.Credentials
+	// Identity is the client's explicit credentials; nil means the
+	// caller's default credentials (its logon session in the LSA).
+	Identity *sspi.AuthIdentity
+	// Target is the server's principal name the client asks for, such as
+	// "HOST/server.example.com".
+	Target string
+	// Principal is the name a server accepts as.
+	Principal string
+	// SignOnly carries records signed but not encrypted
+	// (SECQOP_WRAP_NO_ENCRYPT). Both sides must agree.
+	SignOnly bool
+	// MaxRecordSize bounds the plaintext of one record; zero means
+	// 64 KiB. Writes are split into records of at most this size, and a
+	// peer's record larger than it ends the connection.
+	MaxRecordSize int
+	// HandshakeTimeout bounds the handshake when the caller's context has
+	// no deadline; zero means 30 seconds.
+	HandshakeTimeout time.Duration
+	// Authorize, on a server, decides whether an authenticated client
+	// may use the connection; an error refuses it (the client sees
+	// SEC_E_LOGON_DENIED). Nil admits every authenticated client.
+	Authorize func(ctx context.Context, id *sspi.Identity) error
+	// ClientFlags and ServerFlags add to the context requirements the
+	// connection always asks for (mutual authentication where the
+	// package offers it, replay and sequence detection, integrity and,
+	// unless SignOnly, confidentiality).
+	ClientFlags sspi.ISCFlags
+	ServerFlags sspi.ASCFlags
+}
+
+const (
+	defaultMaxRecord        = 64 << 10
+	defaultHandshakeTimeout = 30 * time.Second
+	// maxTokenFrame bounds a handshake frame: the LSA's token limit and
+	// some room.
+	maxTokenFrame = 64 << 10
+)
+
+func (c *Config) maxRecord() int {
+	if c.MaxRecordSize > 0 {
+		return c.MaxRecordSize
+	}
+	return defaultMaxRecord
+}
+
+func (c *Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout > 0 {
+		return c.HandshakeTimeout
+	}
+	return defaultHandshakeTimeout
+}
+
+func (c *Config) provider() (*sspi.Provider, error) {
+	if c.Provider != nil {
+		return c.Provider, nil
+	}
+	return sspi.Default()
+}
+
+func (c *Config) clientFlags() sspi.ISCFlags {
+	f := c.ClientFlags | sspi.ISCReqMutualAuth | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect | sspi.ISCReqIntegrity | sspi.ISCReqConnection
+	if !c.SignOnly {
+		f |= sspi.ISCReqConfidentiality
+	}
+	return f
+}
+
+func (c *Config) serverFlags() sspi.ASCFlags {
+	f := c.ServerFlags | sspi.ASCReqMutualAuth | sspi.ASCReqReplayDetect | sspi.ASCReqSequenceDetect | sspi.ASCReqIntegrity | sspi.ASCReqConnection
+	if !c.SignOnly {
+		f |= sspi.ASCReqConfidentiality
+	}
+	return f
+}

@@ -1,0 +1,356 @@
+package sspinet_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/nettest"
+
+	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/lsa"
+	_ "github.com/opensspi/sspi/packages/all"
+	"github.com/opensspi/sspi/packages/ntlm"
+	"github.com/opensspi/sspi/secpkg"
+	"github.com/opensspi/sspi/sspinet"
+)
+
+const (
+	user     = "alice"
+	domain   = "EXAMPLE"
+	password = "alice-Passw0rd"
+	target   = "HOST/server.example.com"
+)
+
+// newProvider is an embedded LSA with NTLM and an account for alice.
+func newProvider(t testing.TB) *sspi.Provider {
+	t.Helper()
+	store, err := accounts.Open(context.Background(), "memory:", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sspi.NewEmbeddedProvider(&lsa.Config{
+		Packages: []string{ntlm.Name},
+		Accounts: store,
+		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
+			DNSMachineName: "server.example.com", DNSDomainName: "example.com"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(); store.Close() })
+	if err := p.Engine().SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func configs(p *sspi.Provider, signOnly bool) (client, server *sspinet.Config) {
+	client = &sspinet.Config{Provider: p, Package: ntlm.Name, Target: target, SignOnly: signOnly,
+		Identity: &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte(password)}}
+	server = &sspinet.Config{Provider: p, Package: ntlm.Name, Principal: target, SignOnly: signOnly}
+	return client, server
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t testing.TB) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		ch <- c
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, <-ch
+}
+
+// pair returns an established client and server connection.
+func pair(t testing.TB, ccfg, scfg *sspinet.Config) (*sspinet.Conn, *sspinet.Conn) {
+	t.Helper()
+	a, b := tcpPair(t)
+	c, s := sspinet.Client(a, ccfg), sspinet.Server(b, scfg)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Handshake(context.Background()) }()
+	if err := c.Handshake(context.Background()); err != nil {
+		t.Fatalf("client handshake: %v", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("server handshake: %v", err)
+	}
+	return c, s
+}
+
+func TestNetConn(t *testing.T) {
+	for _, signOnly := range []bool{false, true} {
+		name := "Sealed"
+		if signOnly {
+			name = "SignOnly"
+		}
+		t.Run(name, func(t *testing.T) {
+			p := newProvider(t)
+			ccfg, scfg := configs(p, signOnly)
+			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+				c, s := pair(t, ccfg, scfg)
+				return c, s, func() { c.Close(); s.Close() }, nil
+			})
+		})
+	}
+}
+
+func TestIdentityAndState(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	c, s := pair(t, ccfg, scfg)
+	defer c.Close()
+	defer s.Close()
+	id, err := s.Identity()
+	if err != nil || id.User != user || id.Domain != domain || id.Package != ntlm.Name {
+		t.Fatalf("Identity = %+v, %v", id, err)
+	}
+	if _, err := c.Identity(); err == nil {
+		t.Error("a client has a peer identity")
+	}
+	cs, ss := c.ConnectionState(), s.ConnectionState()
+	if !cs.Mapped || cs.Package != ntlm.Name || cs.ClientFlags&sspi.ISCRetConfidentiality == 0 || cs.Target != target {
+		t.Errorf("client state %+v", cs)
+	}
+	if ss.Identity == nil || ss.ServerFlags&sspi.ASCRetIntegrity == 0 {
+		t.Errorf("server state %+v", ss)
+	}
+}
+
+func TestLargeRecordsAndInterleaving(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	ccfg.MaxRecordSize, scfg.MaxRecordSize = 1000, 1000
+	c, s := pair(t, ccfg, scfg)
+	defer c.Close()
+	defer s.Close()
+	msg := make([]byte, 100000)
+	rand.Read(msg)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.Write(msg) }()
+	go func() { defer wg.Done(); s.Write(msg) }()
+	got1, got2 := make([]byte, len(msg)), make([]byte, len(msg))
+	if _, err := io.ReadFull(s, got1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, got2); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if !bytes.Equal(got1, msg) || !bytes.Equal(got2, msg) {
+		t.Fatal("data differs")
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	ccfg.Identity = &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte("wrong")}
+	a, b := tcpPair(t)
+	c, s := sspinet.Client(a, ccfg), sspinet.Server(b, scfg)
+	defer c.Close()
+	defer s.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Handshake(context.Background()) }()
+	cerr := c.Handshake(context.Background())
+	serr := <-errc
+	if !errors.Is(serr, sspi.ErrLogonDenied) || !errors.Is(cerr, sspi.ErrLogonDenied) {
+		t.Fatalf("client %v, server %v; want SEC_E_LOGON_DENIED on both sides", cerr, serr)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, sspi.ErrLogonDenied) {
+		t.Fatalf("Write after a failed handshake: %v", err)
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	scfg.Authorize = func(ctx context.Context, id *sspi.Identity) error {
+		if id.User == user {
+			return errors.New("alice is not welcome")
+		}
+		return nil
+	}
+	a, b := tcpPair(t)
+	c, s := sspinet.Client(a, ccfg), sspinet.Server(b, scfg)
+	defer c.Close()
+	defer s.Close()
+	go s.Handshake(context.Background())
+	if err := c.Handshake(context.Background()); !errors.Is(err, sspi.ErrLogonDenied) {
+		t.Fatalf("refused client: %v", err)
+	}
+}
+
+// flipper flips one byte of what passes through it after skip bytes.
+type flipper struct {
+	net.Conn
+	mu   sync.Mutex
+	skip int
+	done bool
+}
+
+func (f *flipper) Write(b []byte) (int, error) {
+	f.mu.Lock()
+	if !f.done && f.skip < len(b) {
+		b = append([]byte(nil), b...)
+		b[f.skip] ^= 0x20
+		f.done = true
+	} else if !f.done {
+		f.skip -= len(b)
+	}
+	f.mu.Unlock()
+	return f.Conn.Write(b)
+}
+
+// TestTamperedRecord flips each byte of a record on the wire: the reader
+// gets an error, never altered data, never a panic.
+func TestTamperedRecord(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	msg := []byte("an important message")
+	probeC, probeS := pair(t, ccfg, scfg)
+	// Learn the record's length on the wire.
+	probeC.Write(msg)
+	buf := make([]byte, 100)
+	probeS.Read(buf)
+	probeC.Close()
+	probeS.Close()
+	recordLen := 6 + 16 + 1 + len(msg)
+	for i := 0; i < recordLen; i++ {
+		a, b := tcpPair(t)
+		fl := &flipper{Conn: a, skip: 1 << 30}
+		c, s := sspinet.Client(fl, ccfg), sspinet.Server(b, scfg)
+		go s.Handshake(context.Background())
+		if err := c.Handshake(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		fl.mu.Lock()
+		fl.skip = i
+		fl.mu.Unlock()
+		c.Write(msg)
+		s.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := s.Read(buf)
+		if err == nil {
+			t.Fatalf("byte %d flipped: read %q without an error", i, buf[:n])
+		}
+		c.Close()
+		s.Close()
+	}
+}
+
+func TestTruncation(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	c, s := pair(t, ccfg, scfg)
+	defer s.Close()
+	c.Write([]byte("partial"))
+	// Cut the connection without close_notify.
+	c.NetConn().Close()
+	buf := make([]byte, 100)
+	n, err := s.Read(buf)
+	if err != nil || string(buf[:n]) != "partial" {
+		t.Fatalf("first read: %q %v", buf[:n], err)
+	}
+	if _, err := s.Read(buf); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("read after a cut: %v, want io.ErrUnexpectedEOF", err)
+	}
+	// A clean close gives io.EOF.
+	c2, s2 := pair(t, ccfg, scfg)
+	defer s2.Close()
+	c2.Write([]byte("all"))
+	c2.Close()
+	got, err := io.ReadAll(s2)
+	if err != nil || string(got) != "all" {
+		t.Fatalf("ReadAll after close_notify = %q, %v", got, err)
+	}
+}
+
+func TestOversizedFrame(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	c, s := pair(t, ccfg, scfg)
+	defer c.Close()
+	defer s.Close()
+	// A frame header announcing 1 GiB: refused before allocation.
+	c.NetConn().Write([]byte{1, 0x10, 0x40, 0, 0, 0})
+	if _, err := s.Read(make([]byte, 10)); err == nil {
+		t.Fatal("oversized frame accepted")
+	}
+}
+
+func TestGarbageHandshake(t *testing.T) {
+	p := newProvider(t)
+	_, scfg := configs(p, false)
+	for _, junk := range [][]byte{
+		{1, 1, 0, 0, 0, 3, 'a', 'b', 'c'}, // a token that is no NTLM message
+		{9, 1, 0, 0, 0, 0},                // unknown version
+		{1, 1, 0xff, 0xff, 0xff, 0xff},    // huge token
+		[]byte("GET / HTTP/1.1\r\n\r\n"),  // not our protocol at all
+	} {
+		a, b := tcpPair(t)
+		s := sspinet.Server(b, scfg)
+		a.Write(junk)
+		done := make(chan error, 1)
+		go func() { done <- s.Handshake(context.Background()) }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("handshake on %q succeeded", junk)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handshake on %q hangs", junk)
+		}
+		a.Close()
+		s.Close()
+	}
+}
+
+func TestDialListen(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, false)
+	ln, err := sspinet.Listen("tcp", "127.0.0.1:0", scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	c, err := sspinet.Dial(context.Background(), "tcp", ln.Addr().String(), ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("echo me"))
+	buf := make([]byte, 7)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "echo me" {
+		t.Fatalf("echo = %q, %v", buf, err)
+	}
+}
