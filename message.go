@@ -1,6 +1,8 @@
 package sspi
 
 import (
+	"slices"
+
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -120,37 +122,63 @@ func (c *Context) Verify(data, sig []byte) error {
 // token is the EncryptMessage trailer followed by the data, as the SSPI
 // sample exchanges them. plaintext is not modified.
 func (c *Context) Wrap(plaintext []byte, encrypt bool) ([]byte, error) {
+	return c.AppendWrap(nil, encrypt, plaintext)
+}
+
+// AppendWrap appends to dst the token Wrap would make of the
+// concatenation of parts, and returns the extended slice. With room in dst
+// it allocates nothing: the parts are copied once and protected in place.
+func (c *Context) AppendWrap(dst []byte, encrypt bool, parts ...[]byte) ([]byte, error) {
 	qop := uint32(0)
 	if !encrypt {
 		qop = QOPWrapNoEncrypt
 	}
 	if w, ok := c.wrapper(); ok {
-		return w.Wrap(qop, plaintext)
+		var pt []byte
+		for _, p := range parts {
+			pt = append(pt, p...)
+		}
+		tok, err := w.Wrap(qop, pt)
+		return append(dst, tok...), err
 	}
 	sz, err := c.Sizes()
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	t := int(sz.SecurityTrailer)
-	buf := make([]byte, t+len(plaintext))
-	copy(buf[t:], plaintext)
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, t+n)[:start+t]
+	for _, p := range parts {
+		dst = append(dst, p...)
+	}
 	msg := []Buffer{
-		{Type: secpkg.BufferToken, Data: buf[:t]},
-		{Type: secpkg.BufferData, Data: buf[t:]},
+		{Type: secpkg.BufferToken, Data: dst[start : start+t]},
+		{Type: secpkg.BufferData, Data: dst[start+t:]},
 	}
 	if err := c.EncryptMessage(qop, msg, 0); err != nil {
-		return nil, err
+		return dst[:start], err
 	}
-	if n := len(msg[0].Data); n < t {
-		copy(buf[n:], buf[t:])
-		buf = buf[:n+len(plaintext)]
+	if k := len(msg[0].Data); k < t {
+		copy(dst[start+k:], dst[start+t:])
+		dst = dst[:start+k+n]
 	}
-	return buf, nil
+	return dst, nil
 }
 
 // Unwrap checks and opens a token made by the peer's Wrap (GSS_Unwrap),
 // reporting whether it was encrypted. token is not modified.
 func (c *Context) Unwrap(token []byte) (plaintext []byte, encrypted bool, err error) {
+	return c.UnwrapInPlace(append([]byte(nil), token...))
+}
+
+// UnwrapInPlace is Unwrap that decrypts inside token itself and returns
+// the plaintext as a slice of it, allocating nothing. On failure token's
+// contents are unspecified.
+func (c *Context) UnwrapInPlace(token []byte) (plaintext []byte, encrypted bool, err error) {
 	if w, ok := c.wrapper(); ok {
 		pt, qop, err := w.Unwrap(token)
 		return pt, err == nil && qop != QOPWrapNoEncrypt, err
@@ -163,10 +191,9 @@ func (c *Context) Unwrap(token []byte) (plaintext []byte, encrypted bool, err er
 	if len(token) < t {
 		return nil, false, secpkg.Errorf(StatusIncompleteMessage, "sspi: token of %d bytes is shorter than the %d-byte trailer", len(token), t)
 	}
-	buf := append([]byte(nil), token...)
 	msg := []Buffer{
-		{Type: secpkg.BufferToken, Data: buf[:t]},
-		{Type: secpkg.BufferData, Data: buf[t:]},
+		{Type: secpkg.BufferToken, Data: token[:t]},
+		{Type: secpkg.BufferData, Data: token[t:]},
 	}
 	qop, err := c.DecryptMessage(msg, 0)
 	if err != nil {

@@ -1,6 +1,7 @@
 package lsa
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"sync"
@@ -295,7 +296,7 @@ func (s *session) InitializeContext(ctx context.Context, req *InitializeContextR
 	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
 		return p.lsa.InitLsaModeContext(ctx, &secpkg.InitContextRequest{
 			Credential: cred, Context: ctxt, Target: req.Target, Flags: req.Flags,
-			DataRep: req.DataRep, Token: req.Token, Bindings: req.Bindings,
+			DataRep: req.DataRep, Token: bytes.Clone(req.Token), Bindings: req.Bindings,
 		})
 	})
 }
@@ -306,7 +307,7 @@ func (s *session) AcceptContext(ctx context.Context, req *AcceptContextRequest) 
 	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
 		return p.lsa.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{
 			Credential: cred, Context: ctxt, Flags: req.Flags,
-			DataRep: req.DataRep, Token: req.Token, Bindings: req.Bindings,
+			DataRep: req.DataRep, Token: bytes.Clone(req.Token), Bindings: req.Bindings,
 		})
 	})
 }
@@ -351,7 +352,9 @@ func (s *session) step(ctx context.Context, st *step, call func(context.Context,
 	}
 	en.ph, en.pkgLive = res.Context, true
 	en.flags, en.ctxExpiry = res.Flags, res.Expiry
-	reply := &ContextReply{Context: en.h, Status: res.Status, Token: res.Token, Flags: res.Flags, Expiry: res.Expiry}
+	// The token leaves the LSA as a copy, as it would over a socket: the
+	// package may keep its own (NTLM keeps every message for its MIC).
+	reply := &ContextReply{Context: en.h, Status: res.Status, Token: bytes.Clone(res.Token), Flags: res.Flags, Expiry: res.Expiry}
 	if res.Status == secpkg.StatusOK || res.Status == secpkg.StatusCompleteNeeded {
 		attrs, err := en.pkg.lsa.QueryContextAttributes(ctx, en.ph)
 		if err != nil {
@@ -365,7 +368,13 @@ func (s *session) step(ctx context.Context, st *step, call func(context.Context,
 	if res.Mapped && st.canMap {
 		p := &Packed{PackageID: en.pkg.id, Package: en.pkg.name, Flags: res.Flags, Expiry: res.Expiry, Data: res.ContextData}
 		reply.Packed = p.MarshalMapped()
+		first := !en.mapped
 		en.mapped = true
+		// The application does the per-message work from now on; a
+		// package that wants to know drops what only that work needs.
+		if cm, ok := en.pkg.lsa.(secpkg.ContextMapper); ok && first {
+			cm.ContextMapped(ctx, en.ph)
+		}
 	}
 	clear(res.ContextData)
 	e.log.Debug("context step", "package", en.pkg.name, "server", en.server, "leg", en.legs, "status", res.Status, "mapped", en.mapped)

@@ -50,7 +50,8 @@ type Conn struct {
 	state  ConnectionState
 
 	rmu     sync.Mutex
-	rawIn   []byte // bytes read from conn, not yet a whole frame
+	inBuf   []byte // holds rawIn
+	rawIn   []byte // bytes read from conn, not yet a whole frame (a window of inBuf)
 	pending []byte // plaintext not yet returned by Read
 	rerr    error  // sticky read error
 	eof     bool
@@ -233,13 +234,7 @@ func (c *Conn) readFrame(limit int) (typ byte, payload []byte, err error) {
 		if len(c.rawIn) >= headerLen {
 			need = headerLen + int(binary.BigEndian.Uint32(c.rawIn[2:]))
 		}
-		if cap(c.rawIn) < need {
-			grown := make([]byte, len(c.rawIn), max(need, 4096))
-			copy(grown, c.rawIn)
-			c.rawIn = grown
-		} else if len(c.rawIn) == 0 {
-			c.rawIn = c.rawIn[:0:cap(c.rawIn)]
-		}
+		c.makeRoom(need)
 		n, rerr := c.conn.Read(c.rawIn[len(c.rawIn):cap(c.rawIn)])
 		c.rawIn = c.rawIn[:len(c.rawIn)+n]
 		if rerr != nil {
@@ -252,6 +247,24 @@ func (c *Conn) readFrame(limit int) (typ byte, payload []byte, err error) {
 			return 0, nil, rerr
 		}
 	}
+}
+
+// makeRoom makes c.rawIn able to grow to need bytes without moving: the
+// window moves to the front of c.inBuf, which grows if it must. Frames
+// are consumed from the front, so the buffer is reused from record to
+// record. c.rmu is held (or the handshake runs).
+func (c *Conn) makeRoom(need int) {
+	if len(c.rawIn) == 0 {
+		c.rawIn = c.inBuf[:0]
+	}
+	if cap(c.rawIn) >= need {
+		return
+	}
+	if cap(c.inBuf) < need {
+		c.inBuf = make([]byte, max(need, 16<<10))
+	}
+	n := copy(c.inBuf[:cap(c.inBuf)], c.rawIn)
+	c.rawIn = c.inBuf[:n]
 }
 
 // isTimeout reports whether err is a deadline that a later call may
@@ -301,7 +314,9 @@ func (c *Conn) readRecord() error {
 	if typ != frameRecord {
 		return fmt.Errorf("sspinet: unexpected frame type %#x after the handshake", typ)
 	}
-	pt, encrypted, err := c.ctx.Unwrap(payload)
+	// The payload is a slice of c.inBuf, which is not read into again
+	// until c.pending is used up: it is decrypted where it lies.
+	pt, encrypted, err := c.ctx.UnwrapInPlace(payload)
 	if err != nil {
 		return fmt.Errorf("sspinet: record: %w", err)
 	}
@@ -382,17 +397,17 @@ func (c *Conn) flushUnsent() error {
 // the unsent rest of the frame waits in c.unsent; any other error is
 // sticky.
 func (c *Conn) writeRecord(content byte, data []byte) error {
-	c.wbuf = append(append(c.wbuf[:0], content), data...)
-	tok, err := c.ctx.Wrap(c.wbuf, !c.cfg.SignOnly)
+	frame, err := c.ctx.AppendWrap(append(c.wbuf[:0], frameVersion, frameRecord, 0, 0, 0, 0), !c.cfg.SignOnly, []byte{content}, data)
 	if err != nil {
 		c.werr = fmt.Errorf("sspinet: record: %w", err)
 		return c.werr
 	}
-	frame := append(header(frameRecord, len(tok)), tok...)
+	binary.BigEndian.PutUint32(frame[2:], uint32(len(frame)-headerLen))
+	c.wbuf = frame
 	n, err := c.conn.Write(frame)
 	if err != nil {
 		if isTimeout(err) {
-			c.unsent = frame[n:]
+			c.unsent = append([]byte(nil), frame[n:]...)
 		} else {
 			c.werr = err
 		}

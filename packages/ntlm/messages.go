@@ -162,6 +162,7 @@ func (m *negotiateMsg) marshal() ([]byte, error) {
 }
 
 func (m *negotiateMsg) unmarshal(raw []byte) error {
+	raw = bytes.Clone(raw) // kept for the MIC: never the caller's memory
 	s := wire.String(raw)
 	if err := readHeader(&s, raw, typeNegotiate); err != nil {
 		return err
@@ -231,6 +232,7 @@ func (m *challengeMsg) marshal() ([]byte, error) {
 }
 
 func (m *challengeMsg) unmarshal(raw []byte) error {
+	raw = bytes.Clone(raw) // kept for the MIC: never the caller's memory
 	s := wire.String(raw)
 	if err := readHeader(&s, raw, typeChallenge); err != nil {
 		return err
@@ -337,6 +339,7 @@ func (m *authenticateMsg) marshal() ([]byte, error) {
 }
 
 func (m *authenticateMsg) unmarshal(raw []byte) error {
+	raw = bytes.Clone(raw) // kept for the MIC: never the caller's memory
 	s := wire.String(raw)
 	if err := readHeader(&s, raw, typeAuthenticate); err != nil {
 		return err

@@ -219,6 +219,7 @@ func handshake(ctx context.Context, cc *sspi.ClientContext, sc *sspi.ServerConte
 				return errors.New("secpkgtest: server sent a token to a finished client")
 			}
 			out, st, err := cc.Initialize(ctx, tok)
+			scribble(tok)
 			if err != nil {
 				return err
 			}
@@ -232,6 +233,7 @@ func handshake(ctx context.Context, cc *sspi.ClientContext, sc *sspi.ServerConte
 				return errors.New("secpkgtest: client sent a token to a finished server")
 			}
 			out, st, err := sc.Accept(ctx, tok)
+			scribble(tok)
 			if err != nil {
 				return err
 			}
@@ -253,6 +255,14 @@ func handshake(ctx context.Context, cc *sspi.ClientContext, sc *sspi.ServerConte
 		}
 	}
 	return errors.New("secpkgtest: handshake does not end")
+}
+
+// scribble overwrites a token once it has been passed on: neither the LSA
+// nor a package may keep the caller's memory.
+func scribble(tok []byte) {
+	for i := range tok {
+		tok[i] ^= 0x5A
+	}
 }
 
 func complete(c *sspi.Context, st sspi.Status, tok []byte) ([]byte, error) {
