@@ -48,6 +48,9 @@ type Config struct {
 	// may use the connection; an error refuses it (the client sees
 	// SEC_E_LOGON_DENIED). Nil admits every authenticated client.
 	Authorize func(ctx context.Context, id *sspi.Identity) error
+	// OnLeg, if not nil, is called with each handshake leg this side
+	// runs: for tracing (the CLI's -v). It must not block.
+	OnLeg func(Leg)
 	// ClientFlags and ServerFlags add to the context requirements the
 	// connection always asks for (mutual authentication where the
 	// package offers it, replay and sequence detection, integrity and,
@@ -99,4 +102,14 @@ func (c *Config) serverFlags() sspi.ASCFlags {
 		f |= sspi.ASCReqConfidentiality
 	}
 	return f
+}
+
+// Leg describes one call of InitializeSecurityContext or
+// AcceptSecurityContext in a handshake, for Config.OnLeg.
+type Leg struct {
+	Client  bool        // the client's InitializeSecurityContext (else the server's Accept)
+	Package string      // the package
+	In, Out int         // token bytes received and to send
+	Status  sspi.Status // the leg's status (an error's status if it failed)
+	Err     error       // the leg's error, if any
 }

@@ -81,6 +81,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	var in []byte
 	for {
 		out, st, err := c.client.Initialize(ctx, in)
+		c.leg(true, len(in), len(out), st, err)
 		if err != nil {
 			return err
 		}
@@ -108,6 +109,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 					return errors.New("sspinet: server sent a token after the client finished")
 				}
 				out, st, err := c.client.Initialize(ctx, payload)
+				c.leg(true, len(payload), len(out), st, err)
 				if err != nil {
 					return err
 				}
@@ -155,6 +157,7 @@ func (c *Conn) serverHandshake(ctx context.Context) (err error) {
 			return fmt.Errorf("sspinet: unexpected frame type %#x in the handshake", typ)
 		}
 		out, st, err := c.server.Accept(ctx, payload)
+		c.leg(false, len(payload), len(out), st, err)
 		if err != nil {
 			return err
 		}
@@ -178,6 +181,17 @@ func (c *Conn) serverHandshake(ctx context.Context) (err error) {
 		c.ctx = &c.server.Context
 		return c.writeFrame(frameDone, out)
 	}
+}
+
+// leg reports a handshake leg to Config.OnLeg.
+func (c *Conn) leg(client bool, in, out int, st sspi.Status, err error) {
+	if c.cfg.OnLeg == nil {
+		return
+	}
+	if err != nil {
+		st = sspi.StatusOf(err)
+	}
+	c.cfg.OnLeg(Leg{Client: client, Package: c.cfg.Package, In: in, Out: out, Status: st, Err: err})
 }
 
 func complete(ctx *sspi.Context, st sspi.Status, out []byte) ([]byte, error) {

@@ -29,12 +29,22 @@ func splitUser(s, domain string) (string, string) {
 // (--password-stdin, or when it is not a terminal), or from a prompt on
 // the terminal without echo.
 func (e *env) password(prompt string, fromStdin, confirm bool) ([]byte, error) {
+	return e.passwordConfirm(bufio.NewReader(e.stdin), prompt, fromStdin, confirm)
+}
+
+// passwordFrom is password reading standard input through in, which the
+// caller goes on reading.
+func (e *env) passwordFrom(in *bufio.Reader, prompt string, fromStdin bool) ([]byte, error) {
+	return e.passwordConfirm(in, prompt, fromStdin, false)
+}
+
+func (e *env) passwordConfirm(in *bufio.Reader, prompt string, fromStdin, confirm bool) ([]byte, error) {
 	if pw := e.getenv("SSPI_PASSWORD"); pw != "" {
 		return []byte(pw), nil
 	}
 	f, isFile := e.stdin.(*os.File)
 	if fromStdin || !isFile || !term.IsTerminal(int(f.Fd())) {
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		line, err := in.ReadString('\n')
 		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
 			return nil, errors.New("no password on standard input")
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,7 @@ type env struct {
 	store   string // --store
 
 	closers []func() error
+	outMu   sync.Mutex // serializes event lines of concurrent connections
 }
 
 func (e *env) closeAll() {
@@ -98,6 +100,8 @@ func newRoot(e *env) *cobra.Command {
 	pf.StringVar(&e.lsaSock, "lsa", "", "lsad socket (default $SSPI_LSA; empty: an LSA in this process)")
 	pf.StringVar(&e.store, "store", "", "account store: sqlite:PATH or postgres://… (default $SSPI_STORE)")
 	root.AddCommand(
+		newDemoCmd(e),
+		newServeCmd(e), newConnectCmd(e),
 		newPackagesCmd(e),
 		newAccountCmd(e),
 		newLogonCmd(e), newSessionsCmd(e), newLogoffCmd(e),
@@ -147,6 +151,11 @@ func (e *env) table(header []string, rows func(row func(...any))) error {
 		fmt.Fprintln(tw)
 	})
 	return tw.Flush()
+}
+
+// writeJSONLine writes v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/sspinet"
+)
+
+func (e *env) legPrinter(prefix string) func(sspinet.Leg) {
+	if !e.verbose {
+		return nil
+	}
+	return func(l sspinet.Leg) {
+		who := "server"
+		if l.Client {
+			who = "client"
+		}
+		fmt.Fprintf(e.stderr, "%s%s %s: %d bytes in, %d bytes out, %s\n", prefix, l.Package, who, l.In, l.Out, l.Status.String())
+	}
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var listen, pkg, principal string
+	var signOnly bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run an echo server over authenticated connections (sspinet)",
+		Long: `serve accepts connections, authenticates each client with the package
+(AcceptSecurityContext against the account store), prints who it is, and echoes
+every line it receives, sealed.`,
+		Example: `  sspi serve --listen 127.0.0.1:7000 --package NTLM --store sqlite:/tmp/a.db
+  sspi serve --listen 127.0.0.1:7000 --package NTLM --lsa /run/opensspi/lsad.sock -v`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			p, err := e.provider(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := p.QueryPackage(ctx, pkg); err != nil {
+				return hint(err, "see 'sspi packages' for the packages this LSA has")
+			}
+			cfg := &sspinet.Config{Provider: p, Package: pkg, Principal: principal, SignOnly: signOnly, OnLeg: e.legPrinter("")}
+			ln, err := sspinet.Listen("tcp", listen, cfg)
+			if err != nil {
+				if errors.Is(err, syscall.EADDRINUSE) {
+					return hint(err, "another program listens on %s; choose another --listen address", listen)
+				}
+				return err
+			}
+			context.AfterFunc(ctx, func() { ln.Close() })
+			e.report(map[string]any{"event": "listening", "address": ln.Addr().String(), "package": pkg},
+				"listening on %s (%s)\n", ln.Addr(), pkg)
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
+				go e.echo(ctx, c.(*sspinet.Conn))
+			}
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "address to listen on")
+	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
+	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as (clients must target it)")
+	cmd.Flags().BoolVar(&signOnly, "sign-only", false, "sign records without encrypting them")
+	return cmd
+}
+
+// report prints an event as a JSON line (--json) or as text.
+func (e *env) report(v map[string]any, format string, args ...any) {
+	e.outMu.Lock()
+	defer e.outMu.Unlock()
+	if e.json {
+		writeJSONLine(e.stdout, v)
+		return
+	}
+	fmt.Fprintf(e.stdout, format, args...)
+}
+
+func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
+	defer c.Close()
+	remote := c.RemoteAddr().String()
+	if err := c.Handshake(ctx); err != nil {
+		e.report(map[string]any{"event": "refused", "remote": remote, "status": sspi.StatusOf(err).String(), "error": err.Error()},
+			"%s: refused: %v\n", remote, err)
+		return
+	}
+	id, _ := c.Identity()
+	st := c.ConnectionState()
+	e.report(map[string]any{"event": "authenticated", "remote": remote, "user": id.User, "domain": id.Domain,
+		"package": id.Package, "mapped": st.Mapped, "flags": st.ServerFlags.String()},
+		"%s: authenticated as %s (%s, mapped %v)\n", remote, id, id.Package, st.Mapped)
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if len(line) > 0 {
+			if _, werr := c.Write([]byte(line)); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			e.report(map[string]any{"event": "closed", "remote": remote}, "%s: closed\n", remote)
+			return
+		}
+	}
+}
+
+func newConnectCmd(e *env) *cobra.Command {
+	var pkg, user, target string
+	var signOnly, stdin bool
+	cmd := &cobra.Command{
+		Use:   "connect ADDR",
+		Short: "Connect to an echo server with your credentials and send lines sealed",
+		Long: `connect authenticates to ADDR with the package (InitializeSecurityContext)
+as --user (password from SSPI_PASSWORD, standard input or a prompt) or, without
+--user, with your default credentials from lsad. Then each line you type is sent
+sealed and the server's echo printed.`,
+		Example: `  SSPI_PASSWORD=secret sspi connect 127.0.0.1:7000 --package NTLM --user alice
+  printf 'secret\nhello\n' | sspi connect 127.0.0.1:7000 --user 'EXAMPLE\alice' --password-stdin`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := e.provider(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := p.QueryPackage(ctx, pkg); err != nil {
+				return hint(err, "see 'sspi packages' for the packages this LSA has")
+			}
+			in := bufio.NewReader(e.stdin)
+			cfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, SignOnly: signOnly, OnLeg: e.legPrinter("")}
+			if user != "" {
+				d, u := splitUser(user, "")
+				pw, err := e.passwordFrom(in, "Password for "+user+": ", stdin)
+				if err != nil {
+					return err
+				}
+				defer clear(pw)
+				cfg.Identity = &sspi.AuthIdentity{User: u, Domain: d, Password: pw}
+			}
+			c, err := sspinet.Dial(ctx, "tcp", args[0], cfg)
+			if err != nil {
+				var ne *net.OpError
+				if errors.As(err, &ne) && ne.Op == "dial" {
+					return hint(err, "is 'sspi serve' running at %s?", args[0])
+				}
+				if errors.Is(err, sspi.ErrLogonDenied) {
+					return hint(err, "the server refused the credentials: check the user name and password")
+				}
+				return err
+			}
+			defer c.Close()
+			st := c.ConnectionState()
+			e.report(map[string]any{"event": "connected", "address": args[0], "package": st.Package, "mapped": st.Mapped, "flags": st.ClientFlags.String()},
+				"connected to %s (%s, mapped %v); type lines to send them sealed\n", args[0], st.Package, st.Mapped)
+			r := bufio.NewReader(c)
+			for {
+				line, err := in.ReadString('\n')
+				if line != "" {
+					if !strings.HasSuffix(line, "\n") {
+						line += "\n"
+					}
+					if _, err := c.Write([]byte(line)); err != nil {
+						return err
+					}
+					echo, rerr := r.ReadString('\n')
+					if rerr != nil {
+						return rerr
+					}
+					e.report(map[string]any{"event": "echo", "line": strings.TrimSuffix(echo, "\n")}, "%s", echo)
+				}
+				if err != nil {
+					return nil
+				}
+			}
+		},
+	}
+	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
+	cmd.Flags().StringVar(&user, "user", "", `user to authenticate as ("DOMAIN\user"); empty: default credentials`)
+	cmd.Flags().StringVar(&target, "target", "", "the server's principal name")
+	cmd.Flags().BoolVar(&signOnly, "sign-only", false, "sign records without encrypting them")
+	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input")
+	return cmd
+}
