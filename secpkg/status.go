@@ -164,9 +164,11 @@ func (s Status) String() string {
 	return fmt.Sprintf("SECURITY_STATUS(0x%08X)", uint32(s))
 }
 
-// Error returns the Windows name and description of the code.
+// Error returns the Windows name and, for a failure code, its
+// description. (Success codes are results, not errors; printing one with
+// fmt shows just its name.)
 func (s Status) Error() string {
-	if i, ok := statusText[s]; ok {
+	if i, ok := statusText[s]; ok && s.Failed() {
 		return i.name + ": " + i.text
 	}
 	return s.String()
