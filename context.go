@@ -267,3 +267,18 @@ func (p *Provider) ImportContext(ctx context.Context, blob []byte) (*Context, er
 	}
 	return c, nil
 }
+
+// ApplyControlToken passes a control token to the context's package in the
+// LSA (ApplyControlToken), such as a Schannel shutdown request. Packages
+// that take none return an error carrying StatusUnsupportedFunction.
+func (c *Context) ApplyControlToken(ctx context.Context, input []Buffer) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	if c.handle.IsZero() {
+		return secpkg.Errorf(StatusInvalidHandle, "sspi: context has no LSA handle yet")
+	}
+	return c.p.conn.ApplyControlToken(ctx, c.handle, input)
+}

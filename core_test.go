@@ -704,3 +704,44 @@ func TestAttributes(t *testing.T) {
 		t.Errorf("Sizes before the handshake: %v", err)
 	}
 }
+
+// The user-mode half reaches its LSA-mode half through the callback
+// channel (UserFunctions.CallLSA), in both modes.
+func TestUserModeCallback(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			e := newEngine(t, nil)
+			p := sspi.NewProvider(mode.Harness(t, e).Connect(t), nil)
+			defer p.Close()
+			c, _ := established(t, p, "Fake2")
+			fakeUserMu.Lock()
+			fns, h := fakeUserFns, fakeLastHandle
+			fakeUserMu.Unlock()
+			_ = c
+			// The last mapped context is the server's; its user is alice.
+			out, err := fns.CallLSA(context.Background(), h, 7, []byte("ping"))
+			if err != nil || string(out) != "7:alice:ping" {
+				t.Fatalf("CallLSA = %q, %v", out, err)
+			}
+			if _, err := fns.CallLSA(context.Background(), h+1000, 7, nil); !errors.Is(err, sspi.ErrInvalidHandle) {
+				t.Fatalf("callback for an unknown context: %v", err)
+			}
+			if fns.Logger() == nil {
+				t.Fatal("no logger")
+			}
+		})
+	}
+}
+
+func TestApplyControlToken(t *testing.T) {
+	e := newEngine(t, nil)
+	p := newProvider(t, e)
+	c, _ := established(t, p, "Fake2")
+	ctx := context.Background()
+	if err := c.ApplyControlToken(ctx, []sspi.Buffer{{Type: secpkg.BufferToken, Data: []byte("reset")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ApplyControlToken(ctx, []sspi.Buffer{{Type: secpkg.BufferToken, Data: []byte("?")}}); !errors.Is(err, sspi.ErrInvalidToken) {
+		t.Fatalf("unknown control token: %v", err)
+	}
+}

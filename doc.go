@@ -40,6 +40,7 @@
 //	AcceptSecurityContext         NewServerContext + ServerContext.Accept
 //	CompleteAuthToken             Context.CompleteAuthToken
 //	DeleteSecurityContext         Context.Delete
+//	ApplyControlToken             Context.ApplyControlToken
 //	MakeSignature                 Context.MakeSignature (Context.Sign)
 //	VerifySignature               Context.VerifySignature (Context.Verify)
 //	EncryptMessage                Context.EncryptMessage (Context.Wrap)

@@ -425,6 +425,23 @@ func (f *fakeLSA) QueryContextAttributes(ctx context.Context, h secpkg.Handle) (
 
 func (f *fakeLSA) Shutdown(ctx context.Context) error { return nil }
 
+// CallPackage answers the user-mode half's callbacks (CallPackager).
+func (f *fakeLSA) CallPackage(ctx context.Context, h secpkg.Handle, id uint32, input []byte) ([]byte, error) {
+	c, ok := f.ctxs.Get(h)
+	if !ok {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "fake: no such context")
+	}
+	return []byte(fmt.Sprintf("%d:%s:%s", id, c.user, input)), nil
+}
+
+// ApplyControlToken takes a "reset" token (ControlTokenApplier).
+func (f *fakeLSA) ApplyControlToken(ctx context.Context, h secpkg.Handle, input []secpkg.Buffer) error {
+	if len(input) != 1 || string(input[0].Data) != "reset" {
+		return secpkg.Errorf(secpkg.StatusInvalidToken, "fake: unknown control token")
+	}
+	return nil
+}
+
 func (f *fakeLSA) sessionOf(h secpkg.Handle) (*fakeSession, error) {
 	c, ok := f.ctxs.Get(h)
 	if !ok || c.session == nil {
@@ -490,9 +507,25 @@ func packFake(server bool, flags secpkg.ContextFlags, sk []byte, send, recv uint
 
 type fakeUser struct{}
 
-func (fakeUser) InstanceInit(version uint32, fns secpkg.UserFunctions) error { return nil }
+// fakeUserFns and fakeLastHandle let tests use the callback channel the
+// provider gave the user-mode half.
+var (
+	fakeUserMu     sync.Mutex
+	fakeUserFns    secpkg.UserFunctions
+	fakeLastHandle secpkg.Handle
+)
+
+func (fakeUser) InstanceInit(version uint32, fns secpkg.UserFunctions) error {
+	fakeUserMu.Lock()
+	fakeUserFns = fns
+	fakeUserMu.Unlock()
+	return nil
+}
 
 func (fakeUser) InitUserModeContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+	fakeUserMu.Lock()
+	fakeLastHandle = h
+	fakeUserMu.Unlock()
 	return unpackFake(packed)
 }
 
@@ -696,4 +729,6 @@ var (
 	_ secpkg.LogonUserer         = (*fakeLSA)(nil)
 	_ secpkg.VerifierMaker       = (*fakeLSA)(nil)
 	_ secpkg.AuthTokenCompleter  = (*fakeSession)(nil)
+	_ secpkg.CallPackager        = (*fakeLSA)(nil)
+	_ secpkg.ControlTokenApplier = (*fakeLSA)(nil)
 )
