@@ -147,7 +147,7 @@ type ContextAttributes struct {
 //
 // Optional capabilities are further interfaces the value may implement:
 // [LogonUserer], [ControlTokenApplier], [LSAMessageProtector],
-// [SessionKeyQuerier], [CallPackager] and [VerifierMaker].
+// [SessionKeyQuerier], [CallPackager], [ContextMapper] and [VerifierMaker].
 type LSAPackage interface {
 	// Initialize is SpInitialize: the package's ID, the machine, and the
 	// LSA support functions the package keeps for later calls.
@@ -226,6 +226,20 @@ type SessionKeyQuerier interface {
 // channel, and LsaCallAuthenticationPackage for a context).
 type CallPackager interface {
 	CallPackage(ctx context.Context, h Handle, id uint32, input []byte) ([]byte, error)
+}
+
+// ContextMapper is implemented by packages that want to know when the LSA
+// has handed a context to the application: the leg whose result set
+// Mapped was answered with the packed context (MappedContext), so from
+// then on the user-mode half does the per-message work. The LSA-mode half
+// may then drop what only that work needs (session keys, cipher states,
+// sequence numbers), keeping what SpQueryContextAttributes and
+// SpDeleteContext need. The LSA calls ContextMapped at most once per
+// context, after that leg, and never for a context it keeps unmapped
+// (the caller has no user-mode half), whose messages it protects through
+// [LSAMessageProtector] for as long as the context lives.
+type ContextMapper interface {
+	ContextMapped(ctx context.Context, h Handle)
 }
 
 // VerifierMaker is implemented by packages that authenticate against the
