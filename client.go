@@ -63,21 +63,30 @@ func (c *ClientContext) Initialize(ctx context.Context, in []byte) (out []byte, 
 	if c.cred == nil {
 		return nil, 0, secpkg.Errorf(StatusInvalidHandle, "sspi: client context has no credentials")
 	}
+	return c.step(func() (*lsa.ContextReply, error) {
+		return c.p.conn.InitializeContext(ctx, &lsa.InitializeContextRequest{
+			Credential: c.cred.handle,
+			Context:    c.handle,
+			Target:     c.cfg.Target,
+			Flags:      c.cfg.Flags,
+			DataRep:    c.cfg.DataRep,
+			Token:      in,
+			Bindings:   c.cfg.Bindings,
+			CanMap:     c.p.canMap(c.pkg),
+		})
+	})
+}
+
+// step runs one leg: the LSA call under the context's lock, then the
+// reply applied (and the context mapped when the reply carries a packed
+// context). A failure is sticky.
+func (c *Context) step(call func() (*lsa.ContextReply, error)) ([]byte, Status, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.handshakeAllowed(); err != nil {
 		return nil, 0, err
 	}
-	r, err := c.p.conn.InitializeContext(ctx, &lsa.InitializeContextRequest{
-		Credential: c.cred.handle,
-		Context:    c.handle,
-		Target:     c.cfg.Target,
-		Flags:      c.cfg.Flags,
-		DataRep:    c.cfg.DataRep,
-		Token:      in,
-		Bindings:   c.cfg.Bindings,
-		CanMap:     c.p.canMap(c.pkg),
-	})
+	r, err := call()
 	if err != nil {
 		return nil, 0, c.fail(err)
 	}

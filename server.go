@@ -52,27 +52,17 @@ func (c *ServerContext) Accept(ctx context.Context, in []byte) (out []byte, stat
 	if c.cred == nil {
 		return nil, 0, secpkg.Errorf(StatusInvalidHandle, "sspi: server context has no credentials")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.handshakeAllowed(); err != nil {
-		return nil, 0, err
-	}
-	r, err := c.p.conn.AcceptContext(ctx, &lsa.AcceptContextRequest{
-		Credential: c.cred.handle,
-		Context:    c.handle,
-		Flags:      c.cfg.Flags,
-		DataRep:    c.cfg.DataRep,
-		Token:      in,
-		Bindings:   c.cfg.Bindings,
-		CanMap:     c.p.canMap(c.pkg),
+	return c.step(func() (*lsa.ContextReply, error) {
+		return c.p.conn.AcceptContext(ctx, &lsa.AcceptContextRequest{
+			Credential: c.cred.handle,
+			Context:    c.handle,
+			Flags:      c.cfg.Flags,
+			DataRep:    c.cfg.DataRep,
+			Token:      in,
+			Bindings:   c.cfg.Bindings,
+			CanMap:     c.p.canMap(c.pkg),
+		})
 	})
-	if err != nil {
-		return nil, 0, c.fail(err)
-	}
-	if err := c.applyReply(r); err != nil {
-		return nil, 0, c.fail(err)
-	}
-	return r.Token, r.Status, nil
 }
 
 // Flags returns the context attributes the handshake produced so far

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +69,23 @@ func (e *env) passwordConfirm(in *bufio.Reader, prompt string, fromStdin, confir
 		}
 	}
 	return pw, nil
+}
+
+// accountOp is the RunE of a command that applies op to the account
+// named by its argument, then says done.
+func (e *env) accountOp(domain *string, done string, op func(a lsa.Admin, ctx context.Context, domain, user string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := e.admin(cmd.Context())
+		if err != nil {
+			return err
+		}
+		d, u := splitUser(args[0], *domain)
+		if err := op(a, cmd.Context(), d, u); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "account %s %s\n", args[0], done)
+		return nil
+	}
 }
 
 func newAccountCmd(e *env) *cobra.Command {
@@ -142,36 +160,14 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Short:   "Delete an account",
 		Example: `  sspi account del alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.admin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d, u := splitUser(args[0], domain)
-			if err := a.DeleteAccount(cmd.Context(), d, u); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "account %s deleted\n", args[0])
-			return nil
-		},
+		RunE: e.accountOp(&domain, "deleted", lsa.Admin.DeleteAccount),
 	}
 	unlock := &cobra.Command{
 		Use:     "unlock USER",
 		Short:   "Clear an account's lockout",
 		Example: `  sspi account unlock alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.admin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d, u := splitUser(args[0], domain)
-			if err := a.UnlockAccount(cmd.Context(), d, u); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "account %s unlocked\n", args[0])
-			return nil
-		},
+		RunE: e.accountOp(&domain, "unlocked", lsa.Admin.UnlockAccount),
 	}
 	list := &cobra.Command{
 		Use:     "list",
