@@ -160,14 +160,14 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Short:   "Delete an account",
 		Example: `  sspi account del alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE: e.accountOp(&domain, "deleted", lsa.Admin.DeleteAccount),
+		RunE:    e.accountOp(&domain, "deleted", lsa.Admin.DeleteAccount),
 	}
 	unlock := &cobra.Command{
 		Use:     "unlock USER",
 		Short:   "Clear an account's lockout",
 		Example: `  sspi account unlock alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE: e.accountOp(&domain, "unlocked", lsa.Admin.UnlockAccount),
+		RunE:    e.accountOp(&domain, "unlocked", lsa.Admin.UnlockAccount),
 	}
 	list := &cobra.Command{
 		Use:     "list",
