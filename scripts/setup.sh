@@ -4,11 +4,16 @@
 #
 #   postgresql         the account store's PostgreSQL tests (a throw-away
 #                      server on loopback, scripts/pg-test-server.sh)
+#   gss-ntlmssp        the NTLM interop peer (interop/, packages/ntlm): the
+#   python3-gssapi     NTLM mechanism of MIT GSS-API, driven from Debian's
+#                      /usr/bin/python3 (interop/peers/gss_peer.py)
+#   libkrb5-dev, gcc   to build the C peers against libgssapi_krb5
+#                      (krb5-config --cflags --libs gssapi)
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql)
+packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'

@@ -10,7 +10,9 @@
 #   scripts/test.sh ./lsa/...       only these packages
 #
 # Environment: SSPI_TEST_SKIP_SETUP=1 skips installing packages;
-# SSPI_TEST_TIMEOUT (default 30m) bounds go test.
+# SSPI_TEST_TIMEOUT (default 30m) bounds go test; SSPI_INTEROP_REQUIRED=0
+# lets the interop tests skip when their peers are missing (by default
+# they fail, so that a run cannot pass without them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +24,28 @@ fi
 
 # Services of this run only, stopped on exit.
 export SSPI_PG_DIR=${SSPI_PG_DIR:-"${TMPDIR:-/tmp}/sspi-test-pg-$$"}
+peerdir=$(mktemp -d -t sspi-test-peers-XXXXXX)
 cleanup() {
 	scripts/pg-test-server.sh stop >/dev/null 2>&1 || true
+	rm -rf "$peerdir"
 }
 trap cleanup EXIT
 eval "$(scripts/pg-test-server.sh start)"
 export SSPI_TEST_POSTGRES
+
+# Interop against gss-ntlmssp: interop/ drives it from python3-gssapi and
+# builds its own C benchmark peer; packages/ntlm's LSA-level interop test
+# needs its C peer built here (NTLM_GSS_PEER). The peers get their user
+# file and Kerberos settings from the tests, never from /etc.
+export SSPI_INTEROP_REQUIRED=${SSPI_INTEROP_REQUIRED:-1}
+# shellcheck disable=SC2046 # krb5-config prints several flags
+if gcc -O2 -o "$peerdir/gss_peer" packages/ntlm/testdata/interop/gss_peer.c \
+	$(krb5-config --cflags --libs gssapi 2>/dev/null); then
+	export NTLM_GSS_PEER="$peerdir/gss_peer"
+elif [[ $SSPI_INTEROP_REQUIRED == 1 ]]; then
+	log "cannot build packages/ntlm/testdata/interop/gss_peer.c (needs libkrb5-dev, gcc)"
+	exit 1
+fi
 
 log "gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
