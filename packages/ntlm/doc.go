@@ -23,14 +23,17 @@
 // single use (LSAFunctions.CheckReplay); the kind of response (NTLMv1, LM
 // and anonymous refused unless [Config] allows them); the negotiated flags
 // (extended session security and 128-bit keys required; every service the
-// caller asked for must be negotiated); reflection of a challenge this
-// LSA's initiator used; the NTLMv2 blob (every AV pair the server sent
+// caller asked for must be negotiated); the NTLMv2 blob (every AV pair the server sent
 // echoed unchanged, MsvAvEOL present, timestamp within the window); the
 // response against the account's verifier (unknown accounts use a dummy
 // verifier on the same path, and every credential failure is the same
-// SEC_E_LOGON_DENIED); the MIC, which is required for every NTLMv2 logon
-// because the challenge carries a timestamp; the target name; the channel
-// bindings. Failures are audited and wrong passwords reported for lockout.
+// SEC_E_LOGON_DENIED); the MIC, required whenever the client's MsvAvFlags
+// announces one (which a relay cannot clear, NTProofStr covers it), and for
+// every NTLMv2 logon with Config.RequireMIC; the target name; the channel
+// bindings. The initiator refuses to answer a challenge this LSA's acceptor
+// issued for another service than the one it targets (reflection), while a
+// client of this host may authenticate to this host's own service under
+// that service's name. Failures are audited and wrong passwords reported for lockout.
 //
 // Status codes of acceptor failures:
 //
@@ -38,8 +41,7 @@
 //	challenge older than ChallengeLifetime                SEC_E_CONTEXT_EXPIRED
 //	NTLMv2 timestamp outside the window                   SEC_E_TIME_SKEW
 //	unknown user, wrong password, disabled, locked,
-//	  NTLMv1/LM/anonymous by policy, AV pair not echoed,
-//	  reflection                                          SEC_E_LOGON_DENIED
+//	  NTLMv1/LM/anonymous by policy, AV pair not echoed   SEC_E_LOGON_DENIED
 //	MIC does not verify (a message was altered)           SEC_E_MESSAGE_ALTERED
 //	no extended session security or 128-bit keys          SEC_E_ALGORITHM_MISMATCH
 //	a requested service was not negotiated                SEC_E_SECURITY_QOS_FAILED
