@@ -105,7 +105,9 @@ func (f *packageFunctions) ReportLogon(ctx context.Context, acct *secpkg.Account
 		return secpkg.Errorf(secpkg.StatusInternalError, "lsa: record logon: %w", err)
 	}
 	if out.LockedNow {
-		f.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLockout, Principal: principal(acct.Domain, acct.User), Reason: "too many failures", Status: secpkg.StatusLogonDenied})
+		// The package audits the lockout (AuditLockout) when it sees
+		// ErrLockedOut, as it audits its other outcomes; auditing it here
+		// too logged every lockout twice.
 		return secpkg.ErrLockedOut
 	}
 	return nil

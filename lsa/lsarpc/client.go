@@ -192,7 +192,11 @@ func (cc *clientConn) write(ctx context.Context, id uint64, op string, body []by
 		cc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	}
 	if _, err := cc.nc.Write(frame); err != nil {
-		cc.nc.Close() // a partial write leaves the stream unusable
+		// A partial write leaves the stream unusable: close it and wait
+		// until the reader has marked the connection dead, so that the
+		// next call dials again.
+		cc.nc.Close()
+		<-cc.done
 		return unreachable("send %s: %v", op, err)
 	}
 	return nil
@@ -388,7 +392,17 @@ func (c *Client) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
 	return out, c.call(ctx, opListAccounts, nil, &out)
 }
 
+// Stats is lsa.Monitor.Stats over the socket: what lsad holds and uses.
+func (c *Client) Stats(ctx context.Context, req *lsa.StatsRequest) (*lsa.StatsReply, error) {
+	out := new(lsa.StatsReply)
+	if err := c.call(ctx, opStats, req, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 var (
-	_ lsa.Conn  = (*Client)(nil)
-	_ lsa.Admin = (*Client)(nil)
+	_ lsa.Conn    = (*Client)(nil)
+	_ lsa.Admin   = (*Client)(nil)
+	_ lsa.Monitor = (*Client)(nil)
 )

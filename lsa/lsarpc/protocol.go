@@ -57,6 +57,9 @@ const (
 	opDeleteAccount = "DeleteAccount"
 	opListAccounts  = "ListAccounts"
 	opUnlockAccount = "UnlockAccount"
+
+	// Monitoring (lsa.Monitor); the policy's admin right.
+	opStats = "Stats"
 )
 
 // request is one call: frame payload from client to server.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -35,6 +36,8 @@ type Server struct {
 	HelloTimeout time.Duration
 	// CallTimeout bounds each call. Zero means 2 minutes.
 	CallTimeout time.Duration
+
+	calls atomic.Uint64 // requests read, on every connection
 
 	mu     sync.Mutex
 	conns  map[*serverConn]struct{}
@@ -198,6 +201,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			log.Info("connection dropped: malformed request", "err", err)
 			return
 		}
+		s.calls.Add(1)
 		wmu.Lock()
 		if idle > 0 {
 			idle--
@@ -400,6 +404,24 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 	}
 	if out, ok, err := c.dispatchAdmin(ctx, req); ok {
 		return out, err
+	}
+	if req.Op == opStats {
+		m, ok := c.conn.(lsa.Monitor)
+		if !ok {
+			return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: this LSA reports no statistics")
+		}
+		b, err := decode[lsa.StatsRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		out, err := m.Stats(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		if c.s != nil {
+			out.Calls = c.s.calls.Load()
+		}
+		return out, nil
 	}
 	return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: unknown operation %q", req.Op)
 }

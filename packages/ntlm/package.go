@@ -92,6 +92,7 @@ var (
 	_ secpkg.VerifierMaker       = (*lsaPackage)(nil)
 	_ secpkg.SessionKeyQuerier   = (*lsaPackage)(nil)
 	_ secpkg.LSAMessageProtector = (*lsaPackage)(nil)
+	_ secpkg.ContextMapper       = (*lsaPackage)(nil)
 )
 
 // maxSelfChallenges bounds the outstanding challenges. When that many
