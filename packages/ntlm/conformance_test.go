@@ -2,6 +2,7 @@ package ntlm_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"unicode/utf16"
 
@@ -77,5 +78,35 @@ func TestConformance(t *testing.T) {
 				Secrets: [][]byte{ntHash(password)},
 			})
 		})
+	}
+}
+
+// TestPasswordCheckRateLimit: when the LSA refuses a caller's password
+// check (its per-uid rate limit), the peer sees an ordinary logon failure.
+func TestPasswordCheckRateLimit(t *testing.T) {
+	store, _ := accounts.Open(context.Background(), "memory:", nil)
+	e, err := lsa.New(&lsa.Config{Packages: []string{ntlm.Name}, Accounts: store,
+		PasswordChecksPerSecond: 0.001, PasswordCheckBurst: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
+		t.Fatal(err)
+	}
+	p := sspi.NewProvider(e.Connect(lsa.CurrentProcess()), nil)
+	defer p.Close()
+	ctx := context.Background()
+	cc, _ := p.AcquireCredentials(ctx, ntlm.Name, sspi.CredentialOutbound, &sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte(password)}})
+	sc, _ := p.AcquireCredentials(ctx, ntlm.Name, sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: target})
+	for i, want := range []error{nil, sspi.ErrLogonDenied} {
+		c := sspi.NewClientContext(cc, &sspi.ClientConfig{Target: target})
+		s := sspi.NewServerContext(sc, nil)
+		err := secpkgtest.Handshake(ctx, c, s)
+		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+			t.Fatalf("handshake %d: %v, want %v", i, err, want)
+		}
+		c.Delete()
+		s.Delete()
 	}
 }

@@ -468,6 +468,8 @@ func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*
 	switch {
 	case secpkg.IsNoSuchAccount(err):
 		acct = nil
+	case secpkg.StatusOf(err) == secpkg.StatusLogonDenied:
+		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: %w", err) // the LSA's rate limit
 	case err != nil:
 		return nil, secpkg.Errorf(secpkg.StatusInternalError, "ntlm: looking up %s: %w", accountName(id.Domain, id.User), err)
 	}

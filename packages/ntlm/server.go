@@ -448,6 +448,11 @@ func (hs *serverState) verifyResponse(ctx context.Context) error {
 	switch {
 	case secpkg.IsNoSuchAccount(err):
 		acct = nil
+	case secpkg.StatusOf(err) == secpkg.StatusLogonDenied:
+		// The LSA refused the check itself (the caller's password-check
+		// rate limit): a logon failure like any other to the peer.
+		hs.failReason = "refused by the LSA"
+		return secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: %w", err)
 	case err != nil:
 		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: looking up account: %w", err)
 	}
