@@ -10,6 +10,7 @@ package sspinet
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/opensspi/sspi"
@@ -34,9 +35,10 @@ type Config struct {
 	Target string
 	// Principal is the name a server accepts as.
 	Principal string
-	// SignOnly carries records signed but not encrypted
-	// (SECQOP_WRAP_NO_ENCRYPT). Both sides must agree.
-	SignOnly bool
+	// Records is how records are protected; both sides must agree. The
+	// zero value, RecordsSealed, seals each record with the package's
+	// EncryptMessage.
+	Records RecordProtection
 	// MaxRecordSize bounds the plaintext of one record; zero means
 	// 64 KiB. Writes are split into records of at most this size, and a
 	// peer's record larger than it ends the connection.
@@ -54,7 +56,7 @@ type Config struct {
 	// ClientFlags and ServerFlags add to the context requirements the
 	// connection always asks for (mutual authentication where the
 	// package offers it, replay and sequence detection, integrity and,
-	// unless SignOnly, confidentiality).
+	// unless Records is RecordsSigned, confidentiality).
 	ClientFlags sspi.ISCFlags
 	ServerFlags sspi.ASCFlags
 }
@@ -90,7 +92,7 @@ func (c *Config) provider() (*sspi.Provider, error) {
 
 func (c *Config) clientFlags() sspi.ISCFlags {
 	f := c.ClientFlags | sspi.ISCReqMutualAuth | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect | sspi.ISCReqIntegrity | sspi.ISCReqConnection
-	if !c.SignOnly {
+	if c.Records != RecordsSigned {
 		f |= sspi.ISCReqConfidentiality
 	}
 	return f
@@ -98,10 +100,43 @@ func (c *Config) clientFlags() sspi.ISCFlags {
 
 func (c *Config) serverFlags() sspi.ASCFlags {
 	f := c.ServerFlags | sspi.ASCReqMutualAuth | sspi.ASCReqReplayDetect | sspi.ASCReqSequenceDetect | sspi.ASCReqIntegrity | sspi.ASCReqConnection
-	if !c.SignOnly {
+	if c.Records != RecordsSigned {
 		f |= sspi.ASCReqConfidentiality
 	}
 	return f
+}
+
+// RecordProtection says how an sspinet connection protects its records.
+type RecordProtection uint8
+
+// Record protections.
+const (
+	// RecordsSealed seals each record with the security package
+	// (EncryptMessage / DecryptMessage), with its sequence numbers.
+	RecordsSealed RecordProtection = iota
+	// RecordsSigned signs each record with the package, leaving the data
+	// in clear (EncryptMessage with SECQOP_WRAP_NO_ENCRYPT).
+	RecordsSigned
+	// RecordsSessionKey seals each record with AES-256-GCM under keys
+	// derived from the context's session key (HKDF-SHA256, one key per
+	// direction), the way SMB 3 derives its encryption keys from the
+	// session key: the package authenticates, a modern AEAD protects the
+	// data. It needs a package that yields a session key, and is much
+	// faster than NTLM's RC4 sealing.
+	RecordsSessionKey
+)
+
+// String names the protection.
+func (r RecordProtection) String() string {
+	switch r {
+	case RecordsSealed:
+		return "sealed"
+	case RecordsSigned:
+		return "signed"
+	case RecordsSessionKey:
+		return "session-key-aes-gcm"
+	}
+	return fmt.Sprintf("RecordProtection(%d)", uint8(r))
 }
 
 // Leg describes one call of InitializeSecurityContext or

@@ -43,6 +43,7 @@ type Conn struct {
 	hsDone atomic.Bool
 	hsErr  error
 	ctx    *sspi.Context // the established context
+	aead   *recordAEAD   // RecordsSessionKey
 	client *sspi.ClientContext
 	server *sspi.ServerContext
 	id     *sspi.Identity
@@ -67,14 +68,14 @@ type Conn struct {
 // ConnectionState describes an established connection
 // (tls.ConnectionState's counterpart).
 type ConnectionState struct {
-	Package     string         // the security package
-	Negotiated  string         // the package a negotiating package chose
-	Mapped      bool           // per-message work runs in this process
-	SignOnly    bool           // records are signed, not encrypted
-	ClientFlags sspi.ISCFlags  // on a client, the context's ISC_RET_* flags
-	ServerFlags sspi.ASCFlags  // on a server, the context's ASC_RET_* flags
-	Identity    *sspi.Identity // on a server, who the client is
-	Target      string         // on a client, the target name asked for
+	Package     string           // the security package
+	Negotiated  string           // the package a negotiating package chose
+	Mapped      bool             // per-message work runs in this process
+	Records     RecordProtection // how records are protected
+	ClientFlags sspi.ISCFlags    // on a client, the context's ISC_RET_* flags
+	ServerFlags sspi.ASCFlags    // on a server, the context's ASC_RET_* flags
+	Identity    *sspi.Identity   // on a server, who the client is
+	Target      string           // on a client, the target name asked for
 	Sizes       sspi.Sizes
 }
 
@@ -314,14 +315,9 @@ func (c *Conn) readRecord() error {
 	if typ != frameRecord {
 		return fmt.Errorf("sspinet: unexpected frame type %#x after the handshake", typ)
 	}
-	// The payload is a slice of c.inBuf, which is not read into again
-	// until c.pending is used up: it is decrypted where it lies.
-	pt, encrypted, err := c.ctx.UnwrapInPlace(payload)
+	pt, err := c.open(payload)
 	if err != nil {
-		return fmt.Errorf("sspinet: record: %w", err)
-	}
-	if encrypted == c.cfg.SignOnly {
-		return errors.New("sspinet: record protection does not match the configuration")
+		return err
 	}
 	if len(pt) == 0 {
 		return errors.New("sspinet: empty record")
@@ -397,12 +393,11 @@ func (c *Conn) flushUnsent() error {
 // the unsent rest of the frame waits in c.unsent; any other error is
 // sticky.
 func (c *Conn) writeRecord(content byte, data []byte) error {
-	frame, err := c.ctx.AppendWrap(append(c.wbuf[:0], frameVersion, frameRecord, 0, 0, 0, 0), !c.cfg.SignOnly, []byte{content}, data)
+	frame, err := c.seal(append(c.wbuf[:0], frameVersion, frameRecord, 0, 0, 0, 0), content, data)
 	if err != nil {
 		c.werr = fmt.Errorf("sspinet: record: %w", err)
 		return c.werr
 	}
-	binary.BigEndian.PutUint32(frame[2:], uint32(len(frame)-headerLen))
 	c.wbuf = frame
 	n, err := c.conn.Write(frame)
 	if err != nil {
@@ -413,6 +408,36 @@ func (c *Conn) writeRecord(content byte, data []byte) error {
 		}
 	}
 	return err
+}
+
+// seal appends the protected record of content and data to the frame
+// header in hdr and fills in its length.
+func (c *Conn) seal(hdr []byte, content byte, data []byte) ([]byte, error) {
+	if c.aead != nil {
+		return c.aead.seal(hdr, content, data)
+	}
+	frame, err := c.ctx.AppendWrap(hdr, c.cfg.Records != RecordsSigned, []byte{content}, data)
+	if err != nil {
+		return nil, err
+	}
+	binary.BigEndian.PutUint32(frame[2:], uint32(len(frame)-headerLen))
+	return frame, nil
+}
+
+// open checks and opens a record payload where it lies: it is a slice of
+// c.inBuf, which is not read into again until c.pending is used up.
+func (c *Conn) open(payload []byte) ([]byte, error) {
+	if c.aead != nil {
+		return c.aead.open(payload)
+	}
+	pt, encrypted, err := c.ctx.UnwrapInPlace(payload)
+	if err != nil {
+		return nil, fmt.Errorf("sspinet: record: %w", err)
+	}
+	if encrypted != (c.cfg.Records == RecordsSealed) {
+		return nil, errors.New("sspinet: record protection does not match the configuration")
+	}
+	return pt, nil
 }
 
 // CloseWrite sends close_notify: the peer's Read returns io.EOF after the

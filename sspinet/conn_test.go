@@ -52,12 +52,14 @@ func newProvider(t testing.TB) *sspi.Provider {
 	return p
 }
 
-func configs(p *sspi.Provider, signOnly bool) (client, server *sspinet.Config) {
-	client = &sspinet.Config{Provider: p, Package: ntlm.Name, Target: target, SignOnly: signOnly,
+func configs(p *sspi.Provider, records sspinet.RecordProtection) (client, server *sspinet.Config) {
+	client = &sspinet.Config{Provider: p, Package: ntlm.Name, Target: target, Records: records,
 		Identity: &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte(password)}}
-	server = &sspinet.Config{Provider: p, Package: ntlm.Name, Principal: target, SignOnly: signOnly}
+	server = &sspinet.Config{Provider: p, Package: ntlm.Name, Principal: target, Records: records}
 	return client, server
 }
+
+var recordModes = []sspinet.RecordProtection{sspinet.RecordsSealed, sspinet.RecordsSigned, sspinet.RecordsSessionKey}
 
 // tcpPair returns the two ends of a loopback TCP connection.
 func tcpPair(t testing.TB) (net.Conn, net.Conn) {
@@ -96,14 +98,10 @@ func pair(t testing.TB, ccfg, scfg *sspinet.Config) (*sspinet.Conn, *sspinet.Con
 }
 
 func TestNetConn(t *testing.T) {
-	for _, signOnly := range []bool{false, true} {
-		name := "Sealed"
-		if signOnly {
-			name = "SignOnly"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, mode := range recordModes {
+		t.Run(mode.String(), func(t *testing.T) {
 			p := newProvider(t)
-			ccfg, scfg := configs(p, signOnly)
+			ccfg, scfg := configs(p, mode)
 			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 				c, s := pair(t, ccfg, scfg)
 				return c, s, func() { c.Close(); s.Close() }, nil
@@ -114,7 +112,7 @@ func TestNetConn(t *testing.T) {
 
 func TestIdentityAndState(t *testing.T) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, sspinet.RecordsSealed)
 	c, s := pair(t, ccfg, scfg)
 	defer c.Close()
 	defer s.Close()
@@ -136,7 +134,7 @@ func TestIdentityAndState(t *testing.T) {
 
 func TestLargeRecordsAndInterleaving(t *testing.T) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, sspinet.RecordsSealed)
 	ccfg.MaxRecordSize, scfg.MaxRecordSize = 1000, 1000
 	c, s := pair(t, ccfg, scfg)
 	defer c.Close()
@@ -162,7 +160,7 @@ func TestLargeRecordsAndInterleaving(t *testing.T) {
 
 func TestWrongPassword(t *testing.T) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, sspinet.RecordsSealed)
 	ccfg.Identity = &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte("wrong")}
 	a, b := tcpPair(t)
 	c, s := sspinet.Client(a, ccfg), sspinet.Server(b, scfg)
@@ -182,7 +180,7 @@ func TestWrongPassword(t *testing.T) {
 
 func TestAuthorize(t *testing.T) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, sspinet.RecordsSealed)
 	scfg.Authorize = func(ctx context.Context, id *sspi.Identity) error {
 		if id.User == user {
 			return errors.New("alice is not welcome")
@@ -223,8 +221,14 @@ func (f *flipper) Write(b []byte) (int, error) {
 // TestTamperedRecord flips each byte of a record on the wire: the reader
 // gets an error, never altered data, never a panic.
 func TestTamperedRecord(t *testing.T) {
+	for _, mode := range recordModes {
+		t.Run(mode.String(), func(t *testing.T) { testTamperedRecord(t, mode) })
+	}
+}
+
+func testTamperedRecord(t *testing.T, mode sspinet.RecordProtection) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, mode)
 	msg := []byte("an important message")
 	probeC, probeS := pair(t, ccfg, scfg)
 	// Learn the record's length on the wire.
@@ -233,7 +237,7 @@ func TestTamperedRecord(t *testing.T) {
 	probeS.Read(buf)
 	probeC.Close()
 	probeS.Close()
-	recordLen := 6 + 16 + 1 + len(msg)
+	recordLen := 6 + 16 + 1 + len(msg) // NTLM's 16-byte signature or GCM's 16-byte tag
 	for i := 0; i < recordLen; i++ {
 		a, b := tcpPair(t)
 		fl := &flipper{Conn: a, skip: 1 << 30}
@@ -258,7 +262,7 @@ func TestTamperedRecord(t *testing.T) {
 
 func TestTruncation(t *testing.T) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, sspinet.RecordsSealed)
 	c, s := pair(t, ccfg, scfg)
 	defer s.Close()
 	c.Write([]byte("partial"))
@@ -285,7 +289,7 @@ func TestTruncation(t *testing.T) {
 
 func TestOversizedFrame(t *testing.T) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, sspinet.RecordsSealed)
 	c, s := pair(t, ccfg, scfg)
 	defer c.Close()
 	defer s.Close()
@@ -298,7 +302,7 @@ func TestOversizedFrame(t *testing.T) {
 
 func TestGarbageHandshake(t *testing.T) {
 	p := newProvider(t)
-	_, scfg := configs(p, false)
+	_, scfg := configs(p, sspinet.RecordsSealed)
 	for _, junk := range [][]byte{
 		{1, 1, 0, 0, 0, 3, 'a', 'b', 'c'}, // a token that is no NTLM message
 		{9, 1, 0, 0, 0, 0},                // unknown version
@@ -325,7 +329,7 @@ func TestGarbageHandshake(t *testing.T) {
 
 func TestDialListen(t *testing.T) {
 	p := newProvider(t)
-	ccfg, scfg := configs(p, false)
+	ccfg, scfg := configs(p, sspinet.RecordsSealed)
 	ln, err := sspinet.Listen("tcp", "127.0.0.1:0", scfg)
 	if err != nil {
 		t.Fatal(err)
@@ -353,4 +357,89 @@ func TestDialListen(t *testing.T) {
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "echo me" {
 		t.Fatalf("echo = %q, %v", buf, err)
 	}
+}
+
+// TestRecordModeMismatch: both sides must agree on the record protection;
+// a mismatch fails in the handshake (a service one side requires was not
+// negotiated) or at the first record.
+func TestRecordModeMismatch(t *testing.T) {
+	p := newProvider(t)
+	for _, pair2 := range [][2]sspinet.RecordProtection{
+		{sspinet.RecordsSealed, sspinet.RecordsSessionKey},
+		{sspinet.RecordsSessionKey, sspinet.RecordsSealed},
+		{sspinet.RecordsSigned, sspinet.RecordsSealed},
+		{sspinet.RecordsSealed, sspinet.RecordsSigned},
+	} {
+		ccfg, _ := configs(p, pair2[0])
+		_, scfg := configs(p, pair2[1])
+		a, b := tcpPair(t)
+		c, s := sspinet.Client(a, ccfg), sspinet.Server(b, scfg)
+		errc := make(chan error, 1)
+		go func() { errc <- s.Handshake(context.Background()) }()
+		cerr := c.Handshake(context.Background())
+		if serr := <-errc; cerr != nil || serr != nil {
+			c.Close()
+			s.Close()
+			continue
+		}
+		c.Write([]byte("hello"))
+		s.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := s.Read(make([]byte, 10)); err == nil {
+			t.Errorf("%v client, %v server: read %d bytes", pair2[0], pair2[1], n)
+		}
+		c.Close()
+		s.Close()
+	}
+}
+
+// TestSessionKeyRecordsReplay: a record replayed or reordered on the wire
+// fails its authentication.
+func TestSessionKeyRecordsReplay(t *testing.T) {
+	p := newProvider(t)
+	ccfg, scfg := configs(p, sspinet.RecordsSessionKey)
+	a, b := tcpPair(t)
+	rec := &recorder{Conn: a}
+	c, s := sspinet.Client(rec, ccfg), sspinet.Server(b, scfg)
+	defer c.Close()
+	defer s.Close()
+	go s.Handshake(context.Background())
+	if err := c.Handshake(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.start()
+	c.Write([]byte("one"))
+	buf := make([]byte, 10)
+	if n, err := s.Read(buf); err != nil || string(buf[:n]) != "one" {
+		t.Fatalf("first record: %q %v", buf[:n], err)
+	}
+	a.Write(rec.frames()) // the same record again
+	s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := s.Read(buf); !errors.Is(err, sspi.ErrMessageAltered) {
+		t.Fatalf("replayed record: %v, want SEC_E_MESSAGE_ALTERED", err)
+	}
+}
+
+// recorder keeps what is written through it after start.
+type recorder struct {
+	net.Conn
+	mu  sync.Mutex
+	on  bool
+	buf []byte
+}
+
+func (r *recorder) start() { r.mu.Lock(); r.on = true; r.mu.Unlock() }
+
+func (r *recorder) frames() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]byte(nil), r.buf...)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	if r.on {
+		r.buf = append(r.buf, b...)
+	}
+	r.mu.Unlock()
+	return r.Conn.Write(b)
 }

@@ -20,7 +20,7 @@ var (
 // would dominate the run).
 func fuzzConfigs(t *testing.T) (*sspinet.Config, *sspinet.Config) {
 	fuzzOnce.Do(func() { fuzzProvider = newProvider(&testing.T{}) })
-	return configs(fuzzProvider, false)
+	return configs(fuzzProvider, sspinet.RecordsSealed)
 }
 
 // FuzzServerHandshake feeds arbitrary bytes to a server as the client's

@@ -43,6 +43,9 @@ func (c *Conn) Handshake(ctx context.Context) error {
 	if c.hsErr != nil && ctx.Err() != nil {
 		c.hsErr = fmt.Errorf("sspinet: handshake: %w", ctx.Err())
 	}
+	if c.hsErr == nil && c.cfg.Records == RecordsSessionKey {
+		c.aead, c.hsErr = newRecordAEAD(c.ctx, c.isClient)
+	}
 	if c.hsErr == nil {
 		c.fillState()
 	}
@@ -216,7 +219,7 @@ func peerError(payload []byte) error {
 }
 
 func (c *Conn) fillState() {
-	s := ConnectionState{Package: c.ctx.Package(), Mapped: c.ctx.Mapped(), SignOnly: c.cfg.SignOnly, Target: c.cfg.Target}
+	s := ConnectionState{Package: c.ctx.Package(), Mapped: c.ctx.Mapped(), Records: c.cfg.Records, Target: c.cfg.Target}
 	if c.client != nil {
 		s.ClientFlags = c.client.Flags()
 	} else {

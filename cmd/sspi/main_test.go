@@ -26,13 +26,15 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			// A free port for serve/connect, and no LSA or store from
 			// the environment.
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return err
+			for _, name := range []string{"PORT", "PORT2"} {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					return err
+				}
+				port := ln.Addr().(*net.TCPAddr).Port
+				ln.Close()
+				env.Setenv(name, strconv.Itoa(port))
 			}
-			port := ln.Addr().(*net.TCPAddr).Port
-			ln.Close()
-			env.Setenv("PORT", strconv.Itoa(port))
 			env.Setenv("SSPI_LSA", "")
 			env.Setenv("SSPI_STORE", "")
 			env.Setenv("SSPI_PASSWORD", "")

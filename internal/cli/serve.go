@@ -31,8 +31,7 @@ func (e *env) legPrinter(prefix string) func(sspinet.Leg) {
 }
 
 func newServeCmd(e *env) *cobra.Command {
-	var listen, pkg, principal string
-	var signOnly bool
+	var listen, pkg, principal, records string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run an echo server over authenticated connections (sspinet)",
@@ -52,7 +51,11 @@ every line it receives, sealed.`,
 			if _, err := p.QueryPackage(ctx, pkg); err != nil {
 				return hint(err, "see 'sspi packages' for the packages this LSA has")
 			}
-			cfg := &sspinet.Config{Provider: p, Package: pkg, Principal: principal, SignOnly: signOnly, OnLeg: e.legPrinter("")}
+			rp, err := parseRecords(records)
+			if err != nil {
+				return err
+			}
+			cfg := &sspinet.Config{Provider: p, Package: pkg, Principal: principal, Records: rp, OnLeg: e.legPrinter("")}
 			ln, err := sspinet.Listen("tcp", listen, cfg)
 			if err != nil {
 				if errors.Is(err, syscall.EADDRINUSE) {
@@ -78,8 +81,22 @@ every line it receives, sealed.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "address to listen on")
 	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
 	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as (clients must target it)")
-	cmd.Flags().BoolVar(&signOnly, "sign-only", false, "sign records without encrypting them")
+	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	return cmd
+}
+
+const recordsUsage = `record protection: "sealed" (the package's EncryptMessage), "signed" (signatures only) or "session-key" (AES-256-GCM keyed from the session key); both sides must agree`
+
+func parseRecords(s string) (sspinet.RecordProtection, error) {
+	switch s {
+	case "sealed":
+		return sspinet.RecordsSealed, nil
+	case "signed":
+		return sspinet.RecordsSigned, nil
+	case "session-key":
+		return sspinet.RecordsSessionKey, nil
+	}
+	return 0, fmt.Errorf("unknown record protection %q (sealed, signed or session-key)", s)
 }
 
 // report prints an event as a JSON line (--json) or as text.
@@ -122,8 +139,8 @@ func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
 }
 
 func newConnectCmd(e *env) *cobra.Command {
-	var pkg, user, target string
-	var signOnly, stdin bool
+	var pkg, user, target, records string
+	var stdin bool
 	cmd := &cobra.Command{
 		Use:   "connect ADDR",
 		Short: "Connect to an echo server with your credentials and send lines sealed",
@@ -143,8 +160,12 @@ sealed and the server's echo printed.`,
 			if _, err := p.QueryPackage(ctx, pkg); err != nil {
 				return hint(err, "see 'sspi packages' for the packages this LSA has")
 			}
+			rp, err := parseRecords(records)
+			if err != nil {
+				return err
+			}
 			in := bufio.NewReader(e.stdin)
-			cfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, SignOnly: signOnly, OnLeg: e.legPrinter("")}
+			cfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, Records: rp, OnLeg: e.legPrinter("")}
 			if user != "" {
 				d, u := splitUser(user, "")
 				pw, err := e.passwordFrom(in, "Password for "+user+": ", stdin)
@@ -194,7 +215,7 @@ sealed and the server's echo printed.`,
 	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
 	cmd.Flags().StringVar(&user, "user", "", `user to authenticate as ("DOMAIN\user"); empty: default credentials`)
 	cmd.Flags().StringVar(&target, "target", "", "the server's principal name")
-	cmd.Flags().BoolVar(&signOnly, "sign-only", false, "sign records without encrypting them")
+	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input")
 	return cmd
 }
