@@ -89,45 +89,43 @@ func (s *session) AddAccount(ctx context.Context, req *AccountRequest) error {
 }
 
 func (s *session) SetPassword(ctx context.Context, req *AccountRequest) error {
-	store, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := s.e.verifiers(ctx, req)
-	if err != nil {
-		return err
-	}
-	domain := s.e.accountDomain(req.Domain)
-	if err := store.SetVerifiers(ctx, domain, req.User, v); err != nil {
-		return notFound(err, domain, req.User)
-	}
-	s.e.log.Info("audit", "event", "password-set", "principal", sanitize(principal(domain, req.User)), "uid", s.caller.UID)
-	return nil
+	return s.changeAccount(ctx, req.Domain, req.User, "password-set", func(store accounts.Store, domain string) error {
+		v, err := s.e.verifiers(ctx, req)
+		if err != nil {
+			return err
+		}
+		return store.SetVerifiers(ctx, domain, req.User, v)
+	})
 }
 
 func (s *session) DeleteAccount(ctx context.Context, domain, user string) error {
-	store, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	domain = s.e.accountDomain(domain)
-	if err := store.Delete(ctx, domain, user); err != nil {
-		return notFound(err, domain, user)
-	}
-	s.e.log.Info("audit", "event", "account-deleted", "principal", sanitize(principal(domain, user)), "uid", s.caller.UID)
-	return nil
+	return s.changeAccount(ctx, domain, user, "account-deleted", func(store accounts.Store, domain string) error {
+		return store.Delete(ctx, domain, user)
+	})
 }
 
 func (s *session) UnlockAccount(ctx context.Context, domain, user string) error {
+	return s.changeAccount(ctx, domain, user, "account-unlocked", func(store accounts.Store, domain string) error {
+		return store.Unlock(ctx, domain, user)
+	})
+}
+
+// changeAccount runs an administrative change of an existing account and
+// audits it as event.
+func (s *session) changeAccount(ctx context.Context, domain, user, event string, change func(accounts.Store, string) error) error {
 	store, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
 	domain = s.e.accountDomain(domain)
-	if err := store.Unlock(ctx, domain, user); err != nil {
+	if err := change(store, domain); err != nil {
+		var se *secpkg.Error
+		if errors.As(err, &se) {
+			return err
+		}
 		return notFound(err, domain, user)
 	}
-	s.e.log.Info("audit", "event", "account-unlocked", "principal", sanitize(principal(domain, user)), "uid", s.caller.UID)
+	s.e.log.Info("audit", "event", event, "principal", sanitize(principal(domain, user)), "uid", s.caller.UID)
 	return nil
 }
 
