@@ -91,6 +91,7 @@ func (f *packageFunctions) LookupAccount(ctx context.Context, domain, user strin
 		Groups:   a.Groups,
 		Disabled: a.Disabled,
 		Locked:   a.Lockout.Locked(f.e.now()),
+		Failures: a.Lockout.Failures,
 		Verifier: a.Verifiers[f.pkg.name],
 	}, nil
 }
@@ -98,6 +99,12 @@ func (f *packageFunctions) LookupAccount(ctx context.Context, domain, user strin
 func (f *packageFunctions) ReportLogon(ctx context.Context, acct *secpkg.Account, success bool) error {
 	store := f.e.cfg.Accounts
 	if store == nil || acct == nil {
+		return nil
+	}
+	if success && acct.Failures == 0 && !acct.Locked {
+		// A success on a clear counter changes nothing: skip the store.
+		// (A failure recorded meanwhile by another logon stays counted,
+		// which errs on the side of lockout.)
 		return nil
 	}
 	out, err := store.RecordLogon(ctx, acct.Domain, acct.User, success, f.e.now())

@@ -81,7 +81,10 @@ type Account struct {
 	Disabled bool
 	// Locked is set while the account is locked out after too many
 	// failures.
-	Locked   bool
+	Locked bool
+	// Failures is how many failures the account's lockout counter held
+	// when it was looked up.
+	Failures int
 	Verifier []byte // this package's verifier; nil if it has none
 }
 
