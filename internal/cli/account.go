@@ -88,6 +88,28 @@ func (e *env) accountOp(domain *string, done string, op func(a lsa.Admin, ctx co
 	}
 }
 
+// passwordOp is the RunE of a command that reads a password (twice, at a
+// prompt) for the account named by its argument and applies op.
+func (e *env) passwordOp(domain *string, stdin *bool, prompt, done string, op func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := e.admin(cmd.Context())
+		if err != nil {
+			return err
+		}
+		d, u := splitUser(args[0], *domain)
+		pw, err := e.password(prompt+args[0]+": ", *stdin, true)
+		if err != nil {
+			return err
+		}
+		defer clear(pw)
+		if err := op(a, cmd.Context(), &lsa.AccountRequest{Domain: d, User: u, Password: pw}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, done+"\n", args[0])
+		return nil
+	}
+}
+
 func newAccountCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "account",
@@ -108,23 +130,10 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Example: `  sspi account add alice --store sqlite:/var/lib/opensspi/accounts.db
   printf 'secret\n' | sspi account add 'EXAMPLE\bob' --password-stdin --group staff --store sqlite:a.db`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.admin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d, u := splitUser(args[0], domain)
-			pw, err := e.password("Password for "+args[0]+": ", stdin, true)
-			if err != nil {
-				return err
-			}
-			defer clear(pw)
-			if err := a.AddAccount(cmd.Context(), &lsa.AccountRequest{Domain: d, User: u, Password: pw, Groups: groups, Disabled: disabled}); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "account %s added\n", args[0])
-			return nil
-		},
+		RunE: e.passwordOp(&domain, &stdin, "Password for ", "account %s added", func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error {
+			req.Groups, req.Disabled = groups, disabled
+			return a.AddAccount(ctx, req)
+		}),
 	}
 	add.Flags().StringSliceVar(&groups, "group", nil, "group the account belongs to (repeatable)")
 	add.Flags().BoolVar(&disabled, "disabled", false, "create the account disabled")
@@ -133,23 +142,7 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Short:   "Set an account's password (and clear its lockout)",
 		Example: `  sspi account passwd alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.admin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d, u := splitUser(args[0], domain)
-			pw, err := e.password("New password for "+args[0]+": ", stdin, true)
-			if err != nil {
-				return err
-			}
-			defer clear(pw)
-			if err := a.SetPassword(cmd.Context(), &lsa.AccountRequest{Domain: d, User: u, Password: pw}); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "password of %s set\n", args[0])
-			return nil
-		},
+		RunE:    e.passwordOp(&domain, &stdin, "New password for ", "password of %s set", lsa.Admin.SetPassword),
 	}
 	for _, c := range []*cobra.Command{add, passwd} {
 		c.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")

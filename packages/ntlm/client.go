@@ -44,20 +44,12 @@ func (p *lsaPackage) InitLsaModeContext(ctx context.Context, req *secpkg.InitCon
 	if req.Context == 0 {
 		return p.initFirst(ctx, req)
 	}
-	c, ok := p.ctxs.get(req.Context)
-	if !ok {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such context")
+	c, err := p.resume(req.Context, func(c *lsaContext) bool { return c.client != nil }, "an initiator awaiting a challenge")
+	if err != nil {
+		return nil, err
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
-		return nil, c.err
-	}
 	hs := c.client
-	if hs == nil {
-		c.err = secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: context is not an initiator awaiting a challenge")
-		return nil, c.err
-	}
 	if err := hs.handshake(req.Token); err != nil {
 		c.err = err
 		hs.wipe()

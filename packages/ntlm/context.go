@@ -482,6 +482,25 @@ type lsaContext struct {
 	id     *secpkg.Identity // server side: the authenticated client
 }
 
+// resume returns context h, locked, for its next leg: unless its last leg
+// failed (the sticky error) or it is not awaiting one in this role, which
+// fails it.
+func (p *lsaPackage) resume(h secpkg.Handle, awaiting func(*lsaContext) bool, role string) (*lsaContext, error) {
+	c, ok := p.ctxs.get(h)
+	if !ok {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such context")
+	}
+	c.mu.Lock()
+	if c.err == nil && !awaiting(c) {
+		c.err = secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: context is not %s", role)
+	}
+	if err := c.err; err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	return c, nil
+}
+
 func (c *lsaContext) wipe() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -83,26 +83,18 @@ func (p *lsaPackage) AcceptLsaModeContext(ctx context.Context, req *secpkg.Accep
 	if req.Context == 0 {
 		return p.acceptFirst(ctx, req)
 	}
-	c, ok := p.ctxs.get(req.Context)
-	if !ok {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such context")
+	c, err := p.resume(req.Context, func(c *lsaContext) bool { return c.server != nil }, "an acceptor awaiting an AUTHENTICATE_MESSAGE")
+	if err != nil {
+		return nil, err
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
-		return nil, c.err
-	}
 	hs := c.server
-	if hs == nil {
-		c.err = secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: context is not an acceptor awaiting an AUTHENTICATE_MESSAGE")
-		return nil, c.err
-	}
 	if req.Bindings != nil {
 		hs.bindings = req.Bindings
 	}
 	hs.req |= req.Flags
 	hs.now = p.now()
-	err := hs.handshake(ctx, req.Token)
+	err = hs.handshake(ctx, req.Token)
 	p.forgetIssued(hs.challenge.serverChallenge)
 	hs.challengeSent = false
 	if err != nil {
