@@ -12,6 +12,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
@@ -165,8 +166,8 @@ func TestNotMappableStaysInLSA(t *testing.T) {
 func TestHandleOwnership(t *testing.T) {
 	e := newEngine(t, nil)
 	ctx := context.Background()
-	a := e.Connect(lsa.CurrentProcess())
-	b := e.Connect(lsa.CurrentProcess())
+	a := e.Connect(engine.CurrentProcess())
+	b := e.Connect(engine.CurrentProcess())
 	defer a.Close()
 	defer b.Close()
 	cred, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "Fake2", Use: secpkg.CredentialOutbound, Identity: alice()})
@@ -222,13 +223,13 @@ func TestHandlesFromAnotherEngine(t *testing.T) {
 	e1 := newEngine(t, nil)
 	e2 := newEngine(t, nil)
 	ctx := context.Background()
-	a := e1.Connect(lsa.CurrentProcess())
+	a := e1.Connect(engine.CurrentProcess())
 	defer a.Close()
 	cred, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "Fake2", Use: secpkg.CredentialOutbound, Identity: alice()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := e2.Connect(lsa.CurrentProcess())
+	b := e2.Connect(engine.CurrentProcess())
 	defer b.Close()
 	err = b.FreeCredentials(ctx, cred.Handle)
 	if !errors.Is(err, sspi.StatusInvalidHandle) || !strings.Contains(err.Error(), "another LSA instance") {
@@ -237,7 +238,7 @@ func TestHandlesFromAnotherEngine(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
-	e := newEngine(t, func(c *lsa.Config) { c.MaxHandlesPerCaller = 3 })
+	e := newEngine(t, func(c *engine.Config) { c.MaxHandlesPerCaller = 3 })
 	p := newProvider(t, e)
 	ctx := context.Background()
 	var creds []*sspi.Credentials
@@ -270,7 +271,7 @@ func TestQuota(t *testing.T) {
 }
 
 func TestLegLimit(t *testing.T) {
-	e := newEngine(t, func(c *lsa.Config) { c.MaxLegs = 2 })
+	e := newEngine(t, func(c *engine.Config) { c.MaxLegs = 2 })
 	p := newProvider(t, e)
 	c, s := pairFor(t, p, "Fake5", 0, 0)
 	ctx := context.Background()
@@ -300,7 +301,7 @@ func TestHandshakeDeadline(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk.Now() }
-	e := newEngine(t, func(c *lsa.Config) {
+	e := newEngine(t, func(c *engine.Config) {
 		c.Time = now
 		c.HandshakeTimeout = time.Minute
 		c.SweepInterval = 5 * time.Millisecond
@@ -373,7 +374,7 @@ func TestStickyErrors(t *testing.T) {
 func TestConnCloseFreesEverything(t *testing.T) {
 	e := newEngine(t, nil)
 	before := liveFakeContexts()
-	p := sspi.NewProvider(e.Connect(lsa.CurrentProcess()), nil)
+	p := sspi.NewProvider(e.Connect(engine.CurrentProcess()), nil)
 	ctx := context.Background()
 	for _, pkg := range allFakes {
 		c, s := pairFor(t, p, pkg, 0, 0)
@@ -544,7 +545,7 @@ func TestExportExpires(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk.Now() }
-	e := newEngine(t, func(c *lsa.Config) {
+	e := newEngine(t, func(c *engine.Config) {
 		c.Time = now
 		c.ExportLifetime = time.Minute
 		c.HandshakeTimeout = 40 * time.Millisecond
@@ -638,7 +639,7 @@ func TestConcurrentMessagesOnOneContext(t *testing.T) {
 }
 
 func TestPackages(t *testing.T) {
-	e := newEngine(t, func(c *lsa.Config) { c.Packages = []string{"Fake3", "fake1"} })
+	e := newEngine(t, func(c *engine.Config) { c.Packages = []string{"Fake3", "fake1"} })
 	p := newProvider(t, e)
 	pkgs, err := p.Packages(context.Background())
 	if err != nil {
@@ -654,10 +655,10 @@ func TestPackages(t *testing.T) {
 	if _, err := p.QueryPackage(context.Background(), "Fake2"); !errors.Is(err, sspi.ErrPackageNotFound) {
 		t.Fatalf("disabled package: %v", err)
 	}
-	if _, err := lsa.New(&lsa.Config{Packages: []string{"Fake1", "Nope"}}); !errors.Is(err, sspi.ErrPackageNotFound) {
+	if _, err := engine.New(&engine.Config{Packages: []string{"Fake1", "Nope"}}); !errors.Is(err, sspi.ErrPackageNotFound) {
 		t.Fatalf("engine with an unregistered package: %v", err)
 	}
-	if _, err := lsa.New(&lsa.Config{Packages: []string{"Fake1", "FAKE1"}}); err == nil {
+	if _, err := engine.New(&engine.Config{Packages: []string{"Fake1", "FAKE1"}}); err == nil {
 		t.Fatal("engine with a package enabled twice")
 	}
 }

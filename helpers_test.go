@@ -7,7 +7,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
 
@@ -22,13 +22,13 @@ var allFakes = []string{"Fake1", "Fake2", "Fake3", "Fake4", "Fake5", "FakeUnmapp
 
 // newEngine starts an engine with the fake packages and an account store
 // holding alice. mod, if not nil, adjusts the configuration first.
-func newEngine(t testing.TB, mod func(*lsa.Config)) *lsa.Engine {
+func newEngine(t testing.TB, mod func(*engine.Config)) *engine.Engine {
 	t.Helper()
 	store, err := accounts.Open(context.Background(), "memory:", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &lsa.Config{
+	cfg := &engine.Config{
 		Packages:   allFakes,
 		Accounts:   store,
 		Parameters: lsaParams(),
@@ -36,7 +36,7 @@ func newEngine(t testing.TB, mod func(*lsa.Config)) *lsa.Engine {
 	if mod != nil {
 		mod(cfg)
 	}
-	e, err := lsa.New(cfg)
+	e, err := engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +47,9 @@ func newEngine(t testing.TB, mod func(*lsa.Config)) *lsa.Engine {
 	return e
 }
 
-func newProvider(t testing.TB, e *lsa.Engine) *sspi.Provider {
+func newProvider(t testing.TB, e *engine.Engine) *sspi.Provider {
 	t.Helper()
-	p := sspi.NewProvider(e.Connect(lsa.CurrentProcess()), nil)
+	p := sspi.NewProvider(e.Connect(engine.CurrentProcess()), nil)
 	t.Cleanup(func() { p.Close() })
 	return p
 }

@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/lsa"
-	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -25,10 +22,9 @@ import (
 // A Provider is safe for concurrent use. Most programs use the default
 // provider through the package-level functions ([AcquireCredentials],
 // [Packages]); tests and servers that want their own LSA build one with
-// [NewProvider] or [NewEmbeddedProvider].
+// [NewProvider] over a connection from [OpenLSA].
 type Provider struct {
 	conn        lsa.Conn
-	engine      *lsa.Engine // owned, when embedded
 	log         *slog.Logger
 	callTimeout time.Duration
 
@@ -80,34 +76,9 @@ func NewProvider(conn lsa.Conn, cfg *ProviderConfig) *Provider {
 	return p
 }
 
-// NewEmbeddedProvider starts an LSA engine in this process with cfg and
-// returns a provider connected to it as the current process. Closing the
-// provider stops the engine.
-func NewEmbeddedProvider(cfg *lsa.Config, pcfg *ProviderConfig) (*Provider, error) {
-	e, err := lsa.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	p := NewProvider(e.Connect(lsa.CurrentProcess()), pcfg)
-	p.engine = e
-	return p, nil
-}
-
-// Engine returns the embedded LSA engine, or nil when the provider talks
-// to a daemon.
-func (p *Provider) Engine() *lsa.Engine { return p.engine }
-
-// Close releases every handle the provider holds in the LSA and, for an
-// embedded provider, stops the engine.
-func (p *Provider) Close() error {
-	err := p.conn.Close()
-	if p.engine != nil {
-		if cerr := p.engine.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
-}
+// Close releases every handle the provider holds in the LSA by closing its
+// connection (which, for an embedded LSA, also stops the engine).
+func (p *Provider) Close() error { return p.conn.Close() }
 
 func (p *Provider) bg() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), p.callTimeout)
@@ -248,47 +219,19 @@ var (
 )
 
 // Default returns the process's default provider, creating it on first
-// use. When the environment variable SSPI_LSA names a socket, the provider
-// talks to the lsad daemon there; otherwise it runs an embedded LSA engine
-// (see [DefaultEngineConfig]).
+// use from the environment: NewProvider(OpenLSA(LSAConfigFromEnv())).
 func Default() (*Provider, error) {
 	defaultOnce.Do(func() {
-		if sock := os.Getenv("SSPI_LSA"); sock != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, err := lsarpc.Dial(ctx, sock)
-			if err != nil {
-				defaultErr = err
-				return
-			}
-			defaultProvider = NewProvider(c, nil)
-			return
-		}
-		cfg, err := DefaultEngineConfig()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := OpenLSA(ctx, LSAConfigFromEnv())
 		if err != nil {
 			defaultErr = err
 			return
 		}
-		defaultProvider, defaultErr = NewEmbeddedProvider(cfg, nil)
+		defaultProvider = NewProvider(conn, nil)
 	})
 	return defaultProvider, defaultErr
-}
-
-// DefaultEngineConfig returns the configuration of the default embedded
-// engine: every registered package, machine names from the host, and the
-// account store named by the environment variable SSPI_STORE
-// ("sqlite:PATH", "postgres://…"), or none when it is unset (such an
-// engine can initiate contexts but knows no local accounts to accept).
-func DefaultEngineConfig() (*lsa.Config, error) {
-	cfg := &lsa.Config{}
-	if dsn := os.Getenv("SSPI_STORE"); dsn != "" {
-		store, err := accounts.Open(context.Background(), dsn, nil)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Accounts = store
-	}
-	return cfg, nil
 }
 
 // Packages returns the enabled security packages of the default provider

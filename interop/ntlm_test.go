@@ -19,7 +19,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
@@ -41,14 +41,14 @@ const (
 
 // newEngine is an LSA with both NTLM registrations and an account store
 // holding alice.
-func newEngine(t testing.TB) *lsa.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	ctx := context.Background()
 	store, err := accounts.Open(ctx, "memory:", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := lsa.New(&lsa.Config{
+	e, err := engine.New(&engine.Config{
 		Packages: []string{ntlm.Name, ntlmRequireMIC},
 		Accounts: store,
 		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,

@@ -10,7 +10,7 @@ import (
 
 // Conn is one caller's connection to the LSA: the seam between the
 // provider in an application process and the authority. The embedded
-// engine ([Engine.Connect]) and the daemon's client (package lsarpc)
+// engine (package lsa/engine) and the daemon's client (package lsarpc)
 // implement it with the same request and reply types, so both modes run
 // the same provider code. Replies never carry a long-term secret.
 //
@@ -58,6 +58,18 @@ type Conn interface {
 	Logoff(ctx context.Context, id secpkg.LogonID) error
 	// Close frees every handle of the connection.
 	Close() error
+}
+
+// Authority is an LSA that takes callers: the engine (package
+// lsa/engine) implements it, and the daemon's protocol server (package
+// lsarpc) serves one on a socket.
+type Authority interface {
+	// Connect returns a connection for a caller whose identity the
+	// kernel vouches for (peer credentials), never the caller itself.
+	Connect(caller secpkg.CallInfo) Conn
+	// Epoch is the instance's boot epoch, which every handle it issues
+	// carries.
+	Epoch() uint64
 }
 
 // Handle names a credentials handle or a context for the application: a

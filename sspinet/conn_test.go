@@ -15,7 +15,8 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/embedded"
+	"github.com/opensspi/sspi/lsa/engine"
 	_ "github.com/opensspi/sspi/packages/all"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
@@ -36,7 +37,7 @@ func newProvider(t testing.TB) *sspi.Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := sspi.NewEmbeddedProvider(&lsa.Config{
+	p, eng, err := embedded.NewProvider(&engine.Config{
 		Packages: []string{ntlm.Name},
 		Accounts: store,
 		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
@@ -46,7 +47,7 @@ func newProvider(t testing.TB) *sspi.Provider {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close(); store.Close() })
-	if err := p.Engine().SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
+	if err := eng.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -16,7 +16,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/sspinet"
 )
@@ -75,12 +75,12 @@ func (e *env) demo(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
-	eng, err := lsa.New(&lsa.Config{Accounts: store})
+	eng, err := engine.New(&engine.Config{Accounts: store})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	p := sspi.NewProvider(eng.Connect(lsa.CurrentProcess()), nil)
+	p := sspi.NewProvider(eng.Connect(engine.CurrentProcess()), nil)
 	defer p.Close()
 
 	params := eng.Parameters()

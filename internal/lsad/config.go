@@ -12,7 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -150,8 +150,8 @@ func (c *Config) storeOptions() *accounts.Options {
 	return o
 }
 
-func (c *Config) engineConfig() *lsa.Config {
-	ec := &lsa.Config{
+func (c *Config) engineConfig() *engine.Config {
+	ec := &engine.Config{
 		Parameters: secpkg.Parameters{
 			MachineName: c.Machine.NetBIOSName, DomainName: c.Machine.Domain,
 			DNSMachineName: c.Machine.DNSName, DNSDomainName: c.Machine.DNSDomain,

@@ -20,7 +20,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -66,7 +66,7 @@ type Daemon struct {
 	configFile string
 	log        *slog.Logger
 	level      *slog.LevelVar
-	engine     *lsa.Engine
+	engine     *engine.Engine
 	store      accounts.Store
 	server     *lsarpc.Server
 	policy     atomic.Pointer[Policy]
@@ -140,14 +140,14 @@ func Start(cfg *Config, configFile string, stderr io.Writer) (*Daemon, error) {
 	ec := cfg.engineConfig()
 	ec.Accounts = d.store
 	ec.Logger = d.log
-	ec.Authorize = func(ci secpkg.CallInfo, a lsa.Access) error { return d.policy.Load().Authorize(ci, a) }
-	if d.engine, err = lsa.New(ec); err != nil {
+	ec.Authorize = func(ci secpkg.CallInfo, a engine.Access) error { return d.policy.Load().Authorize(ci, a) }
+	if d.engine, err = engine.New(ec); err != nil {
 		return nil, err
 	}
 	if d.ln, err = d.listen(cfg); err != nil {
 		return nil, err
 	}
-	d.server = &lsarpc.Server{Engine: d.engine, Logger: d.log, MaxInFlight: cfg.Limits.MaxCallsPerConnection}
+	d.server = &lsarpc.Server{Authority: d.engine, Logger: d.log, MaxInFlight: cfg.Limits.MaxCallsPerConnection}
 	go func() {
 		if err := d.server.Serve(d.ln); err != nil && !errors.Is(err, lsarpc.ErrServerClosed) {
 			d.log.Error("serve failed", "err", err)
@@ -265,7 +265,7 @@ func (d *Daemon) Reload() error {
 }
 
 // Engine returns the daemon's engine.
-func (d *Daemon) Engine() *lsa.Engine { return d.engine }
+func (d *Daemon) Engine() *engine.Engine { return d.engine }
 
 // Addr returns the socket the daemon listens on.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }

@@ -19,12 +19,13 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
-func newEngine(t testing.TB) *lsa.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
-	e, err := lsa.New(&lsa.Config{Packages: []string{}})
+	e, err := engine.New(&engine.Config{Packages: []string{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ type served struct {
 	dir  string
 }
 
-func serve(t testing.TB, e *lsa.Engine) *served {
+func serve(t testing.TB, e *engine.Engine) *served {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "lsarpc")
 	if err != nil {
@@ -50,13 +51,13 @@ func serve(t testing.TB, e *lsa.Engine) *served {
 	return s
 }
 
-func (s *served) start(t testing.TB, e *lsa.Engine) {
+func (s *served) start(t testing.TB, e *engine.Engine) {
 	t.Helper()
 	ln, err := net.Listen("unix", s.path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv = &Server{Engine: e, HelloTimeout: 2 * time.Second}
+	s.srv = &Server{Authority: e, HelloTimeout: 2 * time.Second}
 	go s.srv.Serve(ln)
 	t.Cleanup(func() { s.srv.Close() })
 }
@@ -301,7 +302,7 @@ func TestOtherUID(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a process as another uid")
 	}
-	e, err := lsa.New(&lsa.Config{Packages: []string{"RPCTest"}})
+	e, err := engine.New(&engine.Config{Packages: []string{"RPCTest"}})
 	if err != nil {
 		t.Fatal(err)
 	}

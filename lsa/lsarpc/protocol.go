@@ -7,7 +7,7 @@
 //
 // [Client] implements lsa.Conn, so the provider in package sspi runs the
 // same code against the daemon as against the embedded engine. [Server]
-// serves an *lsa.Engine, attributing every call to the caller's uid, gid
+// serves an lsa.Authority (the engine), attributing every call to the caller's uid, gid
 // and pid as the kernel reports them (SO_PEERCRED, LOCAL_PEERCRED), never
 // as the message claims.
 package lsarpc

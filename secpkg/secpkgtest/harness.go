@@ -8,20 +8,21 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
 )
 
 // Daemon returns a Harness that serves e over the LSA protocol on a Unix
 // socket, the way lsad does: every call of the provider under test crosses
 // the socket as CBOR. The server stops when the test ends.
-func Daemon(t testing.TB, e *lsa.Engine) Harness {
+func Daemon(t testing.TB, e *engine.Engine) Harness {
 	t.Helper()
 	return &daemonHarness{e: e, path: ServeEngine(t, e)}
 }
 
 // ServeEngine serves e on a Unix socket in a fresh directory until the
 // test ends, and returns the socket's path.
-func ServeEngine(t testing.TB, e *lsa.Engine) string {
+func ServeEngine(t testing.TB, e *engine.Engine) string {
 	t.Helper()
 	// A short directory: socket paths are limited to about 100 bytes.
 	dir, err := os.MkdirTemp("", "lsad")
@@ -33,14 +34,14 @@ func ServeEngine(t testing.TB, e *lsa.Engine) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &lsarpc.Server{Engine: e}
+	srv := &lsarpc.Server{Authority: e}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close(); os.RemoveAll(dir) })
 	return path
 }
 
 type daemonHarness struct {
-	e    *lsa.Engine
+	e    *engine.Engine
 	path string
 }
 
@@ -59,8 +60,8 @@ func (h *daemonHarness) Stats() lsa.Stats { return h.e.Stats() }
 // both: the engine in the process, and the daemon protocol.
 var Modes = []struct {
 	Name    string
-	Harness func(t testing.TB, e *lsa.Engine) Harness
+	Harness func(t testing.TB, e *engine.Engine) Harness
 }{
-	{"Embedded", func(t testing.TB, e *lsa.Engine) Harness { return Embedded(e) }},
+	{"Embedded", func(t testing.TB, e *engine.Engine) Harness { return Embedded(e) }},
 	{"Daemon", Daemon},
 }

@@ -4,7 +4,7 @@
 // the SSPI.
 //
 // A package's test calls [Run] with a [Config] naming the package, a
-// [Harness] (usually [Embedded] around an lsa.Engine whose account store
+// [Harness] (usually [Embedded] around an engine.Engine whose account store
 // holds the test user) and the flags to request. Run covers:
 //
 //   - a handshake to completion with good credentials, in both the
@@ -40,6 +40,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -53,11 +54,11 @@ type Harness interface {
 }
 
 // Embedded returns a Harness around an engine in this process.
-func Embedded(e *lsa.Engine) Harness { return embedded{e} }
+func Embedded(e *engine.Engine) Harness { return embedded{e} }
 
-type embedded struct{ e *lsa.Engine }
+type embedded struct{ e *engine.Engine }
 
-func (h embedded) Connect(t testing.TB) lsa.Conn { return h.e.Connect(lsa.CurrentProcess()) }
+func (h embedded) Connect(t testing.TB) lsa.Conn { return h.e.Connect(engine.CurrentProcess()) }
 func (h embedded) Stats() lsa.Stats              { return h.e.Stats() }
 
 // Config describes the package under test.
@@ -706,7 +707,7 @@ func testBadTokens(t *testing.T, cfg *Config) {
 		name string
 		tok  func(first []byte) []byte
 	}{
-		{"Oversize", func([]byte) []byte { return make([]byte, lsa.DefaultMaxTokenSize+1) }},
+		{"Oversize", func([]byte) []byte { return make([]byte, engine.DefaultMaxTokenSize+1) }},
 		{"Garbage", func([]byte) []byte { return bytes.Repeat([]byte{0xC3, 0x28, 0xA0}, 40) }},
 		{"Truncated", func(first []byte) []byte { return first[:len(first)/2] }},
 		{"Empty", func([]byte) []byte { return []byte{} }},

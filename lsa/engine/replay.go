@@ -1,4 +1,4 @@
-package lsa
+package engine
 
 import (
 	"crypto/sha256"

@@ -1,4 +1,4 @@
-package lsa_test
+package engine_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -73,13 +74,13 @@ func (p *mapperTest) calls(h secpkg.Handle) int {
 // is handed to the application, once, and never when the caller cannot map
 // it (the context then stays whole in the LSA).
 func TestContextMapped(t *testing.T) {
-	e, err := lsa.New(&lsa.Config{Packages: []string{"MapperTest"}})
+	e, err := engine.New(&engine.Config{Packages: []string{"MapperTest"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	ctx := context.Background()
-	c := e.Connect(lsa.CurrentProcess())
+	c := e.Connect(engine.CurrentProcess())
 	defer c.Close()
 	cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "MapperTest", Use: secpkg.CredentialBoth})
 	if err != nil {

@@ -1,12 +1,17 @@
-// Package lsa is the Local Security Authority engine: it loads the
-// enabled security packages, holds every long-term secret (explicit
-// credentials, logon sessions, the account store), runs the LSA-mode half
-// of each package, and hands applications handles and, once a context is
-// established, packed contexts that carry session keys only.
+// Package engine is the Local Security Authority engine (the role of
+// LSASS): it loads the enabled security packages, holds every long-term
+// secret (explicit credentials, logon sessions, the account store), runs
+// the LSA-mode half of each package, and hands applications handles and,
+// once a context is established, packed contexts that carry session keys
+// only.
 //
-// The engine runs in-process behind [Engine.Connect] (the embedded mode of
-// the sspi package) or inside the lsad daemon behind a Unix socket
-// (package lsarpc); both present the same [Conn] seam.
+// The engine runs in the application's process (package embedded) or
+// inside the lsad daemon behind a Unix socket (package lsa/lsarpc); both
+// present the same [lsa.Conn] seam, which [Engine.Connect] returns.
+//
+// It is the authority side of the design: it may import secpkg, the seam
+// (lsa) and the account store (accounts); only lsad, the CLI, package
+// embedded and tests import it, never the application API.
 //
 // # Limits
 //
@@ -14,8 +19,9 @@
 // the Windows MaxTokenSize), every unfinished context has a leg limit and
 // a deadline, and every caller (uid) a handle quota. A failed step makes a
 // context's error sticky; only DeleteContext frees it. Handles are random,
-// carry the engine's boot epoch, and belong to the Conn that created them.
-package lsa
+// carry the engine's boot epoch, and belong to the connection that created
+// them.
+package engine
 
 import (
 	"context"
@@ -29,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opensspi/sspi/lsa"
 
 	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/secpkg"
@@ -101,7 +109,7 @@ type Engine struct {
 	byName   map[string]*loadedPackage
 
 	mu       sync.Mutex
-	handles  map[Handle]*entry
+	handles  map[lsa.Handle]*entry
 	perUID   map[uint32]int
 	conns    map[*session]struct{}
 	exports  map[[16]byte]*pendingExport
@@ -128,7 +136,7 @@ type loadedPackage struct {
 // (SpLsaModeInitialize, then SpInitialize and SpGetInfo).
 func New(cfg *Config) (*Engine, error) {
 	e := &Engine{
-		handles: make(map[Handle]*entry),
+		handles: make(map[lsa.Handle]*entry),
 		perUID:  make(map[uint32]int),
 		conns:   make(map[*session]struct{}),
 		exports: make(map[[16]byte]*pendingExport),
@@ -348,7 +356,7 @@ func (e *Engine) authorize(ci secpkg.CallInfo, a Access) error {
 // Connect returns a connection for a caller. The daemon calls it for each
 // client socket with the caller's kernel credentials; the embedded
 // provider calls it once with [CurrentProcess].
-func (e *Engine) Connect(caller secpkg.CallInfo) Conn {
+func (e *Engine) Connect(caller secpkg.CallInfo) lsa.Conn {
 	s := &session{e: e, caller: caller}
 	e.mu.Lock()
 	if !e.closed {
@@ -365,20 +373,11 @@ func CurrentProcess() secpkg.CallInfo {
 	return secpkg.CallInfo{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), PID: int32(os.Getpid()), InProcess: true}
 }
 
-// Stats counts what an engine holds, for tests and monitoring.
-type Stats struct {
-	Conns         int
-	Credentials   int
-	Contexts      int
-	Exports       int
-	LogonSessions int
-}
-
 // Stats returns current counts.
-func (e *Engine) Stats() Stats {
+func (e *Engine) Stats() lsa.Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := Stats{Conns: len(e.conns), Exports: len(e.exports), LogonSessions: e.logons.len()}
+	st := lsa.Stats{Conns: len(e.conns), Exports: len(e.exports), LogonSessions: e.logons.len()}
 	for _, en := range e.handles {
 		if en.kind == kindCredentials {
 			st.Credentials++
@@ -481,12 +480,12 @@ func (e *Engine) sweep(ctx context.Context) {
 // gives it the verifiers every enabled package makes from password
 // (VerifierMaker). The password itself is stored nowhere. It is for
 // programs that own the engine (tests, the demo, the CLI with a store);
-// callers of a daemon use Admin.
+// callers of a daemon use lsa.Admin.
 func (e *Engine) SetPassword(ctx context.Context, domain, user string, password []byte) error {
 	if e.cfg.Accounts == nil {
 		return errNoStore
 	}
-	req := &AccountRequest{Domain: domain, User: user, Password: password}
+	req := &lsa.AccountRequest{Domain: domain, User: user, Password: password}
 	verifiers, err := e.verifiers(ctx, req)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package lsa
+package engine
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"sync"
 	"time"
+
+	"github.com/opensspi/sspi/lsa"
 
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -24,7 +26,7 @@ const (
 // entry is one handle in the engine's table: a credentials handle or a
 // context.
 type entry struct {
-	h     Handle
+	h     lsa.Handle
 	kind  entryKind
 	owner *session // nil while an exported context waits for import
 	uid   uint32
@@ -79,7 +81,7 @@ type pendingExport struct {
 	deadline time.Time
 }
 
-// session is the engine's Conn for one caller.
+// session is the engine's lsa.Conn for one caller.
 type session struct {
 	e      *Engine
 	caller secpkg.CallInfo
@@ -118,7 +120,7 @@ func (s *session) newHandle(en *entry) error {
 		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: handle quota of %d reached for uid %d", e.cfg.MaxHandlesPerCaller, s.caller.UID)
 	}
 	for {
-		h := Handle{Epoch: e.epoch, ID: randomUint64()}
+		h := lsa.Handle{Epoch: e.epoch, ID: randomUint64()}
 		if _, taken := e.handles[h]; !taken {
 			en.h = h
 			break
@@ -133,7 +135,7 @@ func (s *session) newHandle(en *entry) error {
 
 // lookup returns the entry for h if s owns it. A handle of another
 // connection is reported exactly like one that does not exist.
-func (s *session) lookup(h Handle, kind entryKind) (*entry, error) {
+func (s *session) lookup(h lsa.Handle, kind entryKind) (*entry, error) {
 	e := s.e
 	if h.Epoch != e.epoch && !h.IsZero() {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: handle %v was issued by another LSA instance", h)
@@ -207,7 +209,7 @@ func (s *session) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, 
 	return s.e.Packages(), nil
 }
 
-func (s *session) AcquireCredentials(ctx context.Context, req *AcquireCredentialsRequest) (*CredentialsReply, error) {
+func (s *session) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentialsRequest) (*lsa.CredentialsReply, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -247,10 +249,10 @@ func (s *session) AcquireCredentials(ctx context.Context, req *AcquireCredential
 		return nil, err
 	}
 	en.ph, en.name, en.expiry = creds.Handle, creds.Name, creds.Expiry
-	return &CredentialsReply{Handle: en.h, Package: p.name, Name: en.name, Expiry: en.expiry}, nil
+	return &lsa.CredentialsReply{Handle: en.h, Package: p.name, Name: en.name, Expiry: en.expiry}, nil
 }
 
-func (s *session) QueryCredentials(ctx context.Context, h Handle) (*CredentialsReply, error) {
+func (s *session) QueryCredentials(ctx context.Context, h lsa.Handle) (*lsa.CredentialsReply, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -263,10 +265,10 @@ func (s *session) QueryCredentials(ctx context.Context, h Handle) (*CredentialsR
 	if err != nil {
 		return nil, err
 	}
-	return &CredentialsReply{Handle: en.h, Package: en.pkg.name, Name: creds.Name, Expiry: creds.Expiry}, nil
+	return &lsa.CredentialsReply{Handle: en.h, Package: en.pkg.name, Name: creds.Name, Expiry: creds.Expiry}, nil
 }
 
-func (s *session) FreeCredentials(ctx context.Context, h Handle) error {
+func (s *session) FreeCredentials(ctx context.Context, h lsa.Handle) error {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return err
@@ -284,13 +286,13 @@ func (s *session) FreeCredentials(ctx context.Context, h Handle) error {
 // step is what InitializeContext and AcceptContext share: one leg of a
 // handshake under the engine's limits.
 type step struct {
-	credential, context Handle
+	credential, context lsa.Handle
 	server              bool
 	token               []byte
 	canMap              bool
 }
 
-func (s *session) InitializeContext(ctx context.Context, req *InitializeContextRequest) (*ContextReply, error) {
+func (s *session) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
 	return s.step(ctx, &step{
 		credential: req.Credential, context: req.Context, token: req.Token, canMap: req.CanMap,
 	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
@@ -301,7 +303,7 @@ func (s *session) InitializeContext(ctx context.Context, req *InitializeContextR
 	})
 }
 
-func (s *session) AcceptContext(ctx context.Context, req *AcceptContextRequest) (*ContextReply, error) {
+func (s *session) AcceptContext(ctx context.Context, req *lsa.AcceptContextRequest) (*lsa.ContextReply, error) {
 	return s.step(ctx, &step{
 		credential: req.Credential, context: req.Context, token: req.Token, canMap: req.CanMap, server: true,
 	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
@@ -312,7 +314,7 @@ func (s *session) AcceptContext(ctx context.Context, req *AcceptContextRequest) 
 	})
 }
 
-func (s *session) step(ctx context.Context, st *step, call func(context.Context, *loadedPackage, secpkg.Handle, secpkg.Handle) (*secpkg.ContextResult, error)) (*ContextReply, error) {
+func (s *session) step(ctx context.Context, st *step, call func(context.Context, *loadedPackage, secpkg.Handle, secpkg.Handle) (*secpkg.ContextResult, error)) (*lsa.ContextReply, error) {
 	e := s.e
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
@@ -354,7 +356,7 @@ func (s *session) step(ctx context.Context, st *step, call func(context.Context,
 	en.flags, en.ctxExpiry = res.Flags, res.Expiry
 	// The token leaves the LSA as a copy, as it would over a socket: the
 	// package may keep its own (NTLM keeps every message for its MIC).
-	reply := &ContextReply{Context: en.h, Status: res.Status, Token: bytes.Clone(res.Token), Flags: res.Flags, Expiry: res.Expiry}
+	reply := &lsa.ContextReply{Context: en.h, Status: res.Status, Token: bytes.Clone(res.Token), Flags: res.Flags, Expiry: res.Expiry}
 	if res.Status == secpkg.StatusOK || res.Status == secpkg.StatusCompleteNeeded {
 		attrs, err := en.pkg.lsa.QueryContextAttributes(ctx, en.ph)
 		if err != nil {
@@ -366,7 +368,7 @@ func (s *session) step(ctx context.Context, st *step, call func(context.Context,
 		reply.Attributes = attrs
 	}
 	if res.Mapped && st.canMap {
-		p := &Packed{PackageID: en.pkg.id, Package: en.pkg.name, Flags: res.Flags, Expiry: res.Expiry, Data: res.ContextData}
+		p := &lsa.Packed{PackageID: en.pkg.id, Package: en.pkg.name, Flags: res.Flags, Expiry: res.Expiry, Data: res.ContextData}
 		reply.Packed = p.MarshalMapped()
 		first := !en.mapped
 		en.mapped = true
@@ -433,7 +435,7 @@ func (s *session) continueContext(st *step) (*entry, error) {
 }
 
 // check applies the limits to a continuing context. en.mu is held.
-func (en *entry) check(e *Engine, cred Handle, token []byte) error {
+func (en *entry) check(e *Engine, cred lsa.Handle, token []byte) error {
 	if en.err != nil {
 		return en.err
 	}
@@ -477,7 +479,7 @@ func validateResult(p *loadedPackage, res *secpkg.ContextResult) error {
 	return nil
 }
 
-func (s *session) DeleteContext(ctx context.Context, h Handle) error {
+func (s *session) DeleteContext(ctx context.Context, h lsa.Handle) error {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return err
@@ -494,7 +496,7 @@ func (s *session) DeleteContext(ctx context.Context, h Handle) error {
 
 // established returns a context entry, locked, that is established and
 // not failed.
-func (s *session) established(h Handle) (*entry, error) {
+func (s *session) established(h lsa.Handle) (*entry, error) {
 	en, err := s.lookup(h, kindContext)
 	if err != nil {
 		return nil, err
@@ -515,7 +517,7 @@ func (s *session) established(h Handle) (*entry, error) {
 	return en, nil
 }
 
-func (s *session) ApplyControlToken(ctx context.Context, h Handle, input []secpkg.Buffer) error {
+func (s *session) ApplyControlToken(ctx context.Context, h lsa.Handle, input []secpkg.Buffer) error {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return err
@@ -536,7 +538,7 @@ func (s *session) ApplyControlToken(ctx context.Context, h Handle, input []secpk
 	return a.ApplyControlToken(ctx, en.ph, input)
 }
 
-func (s *session) ProtectMessage(ctx context.Context, req *MessageRequest) (*MessageReply, error) {
+func (s *session) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*lsa.MessageReply, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -554,15 +556,15 @@ func (s *session) ProtectMessage(ctx context.Context, req *MessageRequest) (*Mes
 		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s cannot protect messages in the LSA", en.pkg.name)
 	}
 	bufs := req.Buffers
-	reply := &MessageReply{Buffers: bufs}
+	reply := &lsa.MessageReply{Buffers: bufs}
 	switch req.Op {
-	case OpMakeSignature:
+	case lsa.OpMakeSignature:
 		err = mp.MakeSignature(ctx, en.ph, req.QOP, bufs, req.Seq)
-	case OpVerifySignature:
+	case lsa.OpVerifySignature:
 		reply.QOP, err = mp.VerifySignature(ctx, en.ph, bufs, req.Seq)
-	case OpEncryptMessage:
+	case lsa.OpEncryptMessage:
 		err = mp.SealMessage(ctx, en.ph, req.QOP, bufs, req.Seq)
-	case OpDecryptMessage:
+	case lsa.OpDecryptMessage:
 		reply.QOP, err = mp.UnsealMessage(ctx, en.ph, bufs, req.Seq)
 	default:
 		err = secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: unknown message operation %d", req.Op)
@@ -573,7 +575,7 @@ func (s *session) ProtectMessage(ctx context.Context, req *MessageRequest) (*Mes
 	return reply, nil
 }
 
-func (s *session) QuerySessionKey(ctx context.Context, h Handle) ([]byte, error) {
+func (s *session) QuerySessionKey(ctx context.Context, h lsa.Handle) ([]byte, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -593,7 +595,7 @@ func (s *session) QuerySessionKey(ctx context.Context, h Handle) ([]byte, error)
 	return q.QuerySessionKey(ctx, en.ph)
 }
 
-func (s *session) CallPackage(ctx context.Context, h Handle, id uint32, input []byte) ([]byte, error) {
+func (s *session) CallPackage(ctx context.Context, h lsa.Handle, id uint32, input []byte) ([]byte, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -617,7 +619,7 @@ func (s *session) CallPackage(ctx context.Context, h Handle, id uint32, input []
 	return cp.CallPackage(ctx, en.ph, id, input)
 }
 
-func (s *session) ExportContext(ctx context.Context, h Handle, packed []byte) ([]byte, error) {
+func (s *session) ExportContext(ctx context.Context, h lsa.Handle, packed []byte) ([]byte, error) {
 	if _, err := s.callCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -630,10 +632,10 @@ func (s *session) ExportContext(ctx context.Context, h Handle, packed []byte) ([
 		en.mu.Unlock()
 		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: only a mapped context can be exported")
 	}
-	p := &Packed{PackageID: en.pkg.id, Package: en.pkg.name, Flags: en.flags, Expiry: en.ctxExpiry}
+	p := &lsa.Packed{PackageID: en.pkg.id, Package: en.pkg.name, Flags: en.flags, Expiry: en.ctxExpiry}
 	rand.Read(p.ExportID[:])
 	rand.Read(p.Nonce[:])
-	blob := p.sealExport(e.exportKey, packed)
+	blob := p.SealExport(e.exportKey, packed)
 	en.mu.Unlock()
 	if !e.unlink(en) {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: context was deleted")
@@ -650,19 +652,19 @@ func (s *session) ExportContext(ctx context.Context, h Handle, packed []byte) ([
 	return blob, nil
 }
 
-func (s *session) ImportContext(ctx context.Context, blob []byte) (*ImportReply, error) {
+func (s *session) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportReply, error) {
 	if _, err := s.callCtx(ctx); err != nil {
 		return nil, err
 	}
 	e := s.e
-	p, err := ParsePacked(blob)
+	p, err := lsa.ParsePacked(blob)
 	if err != nil {
 		return nil, err
 	}
-	if p.Kind != PackedExport {
+	if p.Kind != lsa.PackedExport {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: not an exported context")
 	}
-	payload, err := p.openExport(e.exportKey)
+	payload, err := p.OpenExport(e.exportKey)
 	if err != nil {
 		return nil, err
 	}
@@ -685,10 +687,10 @@ func (s *session) ImportContext(ctx context.Context, blob []byte) (*ImportReply,
 	}
 	en.mu.Lock()
 	defer en.mu.Unlock()
-	return &ImportReply{Context: en.h, Package: en.pkg.name, Packed: payload, Flags: en.flags, Attributes: en.attrs}, nil
+	return &lsa.ImportReply{Context: en.h, Package: en.pkg.name, Packed: payload, Flags: en.flags, Attributes: en.attrs}, nil
 }
 
-func (s *session) LogonUser(ctx context.Context, req *LogonUserRequest) (*LogonSessionInfo, error) {
+func (s *session) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -715,7 +717,7 @@ func (s *session) LogonUser(ctx context.Context, req *LogonUserRequest) (*LogonS
 	return &info, nil
 }
 
-func (s *session) LogonSessions(ctx context.Context) ([]LogonSessionInfo, error) {
+func (s *session) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error) {
 	if _, err := s.callCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -766,4 +768,4 @@ func (s *session) Close() error {
 	return nil
 }
 
-var _ Conn = (*session)(nil)
+var _ lsa.Conn = (*session)(nil)

@@ -1,9 +1,11 @@
-package lsa
+package engine
 
 import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/opensspi/sspi/lsa"
 
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -16,7 +18,7 @@ type logonTable struct {
 }
 
 type logonSession struct {
-	info  LogonSessionInfo
+	info  lsa.LogonSessionInfo
 	creds map[credKey][]byte
 }
 
@@ -40,7 +42,7 @@ func (t *logonTable) create(uid uint32, user, domain, pkg string, now time.Time)
 		}
 	}
 	t.sessions[id] = &logonSession{
-		info:  LogonSessionInfo{LogonID: id, UID: uid, User: user, Domain: domain, Package: pkg, Created: now},
+		info:  lsa.LogonSessionInfo{LogonID: id, UID: uid, User: user, Domain: domain, Package: pkg, Created: now},
 		creds: make(map[credKey][]byte),
 	}
 	return id
@@ -60,13 +62,13 @@ func (t *logonTable) owns(id secpkg.LogonID, uid uint32) bool {
 	return t.owned(id, uid) != nil
 }
 
-func (t *logonTable) info(id secpkg.LogonID, uid uint32) (LogonSessionInfo, bool) {
+func (t *logonTable) info(id secpkg.LogonID, uid uint32) (lsa.LogonSessionInfo, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if ls := t.owned(id, uid); ls != nil {
 		return ls.info, true
 	}
-	return LogonSessionInfo{}, false
+	return lsa.LogonSessionInfo{}, false
 }
 
 // latest returns the uid's most recent logon session, or zero.
@@ -86,10 +88,10 @@ func (t *logonTable) latest(uid uint32) secpkg.LogonID {
 	return best.info.LogonID
 }
 
-func (t *logonTable) list(uid uint32) []LogonSessionInfo {
+func (t *logonTable) list(uid uint32) []lsa.LogonSessionInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []LogonSessionInfo
+	var out []lsa.LogonSessionInfo
 	for _, ls := range t.sessions {
 		if ls.info.UID == uid {
 			out = append(out, ls.info)
