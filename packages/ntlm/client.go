@@ -72,7 +72,7 @@ func (p *lsaPackage) InitLsaModeContext(ctx context.Context, req *secpkg.InitCon
 
 // initFirst is leg 1: the NEGOTIATE_MESSAGE.
 func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextRequest) (*secpkg.ContextResult, error) {
-	cred, ok := p.creds.get(req.Credential)
+	cred, ok := p.creds.Get(req.Credential)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
 	}
@@ -89,7 +89,7 @@ func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextReque
 	if err := hs.writeNegotiate(); err != nil {
 		return nil, err
 	}
-	h := p.ctxs.add(&lsaContext{client: hs})
+	h := p.ctxs.Add(&lsaContext{client: hs})
 	return &secpkg.ContextResult{Context: h, Status: secpkg.StatusContinueNeeded, Token: hs.negotiate.raw}, nil
 }
 

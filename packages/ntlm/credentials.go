@@ -48,7 +48,7 @@ func (p *lsaPackage) AcquireCredentialsHandle(ctx context.Context, req *secpkg.C
 			return nil, err
 		}
 	}
-	h := p.creds.add(c)
+	h := p.creds.Add(c)
 	return &secpkg.Credentials{Handle: h, Name: c.name}, nil
 }
 
@@ -99,7 +99,7 @@ func accountName(domain, user string) string {
 
 // FreeCredentialsHandle is SpFreeCredentialsHandle.
 func (p *lsaPackage) FreeCredentialsHandle(ctx context.Context, h secpkg.Handle) error {
-	c, ok := p.creds.remove(h)
+	c, ok := p.creds.Delete(h)
 	if !ok {
 		return secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
 	}
@@ -110,7 +110,7 @@ func (p *lsaPackage) FreeCredentialsHandle(ctx context.Context, h secpkg.Handle)
 // QueryCredentialsAttributes is SpQueryCredentialsAttributes
 // (SECPKG_CRED_ATTR_NAMES).
 func (p *lsaPackage) QueryCredentialsAttributes(ctx context.Context, h secpkg.Handle) (*secpkg.Credentials, error) {
-	c, ok := p.creds.get(h)
+	c, ok := p.creds.Get(h)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
 	}

@@ -7,6 +7,28 @@
 // established it hands a packed context holding only session keys to the
 // user-mode half, which signs and seals in the application.
 //
+// # Place in the design
+//
+// NTLM is one of the security packages of the design (the msv1_0 role):
+// it implements the interfaces of package secpkg and nothing else sees its
+// internals. It may import only secpkg, internal/wire, golang.org/x/crypto
+// and the standard library; never the LSA (lsa), the account store
+// (accounts) or the application API (the module root), which reach it
+// through secpkg alone (TestImports enforces this).
+//
+// The files follow the order in which a reader of MS-NLMP meets the
+// parts: package.go (the entry points, SpLsaModeInitialize,
+// SpUserModeInitialize, SpInitialize, SpGetInfo, SpShutdown);
+// credentials.go (SpAcquireCredentialsHandle and the credential);
+// messages.go, av_pairs.go and flags.go (MS-NLMP 2.2); keys.go (3.3,
+// 3.4.5); client.go (3.1.5, the initiator); server.go (3.2.5, the
+// acceptor); reflection.go (the acceptor's outstanding challenges, which
+// the initiator checks); lsa_context.go (the LSA's context handles:
+// DeleteContext, attributes, the unmapped message calls); session.go (an
+// established context); session_security.go and rc4.go (3.4);
+// packed.go (the packed context); user_mode.go (the user-mode half);
+// logon.go (SpLogonUser and the verifiers).
+//
 // # Protocol
 //
 // The initiator sends a NEGOTIATE_MESSAGE with the flags of a current

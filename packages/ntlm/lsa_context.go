@@ -23,7 +23,7 @@ type lsaContext struct {
 // failed (the sticky error) or it is not awaiting one in this role, which
 // fails it.
 func (p *lsaPackage) resume(h secpkg.Handle, awaiting func(*lsaContext) bool, role string) (*lsaContext, error) {
-	c, ok := p.ctxs.get(h)
+	c, ok := p.ctxs.Get(h)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such context")
 	}
@@ -57,7 +57,7 @@ func (c *lsaContext) wipe() {
 
 // DeleteContext is SpDeleteContext; it works in any state.
 func (p *lsaPackage) DeleteContext(ctx context.Context, h secpkg.Handle) error {
-	c, ok := p.ctxs.remove(h)
+	c, ok := p.ctxs.Delete(h)
 	if !ok {
 		return secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such context")
 	}
@@ -77,7 +77,7 @@ func (p *lsaPackage) DeleteContext(ctx context.Context, h secpkg.Handle) error {
 // and the identity that SpQueryContextAttributes reports. A context the
 // LSA keeps unmapped is never told, and keeps its keys for the slow path.
 func (p *lsaPackage) ContextMapped(ctx context.Context, h secpkg.Handle) {
-	c, ok := p.ctxs.get(h)
+	c, ok := p.ctxs.Get(h)
 	if !ok {
 		return
 	}
@@ -91,7 +91,7 @@ func (p *lsaPackage) ContextMapped(ctx context.Context, h secpkg.Handle) {
 
 // established returns the session of an established context.
 func (p *lsaPackage) established(h secpkg.Handle) (*lsaContext, error) {
-	c, ok := p.ctxs.get(h)
+	c, ok := p.ctxs.Get(h)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such context")
 	}

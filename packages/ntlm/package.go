@@ -2,8 +2,6 @@ package ntlm
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"io"
 	"os"
 	"strings"
@@ -16,8 +14,9 @@ import (
 // Name is the package name, as Windows names msv1_0's NTLM package.
 const Name = "NTLM"
 
-// Values of SecPkgInfo for NTLM, as Windows reports them (sspi-surface.md
-// section 6).
+// Values of SecPkgInfo (SecPkgInfoW in sspi.h) for NTLM, as
+// EnumerateSecurityPackages reports them on Windows: cbMaxToken 2888,
+// wRPCID RPC_C_AUTHN_WINNT, and the SECPKG_FLAG_* capabilities below.
 const (
 	maxToken     = 2888 // cbMaxToken
 	capabilities = secpkg.CapIntegrity | secpkg.CapPrivacy | secpkg.CapTokenOnly |
@@ -70,8 +69,8 @@ type lsaPackage struct {
 	// the same path as wrong passwords.
 	dummy [16]byte
 
-	creds handleTable[*credential]
-	ctxs  handleTable[*lsaContext]
+	creds secpkg.HandleTable[*credential]
+	ctxs  secpkg.HandleTable[*lsaContext]
 
 	// Reflection detection (MS08-068, CVE-2025-33073): the challenges
 	// our acceptor has issued and not yet seen answered, with the
@@ -139,10 +138,10 @@ func (p *lsaPackage) GetInfo() secpkg.PackageInfo {
 
 // Shutdown is SpShutdown: it drops and wipes every credential and context.
 func (p *lsaPackage) Shutdown(ctx context.Context) error {
-	for _, c := range p.creds.drain() {
+	for _, c := range p.creds.Drain() {
 		c.wipe()
 	}
-	for _, c := range p.ctxs.drain() {
+	for _, c := range p.ctxs.Drain() {
 		c.wipe()
 	}
 	p.mu.Lock()
@@ -160,55 +159,4 @@ func (p *lsaPackage) random(b []byte) error {
 		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: reading randomness: %w", err)
 	}
 	return nil
-}
-
-// handleTable gives values random, non-zero handles, like
-// secpkg.HandleTable, and can also be drained at shutdown (which
-// secpkg.HandleTable cannot).
-type handleTable[T any] struct {
-	mu sync.Mutex
-	m  map[secpkg.Handle]T
-}
-
-func (t *handleTable[T]) add(v T) secpkg.Handle {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = make(map[secpkg.Handle]T)
-	}
-	for {
-		var b [8]byte
-		rand.Read(b[:])
-		h := secpkg.Handle(binary.LittleEndian.Uint64(b[:]))
-		if _, taken := t.m[h]; h != 0 && !taken {
-			t.m[h] = v
-			return h
-		}
-	}
-}
-
-func (t *handleTable[T]) get(h secpkg.Handle) (T, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.m[h]
-	return v, ok
-}
-
-func (t *handleTable[T]) remove(h secpkg.Handle) (T, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.m[h]
-	delete(t.m, h)
-	return v, ok
-}
-
-func (t *handleTable[T]) drain() []T {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]T, 0, len(t.m))
-	for _, v := range t.m {
-		out = append(out, v)
-	}
-	clear(t.m)
-	return out
 }

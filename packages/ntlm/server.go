@@ -160,7 +160,7 @@ func (hs *serverState) identity() *secpkg.Identity {
 
 // acceptFirst is leg 1: NEGOTIATE_MESSAGE in, CHALLENGE_MESSAGE out.
 func (p *lsaPackage) acceptFirst(ctx context.Context, req *secpkg.AcceptContextRequest) (*secpkg.ContextResult, error) {
-	cred, ok := p.creds.get(req.Credential)
+	cred, ok := p.creds.Get(req.Credential)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
 	}
@@ -174,7 +174,7 @@ func (p *lsaPackage) acceptFirst(ctx context.Context, req *secpkg.AcceptContextR
 	if err := hs.writeChallenge(); err != nil {
 		return nil, err
 	}
-	h := p.ctxs.add(&lsaContext{server: hs})
+	h := p.ctxs.Add(&lsaContext{server: hs})
 	return &secpkg.ContextResult{
 		Context: h,
 		Status:  secpkg.StatusContinueNeeded,
