@@ -33,7 +33,7 @@ func (hs *clientState) wipe() {
 
 // clientFlags are the NegotiateFlags a current Windows client sends
 // (MS-NLMP 2.2.2.5, 3.1.5.1.1), before the per-request SIGN, SEAL,
-// DATAGRAM and IDENTIFY.
+// DATAGRAM and IDENTIFY; KEY_EXCH only goes with SIGN or SEAL.
 const clientFlags = flagUnicode | flagRequestTarget | flagNTLM | flagAlwaysSign |
 	flagExtendedSessionSecurity | flagVersion | flag128 | flag56 | flagKeyExch
 
@@ -109,6 +109,12 @@ func (hs *clientState) writeNegotiate() error {
 	if want&secpkg.FlagIdentify != 0 {
 		flags |= flagIdentify
 	}
+	if flags&(flagSign|flagSeal) == 0 {
+		// Authentication only: no key exchange to offer (see
+		// negotiateFlags). gss-ntlmssp 1.2's acceptor reads KEY_EXCH
+		// from its own CHALLENGE_MESSAGE, so it must not be offered.
+		flags &^= flagKeyExch
+	}
 	if hs.cred.anonymous {
 		// MS-NLMP 3.2.5.1.2, 3.4: an anonymous logon has no session
 		// security; asking for it is an error, not a silent downgrade.
@@ -182,6 +188,14 @@ func (hs *clientState) negotiateFlags() error {
 	if f&flagDatagram != 0 && f&flagExtendedSessionSecurity == 0 {
 		return secpkg.Errorf(secpkg.StatusAlgorithmMismatch, "ntlm: datagram mode needs extended session security")
 	}
+	if f&(flagSign|flagSeal) == 0 {
+		// An authentication-only context: no key exchange, as Windows
+		// clients do (our flags are then 0xa2888205). ExportedSessionKey is then
+		// KeyExchangeKey on every acceptor, where KEY_EXCH with no key
+		// is refused by Samba and crashes gss-ntlmssp 1.2, and
+		// MS-NLMP 3.2.5.1.2 ignores a key without SIGN or SEAL.
+		f &^= flagKeyExch
+	}
 	hs.flags = f
 	hs.ctxFlags = contextFlagsFor(f, hs.req.Context(), hs.cred.anonymous, false)
 	if m := missingServices(hs.req.Context(), hs.ctxFlags); m != 0 {
@@ -243,7 +257,7 @@ func (hs *clientState) writeAuthenticate() error {
 	// KXKEY for NTLMv2 is the SessionBaseKey (MS-NLMP 3.4.5.1); under key
 	// exchange the ExportedSessionKey is fresh and sent under RC4.
 	var encryptedKey []byte
-	if hs.flags&flagKeyExch != 0 && hs.flags&(flagSign|flagSeal) != 0 {
+	if hs.flags&flagKeyExch != 0 { // only with SIGN or SEAL (negotiateFlags)
 		hs.exportedKey = make([]byte, 16)
 		if err := p.random(hs.exportedKey); err != nil {
 			return err

@@ -38,7 +38,18 @@
 // response, a fresh exported session key under key exchange, and a MIC
 // over all three messages; its NTLMv2 blob carries MsvAvFlags 0x2,
 // MsvAvTargetName (the target SPN) and MsvAvChannelBindings (the MD5 of
-// the channel bindings, or Z(16)).
+// the channel bindings, or Z(16)). An authentication-only context (no
+// signing or sealing asked for) clears key exchange in the
+// AUTHENTICATE_MESSAGE and sends no EncryptedRandomSessionKey, as Windows
+// does; its session key is then KeyExchangeKey.
+//
+// The acceptor answers in the character set the client offers (MS-NLMP
+// 2.2.2.5): Unicode when NTLMSSP_NEGOTIATE_UNICODE is set, else OEM,
+// whose names it reads as code page 437 (charset.go); a message with
+// neither is SEC_E_INVALID_TOKEN. Under key exchange it takes the
+// client's EncryptedRandomSessionKey whenever one is sent, with or without
+// signing and sealing (as Samba and gss-ntlmssp do), and KeyExchangeKey
+// when a client without signing or sealing sends none.
 //
 // The acceptor issues a single-use challenge with a timestamp and this
 // machine's names, then checks, in this order: challenge lifetime and
@@ -73,7 +84,7 @@
 // Messages are parsed strictly: fields must lie in the payload (not in the
 // header, not past the end, not overlapping each other; offsets are
 // checked in 64-bit arithmetic), Unicode names must be valid UTF-16 of
-// even length without NUL, AV pair lists must end in MsvAvEOL, hold no
+// even length without NUL, OEM names must hold no NUL, AV pair lists must end in MsvAvEOL, hold no
 // pair twice and give Timestamp 8 and ChannelBindings 16 bytes. A
 // CHALLENGE_MESSAGE TargetInfo may hold nothing after MsvAvEOL; the AV
 // list in an NTLMv2 response may be followed by zero bytes only (the Z(4)
