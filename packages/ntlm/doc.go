@@ -16,18 +16,19 @@
 // (accounts) or the application API (the module root), which reach it
 // through secpkg alone (TestImports enforces this).
 //
-// The files follow the order in which a reader of MS-NLMP meets the
-// parts: package.go (the entry points, SpLsaModeInitialize,
-// SpUserModeInitialize, SpInitialize, SpGetInfo, SpShutdown);
-// credentials.go (SpAcquireCredentialsHandle and the credential);
-// messages.go, av_pairs.go and flags.go (MS-NLMP 2.2); keys.go (3.3,
+// The files follow the order in which a reader of MS-NLMP meets the parts:
+// package.go (the entry points, SpLsaModeInitialize, SpUserModeInitialize,
+// SpInitialize, SpGetInfo, SpShutdown); credentials.go
+// (SpAcquireCredentialsHandle and the credential); messages.go,
+// av_pairs.go, flags.go and charset.go (MS-NLMP 2.2); keys.go (3.3,
 // 3.4.5); client.go (3.1.5, the initiator); server.go (3.2.5, the
 // acceptor); reflection.go (the acceptor's outstanding challenges, which
 // the initiator checks); lsa_context.go (the LSA's context handles:
 // DeleteContext, attributes, the unmapped message calls); session.go (an
 // established context); session_security.go and rc4.go (3.4);
-// packed.go (the packed context); user_mode.go (the user-mode half);
-// logon.go (SpLogonUser and the verifiers).
+// mech_list_mic.go (the SPNEGO mechListMIC for Negotiate, MS-SPNG
+// 3.3.5.1); packed.go (the packed context); user_mode.go (the user-mode
+// half); logon.go (SpLogonUser and the verifiers).
 //
 // # Protocol
 //
