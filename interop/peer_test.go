@@ -147,7 +147,14 @@ func startPeer(t testing.TB, role string, extraEnv []string, args ...string) *pe
 	requirePeers(t)
 	cmd := exec.Command(python, append([]string{peerScript, role}, args...)...)
 	cmd.Env = append(peerEnv(t, t.TempDir()), extraEnv...)
-	p := &peer{t: t, name: "gss-ntlmssp " + role, cmd: cmd, lines: make(chan string, 16), stderr: &syncBuffer{}}
+	return startCmd(t, "gss-ntlmssp "+role, cmd)
+}
+
+// startCmd starts cmd, a peer speaking lines on stdin and stdout, named
+// name in failures. The process is waited for when the test ends.
+func startCmd(t testing.TB, name string, cmd *exec.Cmd) *peer {
+	t.Helper()
+	p := &peer{t: t, name: name, cmd: cmd, lines: make(chan string, 16), stderr: &syncBuffer{}}
 	cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
