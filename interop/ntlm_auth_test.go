@@ -84,18 +84,6 @@ func requireNtlmAuth(t testing.TB) {
 	}
 }
 
-// peerMissing skips a test whose peer cannot run, or fails it when
-// SSPI_INTEROP_REQUIRED=1 (scripts/test.sh), so that CI cannot pass
-// without the peer.
-func peerMissing(t testing.TB, what string, err error) {
-	t.Helper()
-	msg := fmt.Sprintf("%s unavailable: %v", what, err)
-	if os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // startNtlmAuth runs a python ntlm-auth initiator for alice with pw.
 func startNtlmAuth(t *testing.T, pw string) *peer {
 	t.Helper()
