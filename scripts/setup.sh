@@ -9,11 +9,18 @@
 #                      /usr/bin/python3 (interop/peers/gss_peer.py)
 #   libkrb5-dev, gcc   to build the C peers against libgssapi_krb5
 #                      (krb5-config --cflags --libs gssapi)
+#   python3-ntlm-auth  python ntlm-auth, an independent NTLM client
+#                      (interop/peers/ntlm_auth_peer.py); MD4 comes from
+#                      OpenSSL's legacy provider, which the tests enable
+#                      with an OPENSSL_CONF of their own
+#   winbind            Samba's ntlm_auth helper, an NTLM client and
+#                      acceptor (interop/samba_test.go), run with a private
+#                      smb.conf; winbindd itself is not used
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc)
+packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc python3-ntlm-auth winbind)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'

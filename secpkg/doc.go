@@ -56,8 +56,9 @@
 // Further interfaces an LSA-mode half may implement: [LogonUserer],
 // [ControlTokenApplier], [LSAMessageProtector] (protect messages of
 // contexts that are not mapped), [SessionKeyQuerier], [CallPackager]
-// (callbacks from the user-mode half) and [VerifierMaker] (verifiers for
-// the account store). A user-mode context may implement
+// (callbacks from the user-mode half), [ContextMapper], [MechListMICer]
+// (the SPNEGO mechListMIC, for Negotiate) and [VerifierMaker] (verifiers
+// for the account store). A user-mode context may implement
 // [AuthTokenCompleter] and [Wrapper].
 //
 // # Serializable by design

@@ -147,7 +147,8 @@ type ContextAttributes struct {
 //
 // Optional capabilities are further interfaces the value may implement:
 // [LogonUserer], [ControlTokenApplier], [LSAMessageProtector],
-// [SessionKeyQuerier], [CallPackager], [ContextMapper] and [VerifierMaker].
+// [SessionKeyQuerier], [CallPackager], [ContextMapper], [MechListMICer]
+// and [VerifierMaker].
 type LSAPackage interface {
 	// Initialize is SpInitialize: the package's ID, the machine, and the
 	// LSA support functions the package keeps for later calls.
@@ -240,6 +241,33 @@ type CallPackager interface {
 // [LSAMessageProtector] for as long as the context lives.
 type ContextMapper interface {
 	ContextMapped(ctx context.Context, h Handle)
+}
+
+// MechListMICer is implemented by packages whose established contexts can
+// make and verify the mechListMIC of SPNEGO (RFC 4178 section 5, MS-SPNG
+// 3.3.5.1): the Negotiate package calls it inside the LSA, on the LSA-mode
+// half of the package it chose, once that package's context is
+// established and before the context is mapped into the application.
+//
+// The MIC is the package's GSS_GetMIC over mechList, the DER encoding of
+// the MechTypeList the initiator sent, made with the context's sending
+// state (MakeMechListMIC) or checked with its receiving state
+// (VerifyMechListMIC). It counts as a message of the context: how it
+// leaves the per-message state for the application's first message is
+// the package's protocol (NTLM: MS-SPNG 3.3.5.1). A context that provides
+// no integrity fails with StatusUnsupportedFunction; RFC 4178 section 5
+// then sends no mechListMIC. A MIC that does not verify fails with
+// StatusMessageAltered and leaves the context as it was.
+//
+// Each call returns the context's packed context after the MIC
+// (ContextData), which replaces the ContextData of the leg that
+// established it; nil if the package does not map its contexts.
+type MechListMICer interface {
+	// MakeMechListMIC returns the mechListMIC over mechList for context h.
+	MakeMechListMIC(ctx context.Context, h Handle, mechList []byte) (mic, contextData []byte, err error)
+	// VerifyMechListMIC checks the peer's mechListMIC over mechList for
+	// context h.
+	VerifyMechListMIC(ctx context.Context, h Handle, mechList, mic []byte) (contextData []byte, err error)
 }
 
 // VerifierMaker is implemented by packages that authenticate against the

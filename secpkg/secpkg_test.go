@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -151,6 +152,18 @@ func TestHandleTable(t *testing.T) {
 	}
 	if tab.Len() != 0 {
 		t.Fatal("not empty")
+	}
+	a, b := tab.Add("a"), tab.Add("b")
+	got := tab.Drain()
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"a", "b"}) || tab.Len() != 0 {
+		t.Fatalf("Drain returned %q, left %d", got, tab.Len())
+	}
+	if _, ok := tab.Get(a); ok {
+		t.Fatal("handle alive after Drain")
+	}
+	if _, ok := tab.Delete(b); ok {
+		t.Fatal("handle alive after Drain")
 	}
 }
 

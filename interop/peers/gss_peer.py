@@ -16,6 +16,9 @@ Options:
                          gss_acquire_cred_with_password (no file needed)
     --target SVC@HOST    initiator's target, a host-based service name
     --cb-b64 B64         channel bindings: application_data (no addresses)
+    --no-protect         initiator asks for no integrity or confidentiality
+                         (an authentication-only context; gss-ntlmssp then
+                         negotiates neither SIGN nor SEAL nor KEY_EXCH)
 
 The acceptor verifies against NTLM_USER_FILE. NETBIOS_COMPUTER_NAME and
 NETBIOS_DOMAIN_NAME name the acceptor machine in its CHALLENGE.
@@ -102,10 +105,15 @@ def initiator(args):
         else:  # the password comes from NTLM_USER_FILE
             creds = gssapi.Credentials(name=name, usage="initiate", mechs=[NTLM])
     F = gssapi.RequirementFlag
+    flags = F.confidentiality | F.integrity | F.replay_detection | F.out_of_sequence_detection
+    if args.no_protect:
+        # python-gssapi takes 0 for its default (mutual + sequence, which
+        # gss-ntlmssp turns into SIGN); mutual alone means nothing to NTLM.
+        flags = F.mutual_authentication
     ctx = gssapi.SecurityContext(
         name=gssapi.Name(args.target, gssapi.NameType.hostbased_service),
         creds=creds, mech=NTLM, usage="initiate", channel_bindings=bindings(args),
-        flags=F.confidentiality | F.integrity | F.replay_detection | F.out_of_sequence_detection)
+        flags=flags)
     out = ctx.step()
     while True:
         if out:
@@ -178,6 +186,7 @@ def main():
     p.add_argument("--password-env")
     p.add_argument("--target", default="HTTP@server.example.com")
     p.add_argument("--cb-b64")
+    p.add_argument("--no-protect", action="store_true")
     args = p.parse_args()
     if args.role == "check":
         send("ok" if NTLM in graw.indicate_mechs() else "no-ntlm-mech")

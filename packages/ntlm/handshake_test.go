@@ -321,7 +321,7 @@ func TestCredentialRedacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := e.cli.creds.get(res.Handle)
+	c, _ := e.cli.creds.Get(res.Handle)
 	nt := ntowfv1([]byte(testPassword))
 	if c.ntHash != nt {
 		t.Fatal("credential does not hold the NT hash")
