@@ -268,6 +268,11 @@ type MechListMICer interface {
 	// VerifyMechListMIC checks the peer's mechListMIC over mechList for
 	// context h.
 	VerifyMechListMIC(ctx context.Context, h Handle, mechList, mic []byte) (contextData []byte, err error)
+	// MechListMICRequired reports whether the package's own exchange
+	// makes the mechListMIC mandatory even when it was the initiator's
+	// first choice: NTLM's does when the AUTHENTICATE_MESSAGE carried a
+	// MIC (MS-SPNG 3.3.5.1; MIT asks gss-ntlmssp the same question).
+	MechListMICRequired(ctx context.Context, h Handle) (bool, error)
 }
 
 // VerifierMaker is implemented by packages that authenticate against the

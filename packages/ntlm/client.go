@@ -58,6 +58,7 @@ func (p *lsaPackage) InitLsaModeContext(ctx context.Context, req *secpkg.InitCon
 	}
 	s := newSession(roleInitiator, hs.flags, hs.ctxFlags, hs.exportedKey, hs.now)
 	s.userName, s.clientName, s.serverName = hs.cred.name, hs.cred.name, hs.target
+	s.micPresent = hs.authenticate.mic != nil
 	hs.wipe()
 	c.client, c.sess = nil, s
 	return &secpkg.ContextResult{

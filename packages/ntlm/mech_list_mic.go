@@ -60,6 +60,19 @@ func (p *lsaPackage) VerifyMechListMIC(ctx context.Context, h secpkg.Handle, mec
 	return c.sess.pack(originEstablished), nil
 }
 
+// MechListMICRequired implements secpkg.MechListMICer: Windows requires
+// the mechListMIC whenever the AUTHENTICATE_MESSAGE carried a MIC, even
+// when NTLM was the initiator's first choice (MS-SPNG 3.3.5.1).
+func (p *lsaPackage) MechListMICRequired(ctx context.Context, h secpkg.Handle) (bool, error) {
+	c, err := p.established(h)
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess.micPresent, nil
+}
+
 // checkMechList bounds what is signed: a MechTypeList comes from a token.
 func checkMechList(mechList []byte) error {
 	if len(mechList) > maxMessageSize {

@@ -114,6 +114,7 @@ func (p *lsaPackage) AcceptLsaModeContext(ctx context.Context, req *secpkg.Accep
 		key = hs.exportedKey
 	}
 	s := newSession(roleAcceptor, hs.flags, hs.ctxFlags, key, hs.now)
+	s.micPresent = hs.authenticate.mic != nil
 	id := hs.identity()
 	s.userName, s.clientName = id.String(), id.String()
 	s.serverName = hs.cred.principal

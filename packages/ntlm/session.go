@@ -33,6 +33,9 @@ type session struct {
 	userName    string    // SECPKG_ATTR_NAMES
 	clientName  string    // SECPKG_ATTR_NATIVE_NAMES sClientName
 	serverName  string    // SECPKG_ATTR_NATIVE_NAMES sServerName
+	// micPresent says the AUTHENTICATE_MESSAGE carried a MIC, which
+	// makes SPNEGO's mechListMIC mandatory (MS-SPNG 3.3.5.1).
+	micPresent bool
 
 	exported bool // ExportContext was called: this copy must not be used again
 	deleted  bool
