@@ -20,6 +20,7 @@ import (
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/packages/negotiate"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
@@ -49,7 +50,7 @@ func newEngine(t testing.TB) *engine.Engine {
 		t.Fatal(err)
 	}
 	e, err := engine.New(&engine.Config{
-		Packages: []string{ntlm.Name, ntlmRequireMIC},
+		Packages: []string{ntlm.Name, ntlmRequireMIC, negotiate.Name},
 		Accounts: store,
 		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
 			DNSMachineName: "server.example.com", DNSDomainName: "example.com"},

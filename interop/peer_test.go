@@ -271,6 +271,7 @@ type peerDone struct {
 	Peer       string   `json:"peer"`
 	SessionKey string   `json:"session_key"`
 	Flags      []string `json:"flags"`
+	Mech       string   `json:"mech"`
 }
 
 // peerFailure is the FAIL or BAD line of a peer: GSS status codes.

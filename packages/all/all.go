@@ -5,5 +5,5 @@
 //
 // Each package is registered in a file of its own behind a build tag, so a
 // hardened build can leave one out: building with -tags sspi_omit_ntlm
-// drops NTLM.
+// drops NTLM, -tags sspi_omit_negotiate drops Negotiate.
 package all
