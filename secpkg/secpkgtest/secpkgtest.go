@@ -211,6 +211,14 @@ func Handshake(ctx context.Context, cc *sspi.ClientContext, sc *sspi.ServerConte
 	return handshake(ctx, cc, sc, nil)
 }
 
+// HandshakeThrough is Handshake with a man in the middle: mitm sees each
+// token on its way to the peer (leg counts tokens from zero, the
+// client's first being leg 0) and returns what the peer receives. Attack
+// tests rewrite, strip or replay tokens with it.
+func HandshakeThrough(ctx context.Context, cc *sspi.ClientContext, sc *sspi.ServerContext, mitm func(leg int, tok []byte) []byte) error {
+	return handshake(ctx, cc, sc, mitm)
+}
+
 // handshake is Handshake with a hook that sees (and may replace) each
 // token on its way to the peer; leg counts tokens from zero.
 func handshake(ctx context.Context, cc *sspi.ClientContext, sc *sspi.ServerContext, hook func(leg int, tok []byte) []byte) error {
