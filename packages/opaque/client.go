@@ -150,6 +150,10 @@ func (c *Client) CreateRegistrationRequest(password []byte) (*RegistrationReques
 // Config.Rand. It runs the KSF, which takes as long and as much memory as
 // its parameters say.
 func (c *Client) FinalizeRegistrationRequest(resp *RegistrationResponse) (record *RegistrationRecord, exportKey []byte, err error) {
+	return c.finalizeRegistration(resp, c.cfg.KSF.Stretch)
+}
+
+func (c *Client) finalizeRegistration(resp *RegistrationResponse, stretch func([]byte) ([]byte, error)) (record *RegistrationRecord, exportKey []byte, err error) {
 	if c.err != nil {
 		return nil, nil, c.err
 	}
@@ -157,7 +161,7 @@ func (c *Client) FinalizeRegistrationRequest(resp *RegistrationResponse) (record
 		return nil, nil, c.fail(errClientOrder)
 	}
 	defer c.wipe()
-	rwd, err := c.randomizedPassword(resp.evaluated, c.cfg.KSF.Stretch)
+	rwd, err := c.randomizedPassword(resp.evaluated, stretch)
 	if err != nil {
 		return nil, nil, c.fail(err)
 	}

@@ -203,7 +203,13 @@ func TestWriteFuzzSeeds(t *testing.T) {
 }
 
 // fuzzSeeds are every corpus file: target/file -> bytes.
-func fuzzSeeds(t testing.TB) map[string][]byte { return protocolSeeds(t) }
+func fuzzSeeds(t testing.TB) map[string][]byte {
+	m := protocolSeeds(t)
+	for k, v := range packageSeeds(t) {
+		m[k] = v
+	}
+	return m
+}
 
 // protocolSeeds are the Part A corpus files: target/file -> bytes.
 func protocolSeeds(t testing.TB) map[string][]byte {
