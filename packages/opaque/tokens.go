@@ -44,7 +44,7 @@ const maxNameBytes = 1024
 
 // Token sizes.
 const (
-	ke1HeaderFixed = 3 + 32                                    // version, type, flags, bindings hash
+	ke1HeaderFixed = 3 + 32                                        // version, type, flags, bindings hash
 	maxKE1Token    = ke1HeaderFixed + 3*(2+maxNameBytes) + KE1Size // the largest token: cbMaxToken
 	ke2HeaderSize  = 3 + ksfSize
 	ke2TokenSize   = ke2HeaderSize + KE2Size
