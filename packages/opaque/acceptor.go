@@ -163,9 +163,7 @@ func (hs *acceptorState) respond(ctx context.Context, token []byte) ([]byte, err
 	}
 	hs.login, tok2.ke2 = login, ke2
 	hs.flags = contextFlags(tok1.flags, tok2.flags)
-	if hs.real {
-		hs.countAttempt(ctx)
-	}
+	hs.countAttempt(ctx)
 	return tok2.marshal(), nil
 }
 
@@ -272,15 +270,20 @@ func (hs *acceptorState) findRecord(ctx context.Context, setup *ServerSetup) (*s
 // send KE3, so a login counts as failed unless a valid KE3 comes back
 // (finish then reports the success, which clears the counter). The
 // report runs after this leg returns, so that it adds nothing to the
-// time of a known account's answer; finish waits for it.
+// time of a known account's answer; finish waits for it. A login that
+// cannot succeed (no usable record) starts the same goroutine, which has
+// no account to report on, so that both cost the package the same.
 func (hs *acceptorState) countAttempt(ctx context.Context) {
-	p, acct := hs.p, hs.acct
+	p, acct, real := hs.p, hs.acct, hs.real
 	hs.reported = make(chan struct{})
 	ctx = context.WithoutCancel(ctx)
 	p.reports.Add(1)
 	go func() {
 		defer p.reports.Done()
 		defer close(hs.reported)
+		if !real {
+			return
+		}
 		if err := p.lsa.ReportLogon(ctx, acct, false); errors.Is(err, secpkg.ErrLockedOut) {
 			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLockout, Principal: accountName(acct.Domain, acct.User), Reason: "too many failures", Status: secpkg.StatusLogonDenied})
 		}

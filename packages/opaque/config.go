@@ -34,7 +34,8 @@ type Config struct {
 	KSF KSF
 	// Rand is the source of every random value the protocol draws
 	// (blinds, nonces, keyshare seeds, in the order of the RFC's
-	// functions); nil means crypto/rand.
+	// functions); nil means crypto/rand. A Server used concurrently
+	// needs a Rand that is safe for concurrent use.
 	Rand io.Reader
 }
 

@@ -226,3 +226,84 @@ func TestPackageInfo(t *testing.T) {
 		t.Fatalf("%+v", info)
 	}
 }
+
+// TestLSASlowPathAndMapping: a context the LSA keeps (not mapped) signs
+// and seals in the LSA and interoperates with a mapped peer; once mapped,
+// the LSA-mode copy has dropped its keys.
+func TestLSASlowPathAndMapping(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeLSA()
+	p := newLSAPackage(PackageConfig{KSF: engineKSF, Secrets: FileSecretStore(t.TempDir()), InsecureRegisterInLSA: true})
+	if err := p.Initialize(ctx, 0, &engineParams, f); err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.MakeVerifier(ctx, testUser, testDomain, []byte(testPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.addAccount(testDomain, testUser, v)
+	cc, _ := p.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialOutbound,
+		Identity: &secpkg.AuthIdentity{User: testUser, Domain: testDomain, Password: []byte(testPassword)}})
+	sc, _ := p.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialInbound, Principal: testTarget})
+	r1, err := p.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: testTarget, Flags: secpkg.ISCReqReplayDetect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := p.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Token: r1.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3, err := p.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Context: r1.Context, Token: r2.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r4, err := p.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Context: r2.Context, Token: r3.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server is mapped into "the application"; the client stays in
+	// the LSA.
+	srv, err := (&userPackage{}).InitUserModeContext(r2.Context, r4.ContextData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ContextMapped(ctx, r2.Context)
+	for i := range 3 {
+		data := []byte("slow path")
+		msg := []secpkg.Buffer{{Type: secpkg.BufferToken, Data: make([]byte, trailerSize)}, {Type: secpkg.BufferData, Data: data}}
+		if err := p.SealMessage(ctx, r1.Context, 0, msg, 0); err != nil {
+			t.Fatalf("LSA seal #%d: %v", i, err)
+		}
+		if _, err := srv.UnsealMessage(msg, 0); err != nil || string(msg[1].Data) != "slow path" {
+			t.Fatalf("user-mode unseal #%d: %v", i, err)
+		}
+		sig := []secpkg.Buffer{{Type: secpkg.BufferData, Data: []byte("signed")}, {Type: secpkg.BufferToken, Data: make([]byte, trailerSize)}}
+		if err := srv.MakeSignature(0, sig, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.VerifySignature(ctx, r1.Context, sig, 0); err != nil {
+			t.Fatalf("LSA verify #%d: %v", i, err)
+		}
+	}
+	k1, err1 := p.QuerySessionKey(ctx, r1.Context)
+	k2, err2 := srv.SessionKey()
+	if err1 != nil || err2 != nil || !bytes.Equal(k1, k2) {
+		t.Fatalf("session keys: %v, %v", err1, err2)
+	}
+	msg := []secpkg.Buffer{{Type: secpkg.BufferToken, Data: make([]byte, trailerSize)}, {Type: secpkg.BufferData, Data: []byte("x")}}
+	if err := p.SealMessage(ctx, r2.Context, 0, msg, 0); !errors.Is(err, secpkg.StatusUnsupportedFunction) {
+		t.Fatalf("LSA seal on a mapped context: %v", err)
+	}
+	if a, err := p.QueryContextAttributes(ctx, r2.Context); err != nil || a.Identity == nil || a.Identity.User != testUser {
+		t.Fatalf("attributes of a mapped context: %+v, %v", a, err)
+	}
+	for _, h := range []secpkg.Handle{r1.Context, r2.Context} {
+		if err := p.DeleteContext(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.reports.Wait()
+	if f.reports[false] != 1 || f.reports[true] != 1 {
+		t.Errorf("reports %v: want the attempt counted and the success reported", f.reports)
+	}
+}
