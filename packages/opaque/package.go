@@ -397,6 +397,9 @@ func (p *lsaPackage) AcquireCredentialsHandle(ctx context.Context, req *secpkg.C
 	if use == 0 || use&^secpkg.CredentialBoth != 0 {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "opaque: credential use %v", req.Use)
 	}
+	if err := checkName("principal", []byte(req.Principal)); err != nil {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "opaque: %v", err)
+	}
 	c := &credential{use: use, principal: req.Principal, name: req.Principal}
 	if use&secpkg.CredentialOutbound != 0 {
 		if err := p.outboundSecret(ctx, req, c); err != nil {

@@ -165,8 +165,12 @@ func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*
 		if err != nil {
 			return nil, err
 		}
-		if reason == "" && (acct.Disabled || acct.Locked) {
-			reason = map[bool]string{true: "account disabled", false: "account locked out"}[acct.Disabled]
+		switch {
+		case reason != "":
+		case acct.Disabled:
+			reason = "account disabled"
+		case acct.Locked:
+			reason = "account locked out"
 		}
 		if reason != "" {
 			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: accountName(id.Domain, id.User), Reason: reason, Status: secpkg.StatusLogonDenied})
