@@ -7,7 +7,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -66,7 +66,7 @@ var engineParams = secpkg.Parameters{
 // testEnv is an engine with the package, its account store and a
 // stand-alone LSA-mode half on the same secret store for registrations.
 type testEnv struct {
-	e     *lsa.Engine
+	e     *engine.Engine
 	store accounts.Store
 	reg   *lsaPackage // registers accounts the way the LSA call will
 	dir   string
@@ -85,7 +85,7 @@ func newEngine(t testing.TB, opts *accounts.Options) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := lsa.New(&lsa.Config{Packages: []string{Name}, Accounts: store, Parameters: engineParams})
+	e, err := engine.New(&engine.Config{Packages: []string{Name}, Accounts: store, Parameters: engineParams})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func (env *testEnv) register(t testing.TB, domain, user string, password []byte)
 // provider is a provider connected to the engine as this process.
 func (env *testEnv) provider(t testing.TB) *sspi.Provider {
 	t.Helper()
-	p := sspi.NewProvider(env.e.Connect(lsa.CurrentProcess()), nil)
+	p := sspi.NewProvider(env.e.Connect(engine.CurrentProcess()), nil)
 	t.Cleanup(func() { p.Close() })
 	return p
 }
