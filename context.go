@@ -32,7 +32,7 @@ type Context struct {
 	pkg string
 
 	mu     sync.Mutex
-	handle lsa.Handle         // the LSA's handle; zero before the first leg
+	handle lsa.SecHandle      // the LSA's handle; zero before the first leg
 	local  secpkg.Handle      // this provider's name for the context (callbacks)
 	user   secpkg.UserContext // set when mapped
 	state  contextState

@@ -759,13 +759,13 @@ func exchange(t testing.TB, pr *pair, tag string) {
 	}
 }
 
-// handleOf formats an lsa.Handle for a child's environment.
-func handleOf(h lsa.Handle) string {
+// handleOf formats an lsa.SecHandle for a child's environment.
+func handleOf(h lsa.SecHandle) string {
 	return strconv.FormatUint(h.Epoch, 10) + ":" + strconv.FormatUint(h.ID, 10)
 }
 
-func parseHandle(s string) lsa.Handle {
-	var h lsa.Handle
+func parseHandle(s string) lsa.SecHandle {
+	var h lsa.SecHandle
 	fmt.Sscanf(s, "%d:%d", &h.Epoch, &h.ID)
 	return h
 }

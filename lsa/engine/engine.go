@@ -109,7 +109,7 @@ type Engine struct {
 	byName   map[string]*loadedPackage
 
 	mu       sync.Mutex
-	handles  map[lsa.Handle]*entry
+	handles  map[lsa.SecHandle]*entry
 	perUID   map[uint32]int
 	conns    map[*session]struct{}
 	exports  map[[16]byte]*pendingExport
@@ -136,7 +136,7 @@ type loadedPackage struct {
 // (SpLsaModeInitialize, then SpInitialize and SpGetInfo).
 func New(cfg *Config) (*Engine, error) {
 	e := &Engine{
-		handles: make(map[lsa.Handle]*entry),
+		handles: make(map[lsa.SecHandle]*entry),
 		perUID:  make(map[uint32]int),
 		conns:   make(map[*session]struct{}),
 		exports: make(map[[16]byte]*pendingExport),

@@ -26,7 +26,7 @@ const (
 // entry is one handle in the engine's table: a credentials handle or a
 // context.
 type entry struct {
-	h     lsa.Handle
+	h     lsa.SecHandle
 	kind  entryKind
 	owner *session // nil while an exported context waits for import
 	uid   uint32
@@ -120,7 +120,7 @@ func (s *session) newHandle(en *entry) error {
 		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: handle quota of %d reached for uid %d", e.cfg.MaxHandlesPerCaller, s.caller.UID)
 	}
 	for {
-		h := lsa.Handle{Epoch: e.epoch, ID: randomUint64()}
+		h := lsa.SecHandle{Epoch: e.epoch, ID: randomUint64()}
 		if _, taken := e.handles[h]; !taken {
 			en.h = h
 			break
@@ -135,7 +135,7 @@ func (s *session) newHandle(en *entry) error {
 
 // lookup returns the entry for h if s owns it. A handle of another
 // connection is reported exactly like one that does not exist.
-func (s *session) lookup(h lsa.Handle, kind entryKind) (*entry, error) {
+func (s *session) lookup(h lsa.SecHandle, kind entryKind) (*entry, error) {
 	e := s.e
 	if h.Epoch != e.epoch && !h.IsZero() {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: handle %v was issued by another LSA instance", h)
@@ -252,7 +252,7 @@ func (s *session) AcquireCredentials(ctx context.Context, req *lsa.AcquireCreden
 	return &lsa.CredentialsReply{Handle: en.h, Package: p.name, Name: en.name, Expiry: en.expiry}, nil
 }
 
-func (s *session) QueryCredentials(ctx context.Context, h lsa.Handle) (*lsa.CredentialsReply, error) {
+func (s *session) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.CredentialsReply, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -268,7 +268,7 @@ func (s *session) QueryCredentials(ctx context.Context, h lsa.Handle) (*lsa.Cred
 	return &lsa.CredentialsReply{Handle: en.h, Package: en.pkg.name, Name: creds.Name, Expiry: creds.Expiry}, nil
 }
 
-func (s *session) FreeCredentials(ctx context.Context, h lsa.Handle) error {
+func (s *session) FreeCredentials(ctx context.Context, h lsa.SecHandle) error {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return err
@@ -286,7 +286,7 @@ func (s *session) FreeCredentials(ctx context.Context, h lsa.Handle) error {
 // step is what InitializeContext and AcceptContext share: one leg of a
 // handshake under the engine's limits.
 type step struct {
-	credential, context lsa.Handle
+	credential, context lsa.SecHandle
 	server              bool
 	token               []byte
 	canMap              bool
@@ -435,7 +435,7 @@ func (s *session) continueContext(st *step) (*entry, error) {
 }
 
 // check applies the limits to a continuing context. en.mu is held.
-func (en *entry) check(e *Engine, cred lsa.Handle, token []byte) error {
+func (en *entry) check(e *Engine, cred lsa.SecHandle, token []byte) error {
 	if en.err != nil {
 		return en.err
 	}
@@ -479,7 +479,7 @@ func validateResult(p *loadedPackage, res *secpkg.ContextResult) error {
 	return nil
 }
 
-func (s *session) DeleteContext(ctx context.Context, h lsa.Handle) error {
+func (s *session) DeleteContext(ctx context.Context, h lsa.SecHandle) error {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return err
@@ -496,7 +496,7 @@ func (s *session) DeleteContext(ctx context.Context, h lsa.Handle) error {
 
 // established returns a context entry, locked, that is established and
 // not failed.
-func (s *session) established(h lsa.Handle) (*entry, error) {
+func (s *session) established(h lsa.SecHandle) (*entry, error) {
 	en, err := s.lookup(h, kindContext)
 	if err != nil {
 		return nil, err
@@ -517,7 +517,7 @@ func (s *session) established(h lsa.Handle) (*entry, error) {
 	return en, nil
 }
 
-func (s *session) ApplyControlToken(ctx context.Context, h lsa.Handle, input []secpkg.Buffer) error {
+func (s *session) ApplyControlToken(ctx context.Context, h lsa.SecHandle, input []secpkg.Buffer) error {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return err
@@ -575,7 +575,7 @@ func (s *session) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (
 	return reply, nil
 }
 
-func (s *session) QuerySessionKey(ctx context.Context, h lsa.Handle) ([]byte, error) {
+func (s *session) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -595,7 +595,7 @@ func (s *session) QuerySessionKey(ctx context.Context, h lsa.Handle) ([]byte, er
 	return q.QuerySessionKey(ctx, en.ph)
 }
 
-func (s *session) CallPackage(ctx context.Context, h lsa.Handle, id uint32, input []byte) ([]byte, error) {
+func (s *session) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, input []byte) ([]byte, error) {
 	ctx, err := s.callCtx(ctx)
 	if err != nil {
 		return nil, err
@@ -619,7 +619,7 @@ func (s *session) CallPackage(ctx context.Context, h lsa.Handle, id uint32, inpu
 	return cp.CallPackage(ctx, en.ph, id, input)
 }
 
-func (s *session) ExportContext(ctx context.Context, h lsa.Handle, packed []byte) ([]byte, error) {
+func (s *session) ExportContext(ctx context.Context, h lsa.SecHandle, packed []byte) ([]byte, error) {
 	if _, err := s.callCtx(ctx); err != nil {
 		return nil, err
 	}
