@@ -32,9 +32,9 @@ type Context struct {
 	pkg string
 
 	mu     sync.Mutex
-	handle lsa.SecHandle      // the LSA's handle; zero before the first leg
-	local  secpkg.Handle      // this provider's name for the context (callbacks)
-	user   secpkg.UserContext // set when mapped
+	handle lsa.SecHandle            // the LSA's handle; zero before the first leg
+	local  secpkg.UserContextHandle // this provider's name for the context (callbacks)
+	user   secpkg.UserContext       // set when mapped
 	state  contextState
 	err    error // sticky
 	status Status

@@ -512,7 +512,7 @@ type fakeUser struct{}
 var (
 	fakeUserMu     sync.Mutex
 	fakeUserFns    secpkg.UserFunctions
-	fakeLastHandle secpkg.Handle
+	fakeLastHandle secpkg.UserContextHandle
 )
 
 func (fakeUser) InstanceInit(version uint32, fns secpkg.UserFunctions) error {
@@ -522,14 +522,14 @@ func (fakeUser) InstanceInit(version uint32, fns secpkg.UserFunctions) error {
 	return nil
 }
 
-func (fakeUser) InitUserModeContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (fakeUser) InitUserModeContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	fakeUserMu.Lock()
 	fakeLastHandle = h
 	fakeUserMu.Unlock()
 	return unpackFake(packed)
 }
 
-func (fakeUser) ImportContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (fakeUser) ImportContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	return unpackFake(packed)
 }
 

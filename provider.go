@@ -30,7 +30,7 @@ type Provider struct {
 
 	mu       sync.Mutex
 	user     map[string]*userHalf // lower-case package name
-	contexts map[secpkg.Handle]*Context
+	contexts map[secpkg.UserContextHandle]*Context
 	nextH    atomic.Uint64
 
 	pkgOnce sync.Once
@@ -61,7 +61,7 @@ func NewProvider(conn lsa.Conn, cfg *ProviderConfig) *Provider {
 	p := &Provider{
 		conn:        conn,
 		user:        make(map[string]*userHalf),
-		contexts:    make(map[secpkg.Handle]*Context),
+		contexts:    make(map[secpkg.UserContextHandle]*Context),
 		callTimeout: 30 * time.Second,
 	}
 	if cfg != nil {
@@ -154,15 +154,15 @@ func (p *Provider) canMap(name string) bool {
 	return err == nil
 }
 
-func (p *Provider) register(c *Context) secpkg.Handle {
-	h := secpkg.Handle(p.nextH.Add(1))
+func (p *Provider) register(c *Context) secpkg.UserContextHandle {
+	h := secpkg.UserContextHandle(p.nextH.Add(1))
 	p.mu.Lock()
 	p.contexts[h] = c
 	p.mu.Unlock()
 	return h
 }
 
-func (p *Provider) unregister(h secpkg.Handle) {
+func (p *Provider) unregister(h secpkg.UserContextHandle) {
 	p.mu.Lock()
 	delete(p.contexts, h)
 	p.mu.Unlock()
@@ -175,7 +175,7 @@ type userFunctions struct {
 	pkg string
 }
 
-func (f *userFunctions) CallLSA(ctx context.Context, h secpkg.Handle, id uint32, input []byte) ([]byte, error) {
+func (f *userFunctions) CallLSA(ctx context.Context, h secpkg.UserContextHandle, id uint32, input []byte) ([]byte, error) {
 	f.p.mu.Lock()
 	c := f.p.contexts[h]
 	f.p.mu.Unlock()

@@ -261,10 +261,10 @@ type UserPackage interface {
 	// InitUserModeContext is SpInitUserModeContext: it builds the
 	// user-mode context from the ContextData its LSA-mode half returned.
 	// h names the context in calls to UserFunctions.CallLSA.
-	InitUserModeContext(h Handle, packed []byte) (UserContext, error)
+	InitUserModeContext(h UserContextHandle, packed []byte) (UserContext, error)
 	// ImportContext is SpImportSecurityContext: it rebuilds a context from
 	// the data a UserContext.ExportContext produced in another process.
-	ImportContext(h Handle, packed []byte) (UserContext, error)
+	ImportContext(h UserContextHandle, packed []byte) (UserContext, error)
 }
 
 // UserContext is one mapped context in the application: the per-message
@@ -309,7 +309,7 @@ type UserFunctions interface {
 	// CallLSA sends input to the LSA-mode half of the package for the
 	// context h, which must implement [CallPackager], and returns its
 	// answer: the callback channel from user mode to LSA mode.
-	CallLSA(ctx context.Context, h Handle, id uint32, input []byte) ([]byte, error)
+	CallLSA(ctx context.Context, h UserContextHandle, id uint32, input []byte) ([]byte, error)
 	// Logger returns the provider's logger (never nil; it may discard).
 	Logger() *slog.Logger
 }

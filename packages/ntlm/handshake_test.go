@@ -166,11 +166,11 @@ func (e *env) handshakeWith(cliCred, srvCred secpkg.Handle, isc secpkg.ISCFlags,
 		e.t.Fatalf("server leg 2 status %v mapped %v", res.Status, res.Mapped)
 	}
 	if r.cliRes != nil {
-		if r.cliUser, err = e.user.InitUserModeContext(r.cliCtx, r.cliRes.ContextData); err != nil {
+		if r.cliUser, err = e.user.InitUserModeContext(secpkg.UserContextHandle(r.cliCtx), r.cliRes.ContextData); err != nil {
 			e.t.Fatalf("client InitUserModeContext: %v", err)
 		}
 	}
-	if r.srvUser, err = e.user.InitUserModeContext(r.srvCtx, r.srvRes.ContextData); err != nil {
+	if r.srvUser, err = e.user.InitUserModeContext(secpkg.UserContextHandle(r.srvCtx), r.srvRes.ContextData); err != nil {
 		e.t.Fatalf("server InitUserModeContext: %v", err)
 	}
 	return r

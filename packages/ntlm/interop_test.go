@@ -165,7 +165,7 @@ func TestInteropGoClientGSSServer(t *testing.T) {
 	if l := p.line(); !strings.HasPrefix(l, "done ") || !strings.Contains(strings.ToLower(l), testUser) {
 		t.Fatalf("gss-ntlmssp acceptor: %q", l)
 	}
-	u, err := e.user.InitUserModeContext(res.Context, res.ContextData)
+	u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), res.ContextData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func interopGSSClientCB(t *testing.T, cfg *Config, want secpkg.Status, bindings 
 	if attrs.Identity.User != testUser {
 		t.Fatalf("identity %+v", attrs.Identity)
 	}
-	u, err := e.user.InitUserModeContext(res.Context, res.ContextData)
+	u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), res.ContextData)
 	if err != nil {
 		t.Fatal(err)
 	}
