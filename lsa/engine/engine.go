@@ -111,7 +111,7 @@ type Engine struct {
 	mu       sync.Mutex
 	handles  map[lsa.SecHandle]*entry
 	perUID   map[uint32]int
-	conns    map[*session]struct{}
+	conns    map[*conn]struct{}
 	exports  map[[16]byte]*pendingExport
 	closed   bool
 	janitor  chan struct{}
@@ -138,7 +138,7 @@ func New(cfg *Config) (*Engine, error) {
 	e := &Engine{
 		handles: make(map[lsa.SecHandle]*entry),
 		perUID:  make(map[uint32]int),
-		conns:   make(map[*session]struct{}),
+		conns:   make(map[*conn]struct{}),
 		exports: make(map[[16]byte]*pendingExport),
 		byName:  make(map[string]*loadedPackage),
 		janitor: make(chan struct{}),
@@ -357,15 +357,15 @@ func (e *Engine) authorize(ci secpkg.CallInfo, a Access) error {
 // client socket with the caller's kernel credentials; the embedded
 // provider calls it once with [CurrentProcess].
 func (e *Engine) Connect(caller secpkg.CallInfo) lsa.Conn {
-	s := &session{e: e, caller: caller}
+	c := &conn{e: e, caller: caller}
 	e.mu.Lock()
 	if !e.closed {
-		e.conns[s] = struct{}{}
+		e.conns[c] = struct{}{}
 	} else {
-		s.closed = true
+		c.closed = true
 	}
 	e.mu.Unlock()
-	return s
+	return c
 }
 
 // CurrentProcess describes the calling process as an in-process caller.
@@ -397,15 +397,15 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	conns := make([]*session, 0, len(e.conns))
-	for s := range e.conns {
-		conns = append(conns, s)
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
 	}
 	e.mu.Unlock()
 	close(e.janitor)
 	e.janitorW.Wait()
-	for _, s := range conns {
-		s.Close()
+	for _, c := range conns {
+		c.Close()
 	}
 	ctx := context.Background()
 	e.mu.Lock()

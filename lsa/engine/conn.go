@@ -28,7 +28,7 @@ const (
 type entry struct {
 	h     lsa.SecHandle
 	kind  entryKind
-	owner *session // nil while an exported context waits for import
+	owner *conn // nil while an exported context waits for import
 	uid   uint32
 	pkg   *loadedPackage
 	ph    secpkg.Handle
@@ -81,8 +81,8 @@ type pendingExport struct {
 	deadline time.Time
 }
 
-// session is the engine's lsa.Conn for one caller.
-type session struct {
+// conn is the engine's lsa.Conn for one caller.
+type conn struct {
 	e      *Engine
 	caller secpkg.CallInfo
 
@@ -92,32 +92,32 @@ type session struct {
 
 var errClosed = secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: connection closed")
 
-func (s *session) callCtx(ctx context.Context) (context.Context, error) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
+func (c *conn) callCtx(ctx context.Context) (context.Context, error) {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
 	if closed {
 		return nil, errClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, secpkg.Errorf(secpkg.StatusInternalError, "lsa: %w", err)
 	}
-	ci := s.caller
-	ci.LogonID = s.e.logons.latest(ci.UID)
+	ci := c.caller
+	ci.LogonID = c.e.logons.latest(ci.UID)
 	return secpkg.WithCallInfo(ctx, ci), nil
 }
 
-// newHandle enters en into the table under a fresh handle owned by s,
+// newHandle enters en into the table under a fresh handle owned by c,
 // within the caller's quota.
-func (s *session) newHandle(en *entry) error {
-	e := s.e
+func (c *conn) newHandle(en *entry) error {
+	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return secpkg.Errorf(secpkg.StatusShutdownInProgress, "lsa: shutting down")
 	}
-	if e.perUID[s.caller.UID] >= e.cfg.MaxHandlesPerCaller {
-		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: handle quota of %d reached for uid %d", e.cfg.MaxHandlesPerCaller, s.caller.UID)
+	if e.perUID[c.caller.UID] >= e.cfg.MaxHandlesPerCaller {
+		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: handle quota of %d reached for uid %d", e.cfg.MaxHandlesPerCaller, c.caller.UID)
 	}
 	for {
 		h := lsa.SecHandle{Epoch: e.epoch, ID: randomUint64()}
@@ -126,24 +126,24 @@ func (s *session) newHandle(en *entry) error {
 			break
 		}
 	}
-	en.owner = s
-	en.uid = s.caller.UID
+	en.owner = c
+	en.uid = c.caller.UID
 	e.handles[en.h] = en
 	e.perUID[en.uid]++
 	return nil
 }
 
-// lookup returns the entry for h if s owns it. A handle of another
+// lookup returns the entry for h if c owns it. A handle of another
 // connection is reported exactly like one that does not exist.
-func (s *session) lookup(h lsa.SecHandle, kind entryKind) (*entry, error) {
-	e := s.e
+func (c *conn) lookup(h lsa.SecHandle, kind entryKind) (*entry, error) {
+	e := c.e
 	if h.Epoch != e.epoch && !h.IsZero() {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: handle %v was issued by another LSA instance", h)
 	}
 	e.mu.Lock()
 	en, ok := e.handles[h]
 	e.mu.Unlock()
-	if !ok || en.owner != s || en.kind != kind {
+	if !ok || en.owner != c || en.kind != kind {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: invalid handle %v", h)
 	}
 	return en, nil
@@ -202,40 +202,40 @@ func (e *Engine) releaseContext(ctx context.Context, en *entry) {
 	}
 }
 
-func (s *session) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, error) {
-	if _, err := s.callCtx(ctx); err != nil {
+func (c *conn) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, error) {
+	if _, err := c.callCtx(ctx); err != nil {
 		return nil, err
 	}
-	return s.e.Packages(), nil
+	return c.e.Packages(), nil
 }
 
-func (s *session) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentialsRequest) (*lsa.CredentialsReply, error) {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentialsRequest) (*lsa.CredentialsReply, error) {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.e.pkg(req.Package)
+	p, err := c.e.pkg(req.Package)
 	if err != nil {
 		return nil, err
 	}
 	if req.Use&secpkg.CredentialBoth == 0 || req.Use&^(secpkg.CredentialBoth|secpkg.CredentialDefault) != 0 {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: credential use %v", req.Use)
 	}
-	if err := s.e.authorize(s.caller, Access{Kind: AccessAcquireCredentials, Package: p.name, Principal: req.Principal, Use: req.Use, Explicit: req.Identity != nil}); err != nil {
+	if err := c.e.authorize(c.caller, Access{Kind: AccessAcquireCredentials, Package: p.name, Principal: req.Principal, Use: req.Use, Explicit: req.Identity != nil}); err != nil {
 		return nil, err
 	}
 	logon := req.LogonID
 	if req.Identity == nil {
 		if logon != 0 {
-			if !s.e.logons.owns(logon, s.caller.UID) {
+			if !c.e.logons.owns(logon, c.caller.UID) {
 				return nil, secpkg.Errorf(secpkg.StatusNoCredentials, "lsa: no such logon session %v", logon)
 			}
 		} else {
-			logon = s.e.logons.latest(s.caller.UID)
+			logon = c.e.logons.latest(c.caller.UID)
 		}
 	}
 	en := &entry{kind: kindCredentials, pkg: p, use: req.Use, refs: 1}
-	if err := s.newHandle(en); err != nil {
+	if err := c.newHandle(en); err != nil {
 		return nil, err
 	}
 	creds, err := p.lsa.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{
@@ -245,19 +245,19 @@ func (s *session) AcquireCredentials(ctx context.Context, req *lsa.AcquireCreden
 		err = secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s returned no credentials", p.name)
 	}
 	if err != nil {
-		s.e.unlink(en)
+		c.e.unlink(en)
 		return nil, err
 	}
 	en.ph, en.name, en.expiry = creds.Handle, creds.Name, creds.Expiry
 	return &lsa.CredentialsReply{Handle: en.h, Package: p.name, Name: en.name, Expiry: en.expiry}, nil
 }
 
-func (s *session) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.CredentialsReply, error) {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.CredentialsReply, error) {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	en, err := s.lookup(h, kindCredentials)
+	en, err := c.lookup(h, kindCredentials)
 	if err != nil {
 		return nil, err
 	}
@@ -268,17 +268,17 @@ func (s *session) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.C
 	return &lsa.CredentialsReply{Handle: en.h, Package: en.pkg.name, Name: creds.Name, Expiry: creds.Expiry}, nil
 }
 
-func (s *session) FreeCredentials(ctx context.Context, h lsa.SecHandle) error {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) FreeCredentials(ctx context.Context, h lsa.SecHandle) error {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return err
 	}
-	en, err := s.lookup(h, kindCredentials)
+	en, err := c.lookup(h, kindCredentials)
 	if err != nil {
 		return err
 	}
-	if s.e.unlink(en) {
-		s.e.dropCredRef(ctx, en)
+	if c.e.unlink(en) {
+		c.e.dropCredRef(ctx, en)
 	}
 	return nil
 }
@@ -292,8 +292,8 @@ type step struct {
 	canMap              bool
 }
 
-func (s *session) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
-	return s.step(ctx, &step{
+func (c *conn) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
+	return c.step(ctx, &step{
 		credential: req.Credential, context: req.Context, token: req.Token, canMap: req.CanMap,
 	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
 		return p.lsa.InitLsaModeContext(ctx, &secpkg.InitContextRequest{
@@ -303,8 +303,8 @@ func (s *session) InitializeContext(ctx context.Context, req *lsa.InitializeCont
 	})
 }
 
-func (s *session) AcceptContext(ctx context.Context, req *lsa.AcceptContextRequest) (*lsa.ContextReply, error) {
-	return s.step(ctx, &step{
+func (c *conn) AcceptContext(ctx context.Context, req *lsa.AcceptContextRequest) (*lsa.ContextReply, error) {
+	return c.step(ctx, &step{
 		credential: req.Credential, context: req.Context, token: req.Token, canMap: req.CanMap, server: true,
 	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
 		return p.lsa.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{
@@ -314,19 +314,19 @@ func (s *session) AcceptContext(ctx context.Context, req *lsa.AcceptContextReque
 	})
 }
 
-func (s *session) step(ctx context.Context, st *step, call func(context.Context, *loadedPackage, secpkg.Handle, secpkg.Handle) (*secpkg.ContextResult, error)) (*lsa.ContextReply, error) {
-	e := s.e
-	ctx, err := s.callCtx(ctx)
+func (c *conn) step(ctx context.Context, st *step, call func(context.Context, *loadedPackage, secpkg.Handle, secpkg.Handle) (*secpkg.ContextResult, error)) (*lsa.ContextReply, error) {
+	e := c.e
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var en *entry
 	fresh := st.context.IsZero()
 	if fresh {
-		if en, err = s.begin(st); err != nil {
+		if en, err = c.begin(st); err != nil {
 			return nil, err
 		}
-	} else if en, err = s.continueContext(st); err != nil {
+	} else if en, err = c.continueContext(st); err != nil {
 		return nil, err
 	}
 	defer en.mu.Unlock()
@@ -385,9 +385,9 @@ func (s *session) step(ctx context.Context, st *step, call func(context.Context,
 
 // begin creates the entry of a new context, locked, holding a reference to
 // its credentials.
-func (s *session) begin(st *step) (*entry, error) {
-	e := s.e
-	cred, err := s.lookup(st.credential, kindCredentials)
+func (c *conn) begin(st *step) (*entry, error) {
+	e := c.e
+	cred, err := c.lookup(st.credential, kindCredentials)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +402,7 @@ func (s *session) begin(st *step) (*entry, error) {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: token of %d bytes exceeds the limit of %d", len(st.token), e.cfg.MaxTokenSize)
 	}
 	en := &entry{kind: kindContext, pkg: cred.pkg, server: st.server, deadline: e.now().Add(e.cfg.HandshakeTimeout)}
-	if err := s.newHandle(en); err != nil {
+	if err := c.newHandle(en); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
@@ -417,8 +417,8 @@ func (s *session) begin(st *step) (*entry, error) {
 // after applying the limits. The context keeps the credentials it began
 // with, even if their handle has been freed since; naming other
 // credentials is an error.
-func (s *session) continueContext(st *step) (*entry, error) {
-	en, err := s.lookup(st.context, kindContext)
+func (c *conn) continueContext(st *step) (*entry, error) {
+	en, err := c.lookup(st.context, kindContext)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +427,7 @@ func (s *session) continueContext(st *step) (*entry, error) {
 		en.mu.Unlock()
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: invalid handle %v", st.context)
 	}
-	if err := en.check(s.e, st.credential, st.token); err != nil {
+	if err := en.check(c.e, st.credential, st.token); err != nil {
 		en.mu.Unlock()
 		return nil, err
 	}
@@ -479,25 +479,25 @@ func validateResult(p *loadedPackage, res *secpkg.ContextResult) error {
 	return nil
 }
 
-func (s *session) DeleteContext(ctx context.Context, h lsa.SecHandle) error {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) DeleteContext(ctx context.Context, h lsa.SecHandle) error {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return err
 	}
-	en, err := s.lookup(h, kindContext)
+	en, err := c.lookup(h, kindContext)
 	if err != nil {
 		return err
 	}
-	if s.e.unlink(en) {
-		s.e.releaseContext(ctx, en)
+	if c.e.unlink(en) {
+		c.e.releaseContext(ctx, en)
 	}
 	return nil
 }
 
 // established returns a context entry, locked, that is established and
 // not failed.
-func (s *session) established(h lsa.SecHandle) (*entry, error) {
-	en, err := s.lookup(h, kindContext)
+func (c *conn) established(h lsa.SecHandle) (*entry, error) {
+	en, err := c.lookup(h, kindContext)
 	if err != nil {
 		return nil, err
 	}
@@ -517,12 +517,12 @@ func (s *session) established(h lsa.SecHandle) (*entry, error) {
 	return en, nil
 }
 
-func (s *session) ApplyControlToken(ctx context.Context, h lsa.SecHandle, input []secpkg.Buffer) error {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) ApplyControlToken(ctx context.Context, h lsa.SecHandle, input []secpkg.Buffer) error {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return err
 	}
-	en, err := s.lookup(h, kindContext)
+	en, err := c.lookup(h, kindContext)
 	if err != nil {
 		return err
 	}
@@ -538,12 +538,12 @@ func (s *session) ApplyControlToken(ctx context.Context, h lsa.SecHandle, input 
 	return a.ApplyControlToken(ctx, en.ph, input)
 }
 
-func (s *session) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*lsa.MessageReply, error) {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*lsa.MessageReply, error) {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	en, err := s.established(req.Context)
+	en, err := c.established(req.Context)
 	if err != nil {
 		return nil, err
 	}
@@ -575,12 +575,12 @@ func (s *session) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (
 	return reply, nil
 }
 
-func (s *session) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte, error) {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte, error) {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	en, err := s.established(h)
+	en, err := c.established(h)
 	if err != nil {
 		return nil, err
 	}
@@ -595,15 +595,15 @@ func (s *session) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte,
 	return q.QuerySessionKey(ctx, en.ph)
 }
 
-func (s *session) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, input []byte) ([]byte, error) {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, input []byte) ([]byte, error) {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(input) > s.e.cfg.MaxTokenSize {
+	if len(input) > c.e.cfg.MaxTokenSize {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: callback input of %d bytes exceeds the limit", len(input))
 	}
-	en, err := s.lookup(h, kindContext)
+	en, err := c.lookup(h, kindContext)
 	if err != nil {
 		return nil, err
 	}
@@ -619,12 +619,12 @@ func (s *session) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, i
 	return cp.CallPackage(ctx, en.ph, id, input)
 }
 
-func (s *session) ExportContext(ctx context.Context, h lsa.SecHandle, packed []byte) ([]byte, error) {
-	if _, err := s.callCtx(ctx); err != nil {
+func (c *conn) ExportContext(ctx context.Context, h lsa.SecHandle, packed []byte) ([]byte, error) {
+	if _, err := c.callCtx(ctx); err != nil {
 		return nil, err
 	}
-	e := s.e
-	en, err := s.established(h)
+	e := c.e
+	en, err := c.established(h)
 	if err != nil {
 		return nil, err
 	}
@@ -652,11 +652,11 @@ func (s *session) ExportContext(ctx context.Context, h lsa.SecHandle, packed []b
 	return blob, nil
 }
 
-func (s *session) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportReply, error) {
-	if _, err := s.callCtx(ctx); err != nil {
+func (c *conn) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportReply, error) {
+	if _, err := c.callCtx(ctx); err != nil {
 		return nil, err
 	}
-	e := s.e
+	e := c.e
 	p, err := lsa.ParsePacked(blob)
 	if err != nil {
 		return nil, err
@@ -670,18 +670,18 @@ func (s *session) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportRe
 	}
 	e.mu.Lock()
 	x, ok := e.exports[p.ExportID]
-	if ok && x.uid == s.caller.UID {
+	if ok && x.uid == c.caller.UID {
 		delete(e.exports, p.ExportID)
 	}
 	e.mu.Unlock()
 	switch {
 	case !ok:
 		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: exported context was already imported or has expired")
-	case x.uid != s.caller.UID:
+	case x.uid != c.caller.UID:
 		return nil, secpkg.Errorf(secpkg.StatusNotOwner, "lsa: exported context belongs to another user")
 	}
 	en := x.entry
-	if err := s.newHandle(en); err != nil {
+	if err := c.newHandle(en); err != nil {
 		e.releaseContext(ctx, en)
 		return nil, err
 	}
@@ -690,16 +690,16 @@ func (s *session) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportRe
 	return &lsa.ImportReply{Context: en.h, Package: en.pkg.name, Packed: payload, Flags: en.flags, Attributes: en.attrs}, nil
 }
 
-func (s *session) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
-	ctx, err := s.callCtx(ctx)
+func (c *conn) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
+	ctx, err := c.callCtx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.e.pkg(req.Package)
+	p, err := c.e.pkg(req.Package)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.e.authorize(s.caller, Access{Kind: AccessLogonUser, Package: p.name, Principal: principal(req.Identity.Domain, req.Identity.User), Explicit: true}); err != nil {
+	if err := c.e.authorize(c.caller, Access{Kind: AccessLogonUser, Package: p.name, Principal: principal(req.Identity.Domain, req.Identity.User), Explicit: true}); err != nil {
 		return nil, err
 	}
 	lu, ok := p.lsa.(secpkg.LogonUserer)
@@ -710,45 +710,45 @@ func (s *session) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*ls
 	if err != nil {
 		return nil, err
 	}
-	info, ok := s.e.logons.info(res.LogonID, s.caller.UID)
+	info, ok := c.e.logons.info(res.LogonID, c.caller.UID)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s logged on without a logon session", p.name)
 	}
 	return &info, nil
 }
 
-func (s *session) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error) {
-	if _, err := s.callCtx(ctx); err != nil {
+func (c *conn) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error) {
+	if _, err := c.callCtx(ctx); err != nil {
 		return nil, err
 	}
-	return s.e.logons.list(s.caller.UID), nil
+	return c.e.logons.list(c.caller.UID), nil
 }
 
-func (s *session) Logoff(ctx context.Context, id secpkg.LogonID) error {
-	if _, err := s.callCtx(ctx); err != nil {
+func (c *conn) Logoff(ctx context.Context, id secpkg.LogonID) error {
+	if _, err := c.callCtx(ctx); err != nil {
 		return err
 	}
-	if !s.e.logons.remove(id, s.caller.UID) {
+	if !c.e.logons.remove(id, c.caller.UID) {
 		return secpkg.Errorf(secpkg.StatusNoCredentials, "lsa: no such logon session %v", id)
 	}
 	return nil
 }
 
 // Close frees every handle the connection owns.
-func (s *session) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+func (c *conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	e := s.e
+	c.closed = true
+	c.mu.Unlock()
+	e := c.e
 	var owned []*entry
 	e.mu.Lock()
-	delete(e.conns, s)
+	delete(e.conns, c)
 	for _, en := range e.handles {
-		if en.owner == s {
+		if en.owner == c {
 			owned = append(owned, en)
 		}
 	}
@@ -768,4 +768,4 @@ func (s *session) Close() error {
 	return nil
 }
 
-var _ lsa.Conn = (*session)(nil)
+var _ lsa.Conn = (*conn)(nil)
