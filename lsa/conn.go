@@ -200,4 +200,7 @@ type LogonSessionInfo struct {
 	Domain  string
 	Package string
 	Created time.Time
+	// Expires is when the LSA ends the session by itself (the engine's
+	// Config.LogonSessionLifetime after Created).
+	Expires time.Time
 }

@@ -144,9 +144,9 @@ func (e *Engine) verifiers(ctx context.Context, req *lsa.AccountRequest) (map[st
 	}
 	domain := e.accountDomain(req.Domain)
 	v := make(map[string][]byte)
-	e.mu.Lock()
+	e.pkgMu.RLock()
 	pkgs := append([]*loadedPackage(nil), e.packages...)
-	e.mu.Unlock()
+	e.pkgMu.RUnlock()
 	for _, p := range pkgs {
 		vm, ok := p.lsa.(secpkg.VerifierMaker)
 		if !ok {

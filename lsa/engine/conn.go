@@ -1,97 +1,40 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"sync"
-	"time"
 
 	"github.com/opensspi/sspi/lsa"
 
 	"github.com/opensspi/sspi/secpkg"
 )
 
-// maxOutputToken bounds what a package may return in one leg; a package
-// producing more is broken.
-const maxOutputToken = 1 << 20
-
-type entryKind uint8
-
-const (
-	kindCredentials entryKind = iota + 1
-	kindContext
-)
-
-// entry is one handle in the engine's table: a credentials handle or a
-// context.
-type entry struct {
-	h     lsa.SecHandle
-	kind  entryKind
-	owner *conn // nil while an exported context waits for import
-	uid   uint32
-	pkg   *loadedPackage
-	ph    secpkg.Handle
-
-	// Credentials (guarded by Engine.mu).
-	refs   int // contexts using the credentials, plus one while the handle exists
-	name   string
-	expiry time.Time
-	use    secpkg.CredentialUse
-
-	// Context (guarded by mu).
-	mu          sync.Mutex
-	cred        *entry
-	server      bool
-	legs        int
-	deadline    time.Time
-	established bool
-	err         error // sticky
-	pkgLive     bool  // the package still holds ph
-	mapped      bool
-	flags       secpkg.ContextFlags
-	ctxExpiry   time.Time
-	attrs       *secpkg.ContextAttributes
-}
-
-func (en *entry) unfinishedPast(now time.Time) bool {
-	en.mu.Lock()
-	defer en.mu.Unlock()
-	return !en.established && en.err == nil && now.After(en.deadline)
-}
-
-// expire fails an unfinished context whose deadline passed and frees the
-// package's state for it. The handle stays until the owner deletes it, so
-// that the owner learns why.
-func (en *entry) expire(ctx context.Context, e *Engine) {
-	if !en.mu.TryLock() {
-		return // a step is running; the next sweep will see it
-	}
-	defer en.mu.Unlock()
-	if en.established || en.err != nil {
-		return
-	}
-	en.err = secpkg.Errorf(secpkg.StatusContextExpired, "lsa: handshake did not finish within %v", e.cfg.HandshakeTimeout)
-	e.deletePackageContext(ctx, en)
-}
-
-type pendingExport struct {
-	entry    *entry
-	uid      uint32
-	deadline time.Time
-}
-
-// conn is the engine's lsa.Conn for one caller.
+// conn is the engine's lsa.Conn for one caller: one client socket of
+// lsad, or the embedded provider. Handles belong to the connection that
+// created them, so the connection keeps their table; mu guards closed and
+// both maps and is held for map operations only. Lock order: a
+// contextEntry's mu may be held while taking a conn's mu, never the
+// reverse; the engine's other locks are taken with neither held, except
+// the quota and logon tables' (leaves).
 type conn struct {
 	e      *Engine
 	caller secpkg.CallInfo
 
-	mu     sync.Mutex
-	closed bool
+	mu       sync.Mutex
+	closed   bool
+	creds    map[lsa.SecHandle]*credEntry
+	contexts map[lsa.SecHandle]*contextEntry
+}
+
+func newConn(e *Engine, caller secpkg.CallInfo) *conn {
+	return &conn{e: e, caller: caller, creds: make(map[lsa.SecHandle]*credEntry), contexts: make(map[lsa.SecHandle]*contextEntry)}
 }
 
 var errClosed = secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: connection closed")
 
+// callCtx starts a call: it fails on a closed connection or a done
+// context, and returns ctx carrying the caller's CallInfo for the
+// package (secpkg.CallInfoFrom), with its newest logon session.
 func (c *conn) callCtx(ctx context.Context) (context.Context, error) {
 	c.mu.Lock()
 	closed := c.closed
@@ -103,103 +46,42 @@ func (c *conn) callCtx(ctx context.Context) (context.Context, error) {
 		return nil, secpkg.Errorf(secpkg.StatusInternalError, "lsa: %w", err)
 	}
 	ci := c.caller
-	ci.LogonID = c.e.logons.latest(ci.UID)
+	ci.LogonID = c.e.logons.latest(ci.UID, c.e.now())
 	return secpkg.WithCallInfo(ctx, ci), nil
 }
 
-// newHandle enters en into the table under a fresh handle owned by c,
-// within the caller's quota.
-func (c *conn) newHandle(en *entry) error {
-	e := c.e
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return secpkg.Errorf(secpkg.StatusShutdownInProgress, "lsa: shutting down")
-	}
-	if e.perUID[c.caller.UID] >= e.cfg.MaxHandlesPerCaller {
-		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: handle quota of %d reached for uid %d", e.cfg.MaxHandlesPerCaller, c.caller.UID)
-	}
+// newHandleLocked returns a handle unused on this connection. c.mu is
+// held. (Handles of different connections may coincide: a handle names
+// something only on the connection that holds it.)
+func (c *conn) newHandleLocked() lsa.SecHandle {
 	for {
-		h := lsa.SecHandle{Epoch: e.epoch, ID: randomUint64()}
-		if _, taken := e.handles[h]; !taken {
-			en.h = h
-			break
+		h := lsa.SecHandle{Epoch: c.e.epoch, ID: randomUint64()}
+		if c.creds[h] == nil && c.contexts[h] == nil {
+			return h
 		}
 	}
-	en.owner = c
-	en.uid = c.caller.UID
-	e.handles[en.h] = en
-	e.perUID[en.uid]++
+}
+
+// checkEpoch refuses a handle of another LSA instance.
+func (c *conn) checkEpoch(h lsa.SecHandle) error {
+	if h.Epoch != c.e.epoch && !h.IsZero() {
+		return secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: handle %v was issued by another LSA instance", h)
+	}
 	return nil
 }
 
-// lookup returns the entry for h if c owns it. A handle of another
-// connection is reported exactly like one that does not exist.
-func (c *conn) lookup(h lsa.SecHandle, kind entryKind) (*entry, error) {
-	e := c.e
-	if h.Epoch != e.epoch && !h.IsZero() {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: handle %v was issued by another LSA instance", h)
-	}
-	e.mu.Lock()
-	en, ok := e.handles[h]
-	e.mu.Unlock()
-	if !ok || en.owner != c || en.kind != kind {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: invalid handle %v", h)
-	}
-	return en, nil
+// errInvalidHandle is the answer for a handle the connection does not
+// hold: one of another connection is reported exactly like one that does
+// not exist.
+func errInvalidHandle(h lsa.SecHandle) error {
+	return secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: invalid handle %v", h)
 }
 
-// unlink removes en from the table; it reports false if en was not there
-// (already removed by a concurrent call).
-func (e *Engine) unlink(en *entry) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if cur, ok := e.handles[en.h]; !ok || cur != en {
-		return false
-	}
-	delete(e.handles, en.h)
-	if e.perUID[en.uid]--; e.perUID[en.uid] <= 0 {
-		delete(e.perUID, en.uid)
-	}
-	return true
-}
-
-// dropCredRef releases one reference to credentials and frees them in the
-// package when none is left.
-func (e *Engine) dropCredRef(ctx context.Context, cred *entry) {
-	e.mu.Lock()
-	cred.refs--
-	last := cred.refs == 0
-	e.mu.Unlock()
-	if last {
-		if err := cred.pkg.lsa.FreeCredentialsHandle(ctx, cred.ph); err != nil {
-			e.log.Warn("SpFreeCredentialsHandle failed", "package", cred.pkg.name, "err", err)
-		}
-	}
-}
-
-// deletePackageContext tells the package to drop its context. en.mu is
-// held.
-func (e *Engine) deletePackageContext(ctx context.Context, en *entry) {
-	if !en.pkgLive {
-		return
-	}
-	en.pkgLive = false
-	if err := en.pkg.lsa.DeleteContext(ctx, en.ph); err != nil {
-		e.log.Warn("SpDeleteContext failed", "package", en.pkg.name, "err", err)
-	}
-}
-
-// releaseContext frees everything a context entry holds.
-func (e *Engine) releaseContext(ctx context.Context, en *entry) {
-	en.mu.Lock()
-	e.deletePackageContext(ctx, en)
-	cred := en.cred
-	en.cred = nil
-	en.mu.Unlock()
-	if cred != nil {
-		e.dropCredRef(ctx, cred)
-	}
+// count returns how many credentials and contexts the connection holds.
+func (c *conn) count() (creds, contexts int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.creds), len(c.contexts)
 }
 
 func (c *conn) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, error) {
@@ -207,487 +89,6 @@ func (c *conn) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, err
 		return nil, err
 	}
 	return c.e.Packages(), nil
-}
-
-func (c *conn) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentialsRequest) (*lsa.CredentialsReply, error) {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := c.e.pkg(req.Package)
-	if err != nil {
-		return nil, err
-	}
-	if req.Use&secpkg.CredentialBoth == 0 || req.Use&^(secpkg.CredentialBoth|secpkg.CredentialDefault) != 0 {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: credential use %v", req.Use)
-	}
-	if err := c.e.authorize(c.caller, Access{Kind: AccessAcquireCredentials, Package: p.name, Principal: req.Principal, Use: req.Use, Explicit: req.Identity != nil}); err != nil {
-		return nil, err
-	}
-	logon := req.LogonID
-	if req.Identity == nil {
-		if logon != 0 {
-			if !c.e.logons.owns(logon, c.caller.UID) {
-				return nil, secpkg.Errorf(secpkg.StatusNoCredentials, "lsa: no such logon session %v", logon)
-			}
-		} else {
-			logon = c.e.logons.latest(c.caller.UID)
-		}
-	}
-	en := &entry{kind: kindCredentials, pkg: p, use: req.Use, refs: 1}
-	if err := c.newHandle(en); err != nil {
-		return nil, err
-	}
-	creds, err := p.lsa.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{
-		Principal: req.Principal, Use: req.Use, LogonID: logon, Identity: req.Identity,
-	})
-	if err == nil && creds == nil {
-		err = secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s returned no credentials", p.name)
-	}
-	if err != nil {
-		c.e.unlink(en)
-		return nil, err
-	}
-	en.ph, en.name, en.expiry = creds.Handle, creds.Name, creds.Expiry
-	return &lsa.CredentialsReply{Handle: en.h, Package: p.name, Name: en.name, Expiry: en.expiry}, nil
-}
-
-func (c *conn) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.CredentialsReply, error) {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	en, err := c.lookup(h, kindCredentials)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := en.pkg.lsa.QueryCredentialsAttributes(ctx, en.ph)
-	if err != nil {
-		return nil, err
-	}
-	return &lsa.CredentialsReply{Handle: en.h, Package: en.pkg.name, Name: creds.Name, Expiry: creds.Expiry}, nil
-}
-
-func (c *conn) FreeCredentials(ctx context.Context, h lsa.SecHandle) error {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return err
-	}
-	en, err := c.lookup(h, kindCredentials)
-	if err != nil {
-		return err
-	}
-	if c.e.unlink(en) {
-		c.e.dropCredRef(ctx, en)
-	}
-	return nil
-}
-
-// step is what InitializeContext and AcceptContext share: one leg of a
-// handshake under the engine's limits.
-type step struct {
-	credential, context lsa.SecHandle
-	server              bool
-	token               []byte
-	canMap              bool
-}
-
-func (c *conn) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
-	return c.step(ctx, &step{
-		credential: req.Credential, context: req.Context, token: req.Token, canMap: req.CanMap,
-	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
-		return p.lsa.InitLsaModeContext(ctx, &secpkg.InitContextRequest{
-			Credential: cred, Context: ctxt, Target: req.Target, Flags: req.Flags,
-			DataRep: req.DataRep, Token: bytes.Clone(req.Token), Bindings: req.Bindings,
-		})
-	})
-}
-
-func (c *conn) AcceptContext(ctx context.Context, req *lsa.AcceptContextRequest) (*lsa.ContextReply, error) {
-	return c.step(ctx, &step{
-		credential: req.Credential, context: req.Context, token: req.Token, canMap: req.CanMap, server: true,
-	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
-		return p.lsa.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{
-			Credential: cred, Context: ctxt, Flags: req.Flags,
-			DataRep: req.DataRep, Token: bytes.Clone(req.Token), Bindings: req.Bindings,
-		})
-	})
-}
-
-func (c *conn) step(ctx context.Context, st *step, call func(context.Context, *loadedPackage, secpkg.Handle, secpkg.Handle) (*secpkg.ContextResult, error)) (*lsa.ContextReply, error) {
-	e := c.e
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var en *entry
-	fresh := st.context.IsZero()
-	if fresh {
-		if en, err = c.begin(st); err != nil {
-			return nil, err
-		}
-	} else if en, err = c.continueContext(st); err != nil {
-		return nil, err
-	}
-	defer en.mu.Unlock()
-	en.legs++
-
-	res, err := call(ctx, en.pkg, en.cred.ph, en.ph)
-	if err == nil {
-		if err = validateResult(en.pkg, res); err != nil && res != nil && res.Context != 0 {
-			en.ph, en.pkgLive = res.Context, true
-		}
-	}
-	if err != nil {
-		if fresh {
-			// A failed first leg leaves nothing behind: the package
-			// freed what it created, and so does the LSA.
-			e.deletePackageContext(ctx, en)
-			if e.unlink(en) {
-				e.dropCredRef(ctx, en.cred)
-				en.cred = nil
-			}
-			return nil, err
-		}
-		en.err = err
-		return nil, err
-	}
-	en.ph, en.pkgLive = res.Context, true
-	en.flags, en.ctxExpiry = res.Flags, res.Expiry
-	// The token leaves the LSA as a copy, as it would over a socket: the
-	// package may keep its own (NTLM keeps every message for its MIC).
-	reply := &lsa.ContextReply{Context: en.h, Status: res.Status, Token: bytes.Clone(res.Token), Flags: res.Flags, Expiry: res.Expiry}
-	if res.Status == secpkg.StatusOK || res.Status == secpkg.StatusCompleteNeeded {
-		attrs, err := en.pkg.lsa.QueryContextAttributes(ctx, en.ph)
-		if err != nil {
-			en.err = err
-			return nil, err
-		}
-		en.established = true
-		en.attrs = attrs
-		reply.Attributes = attrs
-	}
-	if res.Mapped && st.canMap {
-		p := &lsa.Packed{PackageID: en.pkg.id, Package: en.pkg.name, Flags: res.Flags, Expiry: res.Expiry, Data: res.ContextData}
-		reply.Packed = p.MarshalMapped()
-		first := !en.mapped
-		en.mapped = true
-		// The application does the per-message work from now on; a
-		// package that wants to know drops what only that work needs.
-		if cm, ok := en.pkg.lsa.(secpkg.ContextMapper); ok && first {
-			cm.ContextMapped(ctx, en.ph)
-		}
-	}
-	clear(res.ContextData)
-	e.log.Debug("context step", "package", en.pkg.name, "server", en.server, "leg", en.legs, "status", res.Status, "mapped", en.mapped)
-	return reply, nil
-}
-
-// begin creates the entry of a new context, locked, holding a reference to
-// its credentials.
-func (c *conn) begin(st *step) (*entry, error) {
-	e := c.e
-	cred, err := c.lookup(st.credential, kindCredentials)
-	if err != nil {
-		return nil, err
-	}
-	want := secpkg.CredentialOutbound
-	if st.server {
-		want = secpkg.CredentialInbound
-	}
-	if cred.use&want == 0 {
-		return nil, secpkg.Errorf(secpkg.StatusWrongCredentialHandle, "lsa: credentials acquired for %v cannot be used here", cred.use)
-	}
-	if len(st.token) > e.cfg.MaxTokenSize {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: token of %d bytes exceeds the limit of %d", len(st.token), e.cfg.MaxTokenSize)
-	}
-	en := &entry{kind: kindContext, pkg: cred.pkg, server: st.server, deadline: e.now().Add(e.cfg.HandshakeTimeout)}
-	if err := c.newHandle(en); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	cred.refs++
-	e.mu.Unlock()
-	en.cred = cred
-	en.mu.Lock()
-	return en, nil
-}
-
-// continueContext returns the entry of a context in progress, locked,
-// after applying the limits. The context keeps the credentials it began
-// with, even if their handle has been freed since; naming other
-// credentials is an error.
-func (c *conn) continueContext(st *step) (*entry, error) {
-	en, err := c.lookup(st.context, kindContext)
-	if err != nil {
-		return nil, err
-	}
-	en.mu.Lock()
-	if en.server != st.server {
-		en.mu.Unlock()
-		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: invalid handle %v", st.context)
-	}
-	if err := en.check(c.e, st.credential, st.token); err != nil {
-		en.mu.Unlock()
-		return nil, err
-	}
-	return en, nil
-}
-
-// check applies the limits to a continuing context. en.mu is held.
-func (en *entry) check(e *Engine, cred lsa.SecHandle, token []byte) error {
-	if en.err != nil {
-		return en.err
-	}
-	if en.established {
-		return secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: context is already established")
-	}
-	if en.cred == nil {
-		return secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: context was released")
-	}
-	if !cred.IsZero() && cred != en.cred.h {
-		en.err = secpkg.Errorf(secpkg.StatusWrongCredentialHandle, "lsa: context continued with other credentials")
-		return en.err
-	}
-	if len(token) > e.cfg.MaxTokenSize {
-		en.err = secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: token of %d bytes exceeds the limit of %d", len(token), e.cfg.MaxTokenSize)
-		return en.err
-	}
-	if en.legs >= e.cfg.MaxLegs {
-		en.err = secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: handshake exceeds %d legs", e.cfg.MaxLegs)
-		return en.err
-	}
-	if e.now().After(en.deadline) {
-		en.err = secpkg.Errorf(secpkg.StatusContextExpired, "lsa: handshake did not finish within %v", e.cfg.HandshakeTimeout)
-		return en.err
-	}
-	return nil
-}
-
-func validateResult(p *loadedPackage, res *secpkg.ContextResult) error {
-	if res == nil || res.Context == 0 {
-		return secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s returned no context", p.name)
-	}
-	switch res.Status {
-	case secpkg.StatusOK, secpkg.StatusContinueNeeded, secpkg.StatusCompleteNeeded, secpkg.StatusCompleteAndContinue:
-	default:
-		return secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s returned status %v without an error", p.name, res.Status)
-	}
-	if len(res.Token) > maxOutputToken {
-		return secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s returned a token of %d bytes", p.name, len(res.Token))
-	}
-	return nil
-}
-
-func (c *conn) DeleteContext(ctx context.Context, h lsa.SecHandle) error {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return err
-	}
-	en, err := c.lookup(h, kindContext)
-	if err != nil {
-		return err
-	}
-	if c.e.unlink(en) {
-		c.e.releaseContext(ctx, en)
-	}
-	return nil
-}
-
-// established returns a context entry, locked, that is established and
-// not failed.
-func (c *conn) established(h lsa.SecHandle) (*entry, error) {
-	en, err := c.lookup(h, kindContext)
-	if err != nil {
-		return nil, err
-	}
-	en.mu.Lock()
-	switch {
-	case en.err != nil:
-		err = en.err
-	case !en.established:
-		err = secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: context is not established")
-	case !en.pkgLive:
-		err = secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: context was released")
-	}
-	if err != nil {
-		en.mu.Unlock()
-		return nil, err
-	}
-	return en, nil
-}
-
-func (c *conn) ApplyControlToken(ctx context.Context, h lsa.SecHandle, input []secpkg.Buffer) error {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return err
-	}
-	en, err := c.lookup(h, kindContext)
-	if err != nil {
-		return err
-	}
-	en.mu.Lock()
-	defer en.mu.Unlock()
-	if en.err != nil {
-		return en.err
-	}
-	a, ok := en.pkg.lsa.(secpkg.ControlTokenApplier)
-	if !ok {
-		return secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s takes no control tokens", en.pkg.name)
-	}
-	return a.ApplyControlToken(ctx, en.ph, input)
-}
-
-func (c *conn) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*lsa.MessageReply, error) {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	en, err := c.established(req.Context)
-	if err != nil {
-		return nil, err
-	}
-	defer en.mu.Unlock()
-	if en.mapped {
-		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: context is mapped into the application; protect messages there")
-	}
-	mp, ok := en.pkg.lsa.(secpkg.LSAMessageProtector)
-	if !ok {
-		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s cannot protect messages in the LSA", en.pkg.name)
-	}
-	bufs := req.Buffers
-	reply := &lsa.MessageReply{Buffers: bufs}
-	switch req.Op {
-	case lsa.OpMakeSignature:
-		err = mp.MakeSignature(ctx, en.ph, req.QOP, bufs, req.Seq)
-	case lsa.OpVerifySignature:
-		reply.QOP, err = mp.VerifySignature(ctx, en.ph, bufs, req.Seq)
-	case lsa.OpEncryptMessage:
-		err = mp.SealMessage(ctx, en.ph, req.QOP, bufs, req.Seq)
-	case lsa.OpDecryptMessage:
-		reply.QOP, err = mp.UnsealMessage(ctx, en.ph, bufs, req.Seq)
-	default:
-		err = secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: unknown message operation %d", req.Op)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return reply, nil
-}
-
-func (c *conn) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte, error) {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	en, err := c.established(h)
-	if err != nil {
-		return nil, err
-	}
-	defer en.mu.Unlock()
-	if en.mapped {
-		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: context is mapped; its session key is in the application")
-	}
-	q, ok := en.pkg.lsa.(secpkg.SessionKeyQuerier)
-	if !ok {
-		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s has no session key", en.pkg.name)
-	}
-	return q.QuerySessionKey(ctx, en.ph)
-}
-
-func (c *conn) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, input []byte) ([]byte, error) {
-	ctx, err := c.callCtx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(input) > c.e.cfg.MaxTokenSize {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: callback input of %d bytes exceeds the limit", len(input))
-	}
-	en, err := c.lookup(h, kindContext)
-	if err != nil {
-		return nil, err
-	}
-	en.mu.Lock()
-	defer en.mu.Unlock()
-	if en.err != nil {
-		return nil, en.err
-	}
-	cp, ok := en.pkg.lsa.(secpkg.CallPackager)
-	if !ok || !en.pkgLive {
-		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s takes no callbacks", en.pkg.name)
-	}
-	return cp.CallPackage(ctx, en.ph, id, input)
-}
-
-func (c *conn) ExportContext(ctx context.Context, h lsa.SecHandle, packed []byte) ([]byte, error) {
-	if _, err := c.callCtx(ctx); err != nil {
-		return nil, err
-	}
-	e := c.e
-	en, err := c.established(h)
-	if err != nil {
-		return nil, err
-	}
-	if !en.mapped {
-		en.mu.Unlock()
-		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: only a mapped context can be exported")
-	}
-	p := &lsa.Packed{PackageID: en.pkg.id, Package: en.pkg.name, Flags: en.flags, Expiry: en.ctxExpiry}
-	rand.Read(p.ExportID[:])
-	rand.Read(p.Nonce[:])
-	blob := p.SealExport(e.exportKey, packed)
-	en.mu.Unlock()
-	if !e.unlink(en) {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "lsa: context was deleted")
-	}
-	e.mu.Lock()
-	en.owner = nil
-	if e.closed {
-		e.mu.Unlock()
-		e.releaseContext(context.Background(), en)
-		return nil, secpkg.Errorf(secpkg.StatusShutdownInProgress, "lsa: shutting down")
-	}
-	e.exports[p.ExportID] = &pendingExport{entry: en, uid: en.uid, deadline: e.now().Add(e.cfg.ExportLifetime)}
-	e.mu.Unlock()
-	return blob, nil
-}
-
-func (c *conn) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportReply, error) {
-	if _, err := c.callCtx(ctx); err != nil {
-		return nil, err
-	}
-	e := c.e
-	p, err := lsa.ParsePacked(blob)
-	if err != nil {
-		return nil, err
-	}
-	if p.Kind != lsa.PackedExport {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: not an exported context")
-	}
-	payload, err := p.OpenExport(e.exportKey)
-	if err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	x, ok := e.exports[p.ExportID]
-	if ok && x.uid == c.caller.UID {
-		delete(e.exports, p.ExportID)
-	}
-	e.mu.Unlock()
-	switch {
-	case !ok:
-		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: exported context was already imported or has expired")
-	case x.uid != c.caller.UID:
-		return nil, secpkg.Errorf(secpkg.StatusNotOwner, "lsa: exported context belongs to another user")
-	}
-	en := x.entry
-	if err := c.newHandle(en); err != nil {
-		e.releaseContext(ctx, en)
-		return nil, err
-	}
-	en.mu.Lock()
-	defer en.mu.Unlock()
-	return &lsa.ImportReply{Context: en.h, Package: en.pkg.name, Packed: payload, Flags: en.flags, Attributes: en.attrs}, nil
 }
 
 func (c *conn) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
@@ -710,7 +111,7 @@ func (c *conn) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.L
 	if err != nil {
 		return nil, err
 	}
-	info, ok := c.e.logons.info(res.LogonID, c.caller.UID)
+	info, ok := c.e.logons.info(res.LogonID, c.caller.UID, c.e.now())
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s logged on without a logon session", p.name)
 	}
@@ -721,20 +122,20 @@ func (c *conn) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error
 	if _, err := c.callCtx(ctx); err != nil {
 		return nil, err
 	}
-	return c.e.logons.list(c.caller.UID), nil
+	return c.e.logons.list(c.caller.UID, c.e.now()), nil
 }
 
 func (c *conn) Logoff(ctx context.Context, id secpkg.LogonID) error {
 	if _, err := c.callCtx(ctx); err != nil {
 		return err
 	}
-	if !c.e.logons.remove(id, c.caller.UID) {
+	if !c.e.logons.remove(id, c.caller.UID, c.e.now()) {
 		return secpkg.Errorf(secpkg.StatusNoCredentials, "lsa: no such logon session %v", id)
 	}
 	return nil
 }
 
-// Close frees every handle the connection owns.
+// Close frees every handle the connection holds.
 func (c *conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -742,28 +143,21 @@ func (c *conn) Close() error {
 		return nil
 	}
 	c.closed = true
+	creds, contexts := c.creds, c.contexts
+	c.creds, c.contexts = nil, nil
 	c.mu.Unlock()
 	e := c.e
-	var owned []*entry
 	e.mu.Lock()
 	delete(e.conns, c)
-	for _, en := range e.handles {
-		if en.owner == c {
-			owned = append(owned, en)
-		}
-	}
 	e.mu.Unlock()
 	ctx := context.Background()
 	// Contexts first, so that credentials lose their last references.
-	for _, en := range owned {
-		if en.kind == kindContext && e.unlink(en) {
-			e.releaseContext(ctx, en)
-		}
+	for _, x := range contexts {
+		x.release(ctx, e)
 	}
-	for _, en := range owned {
-		if en.kind == kindCredentials && e.unlink(en) {
-			e.dropCredRef(ctx, en)
-		}
+	for _, cr := range creds {
+		e.quotas.releaseHandle(cr.uid)
+		cr.drop(ctx, e)
 	}
 	return nil
 }
