@@ -71,6 +71,13 @@ type LimitsConfig struct {
 	PasswordChecksPerSecond float64  `toml:"password_checks_per_second"`
 	PasswordCheckBurst      int      `toml:"password_check_burst"`
 	MaxCallsPerConnection   int      `toml:"max_calls_per_connection"`
+
+	// What one uid may make the engine hold (engine.Config has the
+	// meaning and the default of each).
+	MaxHandshakeBytesPerCaller int64    `toml:"max_handshake_bytes_per_caller"`
+	ExportLifetime             Duration `toml:"export_lifetime"`
+	MaxLogonSessionsPerCaller  int      `toml:"max_logon_sessions_per_caller"`
+	LogonSessionLifetime       Duration `toml:"logon_session_lifetime"`
 }
 
 // LockoutConfig is the account lockout policy; a zero threshold keeps the
@@ -162,6 +169,11 @@ func (c *Config) engineConfig() *engine.Config {
 		MaxHandlesPerCaller:     c.Limits.MaxHandlesPerCaller,
 		PasswordChecksPerSecond: c.Limits.PasswordChecksPerSecond,
 		PasswordCheckBurst:      c.Limits.PasswordCheckBurst,
+
+		MaxHandshakeBytesPerCaller: c.Limits.MaxHandshakeBytesPerCaller,
+		ExportLifetime:             c.Limits.ExportLifetime.Duration,
+		MaxLogonSessionsPerCaller:  c.Limits.MaxLogonSessionsPerCaller,
+		LogonSessionLifetime:       c.Limits.LogonSessionLifetime.Duration,
 	}
 	if len(c.Packages) > 0 {
 		ec.Packages = c.Packages

@@ -78,6 +78,8 @@ func TestMain(m *testing.M) {
 		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	case "probe":
 		os.Exit(runProbe())
+	case "flood":
+		os.Exit(runFlood())
 	}
 	dir, err := os.MkdirTemp("", "lsad-e2e-logs")
 	if err != nil {
