@@ -101,14 +101,14 @@ func (c *Context) mapPacked(b []byte) error {
 	if pk.Kind != lsa.PackedMapped || !strings.EqualFold(pk.Package, c.pkg) {
 		return secpkg.Errorf(StatusInternalError, "sspi: LSA mapped a context of %s into a %s context", pk.Package, c.pkg)
 	}
-	u, err := c.p.userPackage(c.pkg)
+	up, err := c.p.userPackage(c.pkg)
 	if err != nil {
 		return err
 	}
 	if c.userHandle == 0 {
-		c.userHandle = c.p.register(c)
+		c.userHandle = userModes.register(c)
 	}
-	uc, err := u.pkg.InitUserModeContext(c.userHandle, pk.Data)
+	uc, err := up.InitUserModeContext(c.userHandle, pk.Data)
 	clear(pk.Data)
 	if err != nil {
 		return err
@@ -188,7 +188,7 @@ func (c *Context) Delete() error {
 	c.user = nil
 	c.mu.Unlock()
 	if uh != 0 {
-		c.p.unregister(uh)
+		userModes.unregister(uh)
 	}
 	var err error
 	if user != nil {
@@ -229,7 +229,7 @@ func (c *Context) Export(ctx context.Context) ([]byte, error) {
 	}
 	c.user.DeleteUserModeContext()
 	c.user = nil
-	c.p.unregister(c.userHandle)
+	userModes.unregister(c.userHandle)
 	c.state = stateDeleted
 	c.err = secpkg.Errorf(StatusInvalidHandle, "sspi: context was exported")
 	return blob, nil
@@ -250,15 +250,15 @@ func (p *Provider) ImportContext(ctx context.Context, blob []byte) (*Context, er
 		p.conn.DeleteContext(dctx, r.Context)
 		return nil, err
 	}
-	u, err := p.userPackage(r.Package)
+	up, err := p.userPackage(r.Package)
 	if err != nil {
 		return fail(err)
 	}
-	c.userHandle = p.register(c)
-	uc, err := u.pkg.ImportContext(c.userHandle, r.Packed)
+	c.userHandle = userModes.register(c)
+	uc, err := up.ImportContext(c.userHandle, r.Packed)
 	clear(r.Packed)
 	if err != nil {
-		p.unregister(c.userHandle)
+		userModes.unregister(c.userHandle)
 		return fail(err)
 	}
 	c.user = uc

@@ -716,7 +716,7 @@ func TestUserModeCallback(t *testing.T) {
 			defer p.Close()
 			c, _ := established(t, p, "Fake2")
 			fakeUserMu.Lock()
-			fns, h := fakeUserFns, fakeLastHandle
+			fns, h := fakeUserFns["Fake2"], fakeLastHandle["Fake2"]
 			fakeUserMu.Unlock()
 			_ = c
 			// The last mapped context is the server's; its user is alice.

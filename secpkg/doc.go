@@ -21,7 +21,7 @@
 // # Windows names
 //
 //	SpLsaModeInitialize        Package.LSAModeInitialize
-//	SpUserModeInitialize       Package.UserModeInitialize
+//	SpUserModeInitialize       UserModeInitializer.UserModeInitialize
 //	SpInitialize               LSAPackage.Initialize
 //	SpGetInfo                  LSAPackage.GetInfo
 //	SpAcquireCredentialsHandle LSAPackage.AcquireCredentialsHandle

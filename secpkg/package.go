@@ -15,22 +15,32 @@ const (
 	InterfaceVersion  uint32 = InterfaceVersion1
 )
 
-// Package is what a security package registers: its two entry points, the
-// way an SSP/AP DLL exports SpLsaModeInitialize and SpUserModeInitialize.
-// The LSA calls LSAModeInitialize once when it loads the package; every
-// application process calls UserModeInitialize at most once, the first
-// time it maps one of the package's contexts.
+// Package is what a security package registers: its entry points, the
+// way an SSP/AP DLL exports SpLsaModeInitialize and, if it has a
+// user-mode half, SpUserModeInitialize ([UserModeInitializer]). The LSA
+// calls LSAModeInitialize once when it loads the package.
 type Package interface {
 	// LSAModeInitialize is SpLsaModeInitialize: given the LSA's interface
 	// version it returns the package's version and its LSA-mode half.
 	LSAModeInitialize(lsaVersion uint32) (packageVersion uint32, lsa LSAPackage, err error)
+}
 
+// UserModeInitializer is implemented by a Package that has a user-mode
+// half, as only such a DLL exports SpUserModeInitialize. Whether a package
+// implements it is how a provider knows, without initializing anything,
+// that the package's contexts can be mapped into the application (it says
+// so to the LSA on every leg); a package without one keeps its contexts in
+// the LSA, where message calls go.
+//
+// Every application process calls UserModeInitialize at most once, when
+// the first of the package's contexts is mapped (or imported). If it
+// fails, that context fails and the process maps no other context of the
+// package.
+type UserModeInitializer interface {
 	// UserModeInitialize is SpUserModeInitialize: given the provider's
 	// interface version it returns the package's version and its
-	// user-mode half. A package without a user-mode half returns an error
-	// carrying StatusUnsupportedFunction; its contexts then stay in the LSA
-	// and message calls go there.
-	UserModeInitialize(lsaVersion uint32) (packageVersion uint32, user UserPackage, err error)
+	// user-mode half.
+	UserModeInitialize(providerVersion uint32) (packageVersion uint32, user UserPackage, err error)
 }
 
 // Parameters is SECPKG_PARAMETERS: what the LSA tells a package about the
@@ -255,8 +265,8 @@ type VerifierMaker interface {
 // SECPKG_USER_FUNCTION_TABLE. It runs in the application process and never
 // sees a long-term secret: only packed contexts.
 type UserPackage interface {
-	// InstanceInit is SpInstanceInit, called once per process before the
-	// first context is mapped.
+	// InstanceInit is SpInstanceInit, called once per process, right
+	// after UserModeInitialize, before the first context is mapped.
 	InstanceInit(version uint32, fns UserFunctions) error
 	// InitUserModeContext is SpInitUserModeContext: it builds the
 	// user-mode context from the ContextData its LSA-mode half returned.

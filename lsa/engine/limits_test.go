@@ -36,9 +36,6 @@ type limitsPackage struct{}
 func (limitsPackage) LSAModeInitialize(uint32) (uint32, secpkg.LSAPackage, error) {
 	return secpkg.InterfaceVersion, limitsPkg, nil
 }
-func (limitsPackage) UserModeInitialize(uint32) (uint32, secpkg.UserPackage, error) {
-	return 0, nil, secpkg.StatusUnsupportedFunction
-}
 func (p *limitsTest) Initialize(_ context.Context, _ uint32, _ *secpkg.Parameters, fns secpkg.LSAFunctions) error {
 	p.mu.Lock()
 	p.fns = fns

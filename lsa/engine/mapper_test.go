@@ -27,9 +27,6 @@ type mapperPackage struct{}
 func (mapperPackage) LSAModeInitialize(uint32) (uint32, secpkg.LSAPackage, error) {
 	return secpkg.InterfaceVersion, mapperPkg, nil
 }
-func (mapperPackage) UserModeInitialize(uint32) (uint32, secpkg.UserPackage, error) {
-	return 0, nil, secpkg.StatusUnsupportedFunction
-}
 func (p *mapperTest) Initialize(context.Context, uint32, *secpkg.Parameters, secpkg.LSAFunctions) error {
 	return nil
 }

@@ -32,7 +32,7 @@ func newEnv(t testing.TB, cfg *Config) *env {
 	e.serverAcct = e.srvLSA.addAccount(testDomain, testUser, testPassword)
 	e.cli = newLSAPackage(t, cfg, e.cliLSA, "CLIENT1")
 	e.srv = newLSAPackage(t, cfg, e.srvLSA, "SERVER1")
-	_, up, err := New(cfg).UserModeInitialize(secpkg.InterfaceVersion)
+	_, up, err := New(cfg).(secpkg.UserModeInitializer).UserModeInitialize(secpkg.InterfaceVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
