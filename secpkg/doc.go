@@ -58,7 +58,7 @@
 // contexts that are not mapped), [SessionKeyQuerier], [CallPackager]
 // (callbacks from the user-mode half) and [VerifierMaker] (verifiers for
 // the account store). A user-mode context may implement
-// [AuthTokenCompleter] and [Wrapper].
+// [AuthTokenCompleter].
 //
 // # Serializable by design
 //

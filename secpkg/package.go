@@ -323,11 +323,3 @@ type UserFunctions interface {
 	// Logger returns the provider's logger (never nil; it may discard).
 	Logger() *slog.Logger
 }
-
-// Wrapper is implemented by user-mode contexts whose protocol defines its
-// own wrap token (RFC 4121 for Kerberos) instead of the EncryptMessage
-// trailer followed by the data. The provider's Wrap and Unwrap use it.
-type Wrapper interface {
-	Wrap(qop uint32, plaintext []byte) ([]byte, error)
-	Unwrap(token []byte) (plaintext []byte, qop uint32, err error)
-}
