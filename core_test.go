@@ -13,6 +13,7 @@ import (
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
@@ -712,8 +713,7 @@ func TestUserModeCallback(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
 			e := newEngine(t, nil)
-			p := sspi.NewProvider(mode.Harness(t, e).Connect(t), nil)
-			defer p.Close()
+			p := enginetest.Provider(t, e, mode)
 			c, _ := established(t, p, "Fake2")
 			fakeUserMu.Lock()
 			fns, h := fakeUserFns["Fake2"], fakeLastHandle["Fake2"]

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
@@ -62,8 +63,7 @@ func TestUserModeInitializedAtFirstMapping(t *testing.T) {
 	ctx := context.Background()
 	for i, mode := range modes {
 		e := newEngine(t, func(c *engine.Config) { c.Packages = append(c.Packages, name) })
-		p := sspi.NewProvider(mode.Harness(t, e).Connect(t), nil)
-		defer p.Close()
+		p := enginetest.Provider(t, e, mode)
 		c, s := pairFor(t, p, name, sspi.ISCReqIntegrity, 0)
 		// Leg by leg: nothing is mapped before the last token.
 		tok, st, err := c.Initialize(ctx, nil)
@@ -94,8 +94,7 @@ func TestUserModeInitializedAtFirstMapping(t *testing.T) {
 		// Many more contexts, at once, on several providers.
 		var wg sync.WaitGroup
 		for range 4 {
-			q := sspi.NewProvider(mode.Harness(t, e).Connect(t), nil)
-			defer q.Close()
+			q := enginetest.Provider(t, e, mode)
 			c, s := pairFor(t, q, name, sspi.ISCReqIntegrity, 0)
 			wg.Go(func() {
 				if err := secpkgtest.Handshake(ctx, c, s); err != nil || !c.Mapped() || !s.Mapped() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -100,6 +101,13 @@ const (
 	attackerUID = 65534
 	victimUID   = 1000
 )
+
+// limitsEngine is an engine with LimitsTest only; mod adjusts its
+// configuration.
+func limitsEngine(t testing.TB, mod func(*engine.Config)) *engine.Engine {
+	t.Helper()
+	return enginetest.New(t, &enginetest.Config{Packages: []string{"LimitsTest"}, Engine: mod})
+}
 
 func callerConn(t testing.TB, e *engine.Engine, uid uint32) lsa.Conn {
 	t.Helper()
@@ -206,11 +214,7 @@ func attack(t *testing.T, e *engine.Engine, flood func()) {
 // all of them under one lock.
 func TestLogonSessionFlood(t *testing.T) {
 	const n = 10000
-	e, err := engine.New(&engine.Config{Packages: []string{"LimitsTest"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := limitsEngine(t, nil)
 	ctx := context.Background()
 	a := callerConn(t, e, attackerUID)
 	base := heap()
@@ -247,11 +251,9 @@ func TestLogonSessionFlood(t *testing.T) {
 // number of contexts in the LSA.
 func TestExportFlood(t *testing.T) {
 	const quota, n = 1000, 5000
-	e, err := engine.New(&engine.Config{Packages: []string{"LimitsTest"}, MaxHandlesPerCaller: quota})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := limitsEngine(t, func(c *engine.Config) {
+		c.MaxHandlesPerCaller = quota
+	})
 	ctx := context.Background()
 	a := callerConn(t, e, attackerUID)
 	cred, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "LimitsTest", Use: secpkg.CredentialOutbound})
@@ -314,11 +316,9 @@ func TestExportFlood(t *testing.T) {
 // connection walks that connection's handles only, never the engine's.
 func TestHandleFlood(t *testing.T) {
 	const quota = 5000
-	e, err := engine.New(&engine.Config{Packages: []string{"LimitsTest"}, MaxHandlesPerCaller: quota})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := limitsEngine(t, func(c *engine.Config) {
+		c.MaxHandlesPerCaller = quota
+	})
 	ctx := context.Background()
 	a := callerConn(t, e, attackerUID)
 	base := heap()
@@ -366,11 +366,9 @@ func TestHandleFlood(t *testing.T) {
 // handles × legs × MaxTokenSize.
 func TestHandshakeBytesFlood(t *testing.T) {
 	const budget = 4 << 20
-	e, err := engine.New(&engine.Config{Packages: []string{"LimitsTest"}, MaxHandshakeBytesPerCaller: budget})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := limitsEngine(t, func(c *engine.Config) {
+		c.MaxHandshakeBytesPerCaller = budget
+	})
 	ctx := context.Background()
 	a := callerConn(t, e, attackerUID)
 	cred, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "LimitsTest", Use: secpkg.CredentialOutbound})
@@ -450,11 +448,11 @@ func (c *clock) Advance(d time.Duration) {
 // one uid's sessions never touch another's.
 func TestLogonSessionLimits(t *testing.T) {
 	clk := &clock{now: time.Unix(1_000_000, 0)}
-	e, err := engine.New(&engine.Config{Packages: []string{"LimitsTest"}, MaxLogonSessionsPerCaller: 3, LogonSessionLifetime: time.Hour, Time: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := limitsEngine(t, func(c *engine.Config) {
+		c.MaxLogonSessionsPerCaller = 3
+		c.LogonSessionLifetime = time.Hour
+		c.Time = clk.Now
+	})
 	ctx := context.Background()
 	a, v := callerConn(t, e, attackerUID), callerConn(t, e, victimUID)
 	logon := func(c lsa.Conn, user string) *lsa.LogonSessionInfo {

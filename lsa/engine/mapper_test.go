@@ -7,6 +7,7 @@ import (
 
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -71,11 +72,7 @@ func (p *mapperTest) calls(h secpkg.Handle) int {
 // is handed to the application, once, and never when the caller cannot map
 // it (the context then stays whole in the LSA).
 func TestContextMapped(t *testing.T) {
-	e, err := engine.New(&engine.Config{Packages: []string{"MapperTest"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := enginetest.New(t, &enginetest.Config{Packages: []string{"MapperTest"}})
 	ctx := context.Background()
 	c := e.Connect(engine.CurrentProcess())
 	defer c.Close()

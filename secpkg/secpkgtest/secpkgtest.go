@@ -41,6 +41,7 @@ import (
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -58,7 +59,7 @@ func Embedded(e *engine.Engine) Harness { return embedded{e} }
 
 type embedded struct{ e *engine.Engine }
 
-func (h embedded) Connect(t testing.TB) lsa.Conn { return h.e.Connect(engine.CurrentProcess()) }
+func (h embedded) Connect(t testing.TB) lsa.Conn { return enginetest.Embedded.Connect(t, h.e) }
 func (h embedded) Stats() lsa.Stats              { return h.e.Stats() }
 
 // Config describes the package under test.
