@@ -72,10 +72,13 @@ type Authority interface {
 	Epoch() uint64
 }
 
-// SecHandle names a credentials handle or a context for the application: a
-// random value bound to the Conn that created it, carrying the boot epoch
-// of the LSA instance that issued it so that a restarted LSA never honours
-// an old one (the SecHandle of the Windows API).
+// SecHandle is the handle an application holds for credentials or a
+// context: the SecHandle of the Windows API (CredHandle, CtxtHandle). It
+// is a random value bound to the Conn that created it, carrying the boot
+// epoch of the LSA instance that issued it so that a restarted LSA never
+// honours an old one. It is not the package's own handle for the same
+// thing (secpkg.Handle, LSA_SEC_HANDLE), which never leaves the LSA, nor
+// the provider's name for a mapped context (secpkg.UserContextHandle).
 type SecHandle struct {
 	Epoch uint64 // the issuing LSA instance
 	ID    uint64 // random

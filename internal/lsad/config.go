@@ -2,6 +2,10 @@
 // account store and serves the LSA protocol on a Unix socket to local
 // applications, attributing every call to the caller's uid from the
 // kernel and deciding requests by a policy. cmd/lsad only calls Main.
+//
+// It is the authority side of the design (doc/architecture.md): it imports
+// the engine, the seam and its protocol (lsa, lsa/lsarpc), the account
+// store and secpkg.
 package lsad
 
 import (

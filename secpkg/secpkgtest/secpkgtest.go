@@ -28,6 +28,10 @@
 //     attributes, errors) carries the password or another long-term
 //     secret;
 //   - no handle left behind in the LSA after any of it.
+//
+// It is test support, on both sides of the design: it drives the
+// application API (package sspi) against an engine (lsa/engine, served in
+// either mode by lsa/engine/enginetest). Only tests import it.
 package secpkgtest
 
 import (
