@@ -509,3 +509,87 @@ func TestLogonSessionLimits(t *testing.T) {
 		t.Errorf("attacker's sessions after expiry: %s", got)
 	}
 }
+
+// Whatever a connection is doing when it closes (legs, exports, imports,
+// deletes, frees, in many goroutines), everything it held goes back to
+// its uid's quota: afterwards the uid can hold its whole quota again.
+func TestQuotaAfterChaos(t *testing.T) {
+	const quota, budget = 64, 128 << 10
+	e := limitsEngine(t, func(c *engine.Config) {
+		c.MaxHandlesPerCaller = quota
+		c.MaxHandshakeBytesPerCaller = budget
+	})
+	ctx := context.Background()
+	token := make([]byte, 16<<10)
+	for round := range 20 {
+		a := e.Connect(secpkg.CallInfo{UID: attackerUID})
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 20 {
+					cred, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "LimitsTest", Use: secpkg.CredentialOutbound})
+					if err != nil {
+						continue
+					}
+					target := "v"
+					if (g+i)%2 == 0 {
+						target = "unfinished"
+					}
+					r, err := a.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: cred.Handle, Target: target, Token: token, CanMap: true})
+					if err == nil && target == "v" && i%3 == 0 {
+						if blob, err := a.ExportContext(ctx, r.Context, nil); err == nil && i%2 == 0 {
+							a.ImportContext(ctx, blob)
+						}
+					} else if err == nil && i%4 == 0 {
+						a.DeleteContext(ctx, r.Context)
+					}
+					if i%5 == 0 {
+						a.FreeCredentials(ctx, cred.Handle)
+					}
+				}
+			})
+		}
+		if round%2 == 0 {
+			a.Close() // while the calls run
+		}
+		wg.Wait()
+		a.Close()
+	}
+	// The handshake budget is whole again: seven unfinished handshakes of
+	// 16 KiB and 4 bytes fit in 128 KiB, not eight.
+	c := callerConn(t, e, attackerUID)
+	cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "LimitsTest", Use: secpkg.CredentialOutbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for {
+		_, err := c.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: cred.Handle, Target: "unfinished", Token: token})
+		if errors.Is(err, secpkg.StatusInsufficientMemory) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		open++
+	}
+	if open != 7 {
+		t.Fatalf("%d unfinished handshakes fit in the budget after the chaos, want 7", open)
+	}
+	c.Close()
+	// Exports nobody imported still count until they expire; the rest of
+	// the quota is back.
+	exports := e.Stats().Exports
+	a := callerConn(t, e, attackerUID)
+	for i := range quota - exports {
+		if _, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "LimitsTest", Use: secpkg.CredentialOutbound}); err != nil {
+			t.Fatalf("handle %d of %d (%d exports pending): %v", i, quota-exports, exports, err)
+		}
+	}
+	if _, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "LimitsTest", Use: secpkg.CredentialOutbound}); !errors.Is(err, secpkg.StatusInsufficientMemory) {
+		t.Fatalf("past the quota: %v", err)
+	}
+	if st := e.Stats(); st.Contexts != 0 || st.Credentials != quota-exports {
+		t.Fatalf("after the chaos: %+v", st)
+	}
+}
