@@ -13,6 +13,7 @@ import (
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
@@ -178,28 +179,28 @@ func TestHandleOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	missing := lsa.Handle{Epoch: r.Context.Epoch, ID: r.Context.ID ^ 1}
+	missing := lsa.SecHandle{Epoch: r.Context.Epoch, ID: r.Context.ID ^ 1}
 	// Every call of b on a's handles fails exactly like a call on a handle
 	// that does not exist: b cannot even tell a's handles exist.
 	probes := []struct {
 		name string
-		call func(h lsa.Handle) error
+		call func(h lsa.SecHandle) error
 	}{
-		{"DeleteContext", func(h lsa.Handle) error { return b.DeleteContext(ctx, h) }},
-		{"Initialize", func(h lsa.Handle) error {
+		{"DeleteContext", func(h lsa.SecHandle) error { return b.DeleteContext(ctx, h) }},
+		{"Initialize", func(h lsa.SecHandle) error {
 			_, err := b.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: h})
 			return err
 		}},
-		{"FreeCredentials", func(h lsa.Handle) error { return b.FreeCredentials(ctx, h) }},
-		{"QuerySessionKey", func(h lsa.Handle) error { _, err := b.QuerySessionKey(ctx, h); return err }},
-		{"ProtectMessage", func(h lsa.Handle) error {
+		{"FreeCredentials", func(h lsa.SecHandle) error { return b.FreeCredentials(ctx, h) }},
+		{"QuerySessionKey", func(h lsa.SecHandle) error { _, err := b.QuerySessionKey(ctx, h); return err }},
+		{"ProtectMessage", func(h lsa.SecHandle) error {
 			_, err := b.ProtectMessage(ctx, &lsa.MessageRequest{Context: h, Op: lsa.OpMakeSignature})
 			return err
 		}},
-		{"CallPackage", func(h lsa.Handle) error { _, err := b.CallPackage(ctx, h, 1, nil); return err }},
+		{"CallPackage", func(h lsa.SecHandle) error { _, err := b.CallPackage(ctx, h, 1, nil); return err }},
 	}
 	for _, pr := range probes {
-		for _, h := range []lsa.Handle{r.Context, cred.Handle} {
+		for _, h := range []lsa.SecHandle{r.Context, cred.Handle} {
 			errOwned := pr.call(h)
 			errMissing := pr.call(missing)
 			if !errors.Is(errOwned, sspi.StatusInvalidHandle) {
@@ -712,11 +713,10 @@ func TestUserModeCallback(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
 			e := newEngine(t, nil)
-			p := sspi.NewProvider(mode.Harness(t, e).Connect(t), nil)
-			defer p.Close()
+			p := enginetest.Provider(t, e, mode)
 			c, _ := established(t, p, "Fake2")
 			fakeUserMu.Lock()
-			fns, h := fakeUserFns, fakeLastHandle
+			fns, h := fakeUserFns["Fake2"], fakeLastHandle["Fake2"]
 			fakeUserMu.Unlock()
 			_ = c
 			// The last mapped context is the server's; its user is alice.

@@ -14,7 +14,7 @@ import (
 // never holds the secret behind it.
 type Credentials struct {
 	p      *Provider
-	handle lsa.Handle
+	handle lsa.SecHandle
 	pkg    string
 	use    CredentialUse
 	name   string

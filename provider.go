@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/opensspi/sspi/lsa"
@@ -15,9 +14,10 @@ import (
 
 // Provider is the security provider of an application process (the role
 // of secur32.dll): it forwards credential and handshake calls to the LSA
-// over an [lsa.Conn], initializes the user-mode half of each package the
-// first time one of its contexts is mapped (SpUserModeInitialize, then
-// SpInstanceInit), and runs per-message work locally for mapped contexts.
+// over an [lsa.Conn] and runs per-message work locally for mapped
+// contexts. The user-mode half of each package is initialized once per
+// process (SpUserModeInitialize, then SpInstanceInit), when the first of
+// its contexts is mapped, by whichever provider maps it.
 //
 // A Provider is safe for concurrent use. Most programs use the default
 // provider through the package-level functions ([AcquireCredentials],
@@ -28,20 +28,9 @@ type Provider struct {
 	log         *slog.Logger
 	callTimeout time.Duration
 
-	mu       sync.Mutex
-	user     map[string]*userHalf // lower-case package name
-	contexts map[secpkg.Handle]*Context
-	nextH    atomic.Uint64
-
 	pkgOnce sync.Once
 	pkgs    []PackageInfo
 	pkgErr  error
-}
-
-type userHalf struct {
-	pkg  secpkg.UserPackage
-	name string
-	err  error
 }
 
 // ProviderConfig configures a Provider. The zero value is usable.
@@ -60,8 +49,6 @@ type ProviderConfig struct {
 func NewProvider(conn lsa.Conn, cfg *ProviderConfig) *Provider {
 	p := &Provider{
 		conn:        conn,
-		user:        make(map[string]*userHalf),
-		contexts:    make(map[secpkg.Handle]*Context),
 		callTimeout: 30 * time.Second,
 	}
 	if cfg != nil {
@@ -78,7 +65,10 @@ func NewProvider(conn lsa.Conn, cfg *ProviderConfig) *Provider {
 
 // Close releases every handle the provider holds in the LSA by closing its
 // connection (which, for an embedded LSA, also stops the engine).
-func (p *Provider) Close() error { return p.conn.Close() }
+func (p *Provider) Close() error {
+	userModes.forget(p)
+	return p.conn.Close()
+}
 
 func (p *Provider) bg() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), p.callTimeout)
@@ -113,79 +103,157 @@ func (p *Provider) QueryPackage(ctx context.Context, name string) (PackageInfo, 
 	return PackageInfo{}, secpkg.Errorf(StatusPackageNotFound, "sspi: no security package %q", name)
 }
 
-// userPackage returns the initialized user-mode half of a package, running
-// SpUserModeInitialize and SpInstanceInit the first time.
-func (p *Provider) userPackage(name string) (*userHalf, error) {
+// userModes are this process's user-mode package halves and its mapped
+// contexts. A package's half is initialized once per process
+// (SpUserModeInitialize, then SpInstanceInit), when the first of its
+// contexts is mapped; every mapped context of every provider has a
+// UserContextHandle here, by which the half's callbacks
+// (UserFunctions.CallLSA) find the context's LSA handle.
+var userModes = &userModeTable{halves: make(map[string]*userHalf), mapped: make(map[secpkg.UserContextHandle]mappedContext)}
+
+type userModeTable struct {
+	mu     sync.Mutex
+	halves map[string]*userHalf // lower-case package name
+	mapped map[secpkg.UserContextHandle]mappedContext
+	next   secpkg.UserContextHandle
+}
+
+// userHalf is one package's user-mode half; mu serializes its
+// initialization.
+type userHalf struct {
+	mu   sync.Mutex
+	done bool
+	name string
+	pkg  secpkg.UserPackage
+	err  error // sticky: the package maps no context in this process
+}
+
+// mappedContext is what a callback needs of a mapped context.
+type mappedContext struct {
+	p      *Provider
+	pkg    string
+	handle lsa.SecHandle
+}
+
+func (t *userModeTable) half(name string) *userHalf {
 	key := strings.ToLower(name)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if u, ok := p.user[key]; ok {
-		return u, u.err
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.halves[key]
+	if u == nil {
+		u = &userHalf{name: name}
+		t.halves[key] = u
 	}
-	u := &userHalf{name: name}
-	u.err = func() error {
-		pkg, canonical, ok := secpkg.Lookup(name)
-		if !ok {
-			return secpkg.Errorf(StatusPackageNotFound, "sspi: package %s is not registered in this process", name)
-		}
-		u.name = canonical
-		version, up, err := pkg.UserModeInitialize(secpkg.InterfaceVersion)
-		if err != nil {
-			return fmt.Errorf("sspi: SpUserModeInitialize of %s: %w", canonical, err)
-		}
-		if version == 0 || version > secpkg.InterfaceVersion || up == nil {
-			return secpkg.Errorf(StatusCannotInstall, "sspi: %s user mode returned interface version %#x", canonical, version)
-		}
-		if err := up.InstanceInit(version, &userFunctions{p: p, pkg: canonical}); err != nil {
-			return fmt.Errorf("sspi: SpInstanceInit of %s: %w", canonical, err)
-		}
-		u.pkg = up
-		return nil
-	}()
-	if u.err != nil {
-		p.log.Debug("user-mode half unavailable; contexts stay in the LSA", "package", name, "err", u.err)
+	return u
+}
+
+// canMap reports whether contexts of the package can be mapped into this
+// process: it is registered here with a user-mode half (it implements
+// secpkg.UserModeInitializer, as a DLL exports SpUserModeInitialize) whose
+// initialization has not failed. It initializes nothing: the LSA asks on
+// every leg (CanMap), long before a context is mapped.
+func canMap(name string) bool {
+	pkg, _, ok := secpkg.Lookup(name)
+	if !ok {
+		return false
 	}
-	p.user[key] = u
-	return u, u.err
+	if _, ok := pkg.(secpkg.UserModeInitializer); !ok {
+		return false
+	}
+	u := userModes.half(name)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return !u.done || u.err == nil
 }
 
-func (p *Provider) canMap(name string) bool {
-	_, err := p.userPackage(name)
-	return err == nil
+// userPackage returns the package's user-mode half, initializing it if
+// this is the process's first mapped context of the package. p's logger
+// becomes the half's (UserFunctions.Logger).
+func (p *Provider) userPackage(name string) (secpkg.UserPackage, error) {
+	u := userModes.half(name)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.done {
+		u.done = true
+		u.err = u.initialize(p.log)
+		if u.err != nil {
+			p.log.Debug("user-mode half unavailable; contexts stay in the LSA", "package", name, "err", u.err)
+		}
+	}
+	return u.pkg, u.err
 }
 
-func (p *Provider) register(c *Context) secpkg.Handle {
-	h := secpkg.Handle(p.nextH.Add(1))
-	p.mu.Lock()
-	p.contexts[h] = c
-	p.mu.Unlock()
-	return h
+// initialize runs SpUserModeInitialize and SpInstanceInit. u.mu is held.
+func (u *userHalf) initialize(log *slog.Logger) error {
+	pkg, canonical, ok := secpkg.Lookup(u.name)
+	if !ok {
+		return secpkg.Errorf(StatusPackageNotFound, "sspi: package %s is not registered in this process", u.name)
+	}
+	u.name = canonical
+	um, ok := pkg.(secpkg.UserModeInitializer)
+	if !ok {
+		return secpkg.Errorf(StatusUnsupportedFunction, "sspi: package %s has no user-mode half", canonical)
+	}
+	version, up, err := um.UserModeInitialize(secpkg.InterfaceVersion)
+	if err != nil {
+		return fmt.Errorf("sspi: SpUserModeInitialize of %s: %w", canonical, err)
+	}
+	if version == 0 || version > secpkg.InterfaceVersion || up == nil {
+		return secpkg.Errorf(StatusCannotInstall, "sspi: %s user mode returned interface version %#x", canonical, version)
+	}
+	if err := up.InstanceInit(version, &userFunctions{pkg: canonical, log: log}); err != nil {
+		return fmt.Errorf("sspi: SpInstanceInit of %s: %w", canonical, err)
+	}
+	u.pkg = up
+	return nil
 }
 
-func (p *Provider) unregister(h secpkg.Handle) {
-	p.mu.Lock()
-	delete(p.contexts, h)
-	p.mu.Unlock()
+// register names a mapped context for its package's user-mode half.
+func (t *userModeTable) register(c *Context) secpkg.UserContextHandle {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next++
+	t.mapped[t.next] = mappedContext{p: c.p, pkg: c.pkg, handle: c.handle}
+	return t.next
 }
 
-// userFunctions are the helpers a user-mode half receives
-// (SECPKG_DLL_FUNCTIONS).
+func (t *userModeTable) unregister(h secpkg.UserContextHandle) {
+	t.mu.Lock()
+	delete(t.mapped, h)
+	t.mu.Unlock()
+}
+
+// forget drops the mapped contexts of a provider being closed.
+func (t *userModeTable) forget(p *Provider) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for h, m := range t.mapped {
+		if m.p == p {
+			delete(t.mapped, h)
+		}
+	}
+}
+
+// userFunctions are the helpers a package's user-mode half receives
+// (SECPKG_DLL_FUNCTIONS), once per process.
 type userFunctions struct {
-	p   *Provider
 	pkg string
+	log *slog.Logger // the logger of the provider that initialized the half
 }
 
-func (f *userFunctions) CallLSA(ctx context.Context, h secpkg.Handle, id uint32, input []byte) ([]byte, error) {
-	f.p.mu.Lock()
-	c := f.p.contexts[h]
-	f.p.mu.Unlock()
-	if c == nil {
+// CallLSA sends a callback to the LSA-mode half for one of this package's
+// mapped contexts, over the connection of the provider that holds it.
+func (f *userFunctions) CallLSA(ctx context.Context, h secpkg.UserContextHandle, id uint32, input []byte) ([]byte, error) {
+	userModes.mu.Lock()
+	m, ok := userModes.mapped[h]
+	userModes.mu.Unlock()
+	if !ok || !strings.EqualFold(m.pkg, f.pkg) {
 		return nil, secpkg.Errorf(StatusInvalidHandle, "sspi: callback for unknown context")
 	}
-	return f.p.conn.CallPackage(ctx, c.handle, id, input)
+	return m.p.conn.CallPackage(ctx, m.handle, id, input)
 }
 
-func (f *userFunctions) Logger() *slog.Logger { return f.p.log.With("package", f.pkg) }
+func (f *userFunctions) Logger() *slog.Logger { return f.log.With("package", f.pkg) }
 
 // LogonSession describes a logon session in the LSA (no secrets).
 type LogonSession = lsa.LogonSessionInfo

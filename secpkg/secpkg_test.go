@@ -183,9 +183,6 @@ func TestRegistry(t *testing.T) {
 type nopPackage struct{}
 
 func (nopPackage) LSAModeInitialize(uint32) (uint32, LSAPackage, error) { return 0, nil, nil }
-func (nopPackage) UserModeInitialize(uint32) (uint32, UserPackage, error) {
-	return 0, nil, StatusUnsupportedFunction
-}
 
 func FuzzParseChannelBindings(f *testing.F) {
 	// A complete structure with all three fields.

@@ -264,7 +264,7 @@ func contextMemory(t testing.TB, d *daemon, n int, canMap bool) float64 {
 		t.Fatal(err)
 	}
 	before := d.stats(t)
-	var hs []lsa.Handle
+	var hs []lsa.SecHandle
 	for range n {
 		r1, err := c.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: cred.Handle, Target: target, Flags: e2eFlags, CanMap: canMap})
 		if err != nil {

@@ -78,6 +78,8 @@ func TestMain(m *testing.M) {
 		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	case "probe":
 		os.Exit(runProbe())
+	case "flood":
+		os.Exit(runFlood())
 	}
 	dir, err := os.MkdirTemp("", "lsad-e2e-logs")
 	if err != nil {
@@ -759,13 +761,13 @@ func exchange(t testing.TB, pr *pair, tag string) {
 	}
 }
 
-// handleOf formats an lsa.Handle for a child's environment.
-func handleOf(h lsa.Handle) string {
+// handleOf formats an lsa.SecHandle for a child's environment.
+func handleOf(h lsa.SecHandle) string {
 	return strconv.FormatUint(h.Epoch, 10) + ":" + strconv.FormatUint(h.ID, 10)
 }
 
-func parseHandle(s string) lsa.Handle {
-	var h lsa.Handle
+func parseHandle(s string) lsa.SecHandle {
+	var h lsa.SecHandle
 	fmt.Sscanf(s, "%d:%d", &h.Epoch, &h.ID)
 	return h
 }

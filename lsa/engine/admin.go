@@ -13,29 +13,29 @@ import (
 
 var errNoStore = secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: no account store configured")
 
-func (s *session) admin(ctx context.Context) (accounts.Store, error) {
-	if _, err := s.callCtx(ctx); err != nil {
+func (c *conn) admin(ctx context.Context) (accounts.Store, error) {
+	if _, err := c.callCtx(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.e.authorize(s.caller, Access{Kind: AccessAdminister}); err != nil {
+	if err := c.e.authorize(c.caller, Access{Kind: AccessAdminister}); err != nil {
 		return nil, err
 	}
-	if s.e.cfg.Accounts == nil {
+	if c.e.cfg.Accounts == nil {
 		return nil, errNoStore
 	}
-	return s.e.cfg.Accounts, nil
+	return c.e.cfg.Accounts, nil
 }
 
-func (s *session) AddAccount(ctx context.Context, req *lsa.AccountRequest) error {
-	store, err := s.admin(ctx)
+func (c *conn) AddAccount(ctx context.Context, req *lsa.AccountRequest) error {
+	store, err := c.admin(ctx)
 	if err != nil {
 		return err
 	}
-	v, err := s.e.verifiers(ctx, req)
+	v, err := c.e.verifiers(ctx, req)
 	if err != nil {
 		return err
 	}
-	domain := s.e.accountDomain(req.Domain)
+	domain := c.e.accountDomain(req.Domain)
 	err = store.Create(ctx, &accounts.Account{Domain: domain, Name: req.User, Groups: req.Groups, Disabled: req.Disabled, Verifiers: v})
 	if errors.Is(err, accounts.ErrExists) {
 		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: account %s\\%s already exists", domain, req.User)
@@ -43,13 +43,13 @@ func (s *session) AddAccount(ctx context.Context, req *lsa.AccountRequest) error
 	if err != nil {
 		return secpkg.Errorf(secpkg.StatusInternalError, "lsa: add account: %w", err)
 	}
-	s.e.log.Info("audit", "event", "account-added", "principal", sanitize(principal(domain, req.User)), "uid", s.caller.UID)
+	c.e.log.Info("audit", "event", "account-added", "principal", sanitize(principal(domain, req.User)), "uid", c.caller.UID)
 	return nil
 }
 
-func (s *session) SetPassword(ctx context.Context, req *lsa.AccountRequest) error {
-	return s.changeAccount(ctx, req.Domain, req.User, "password-set", func(store accounts.Store, domain string) error {
-		v, err := s.e.verifiers(ctx, req)
+func (c *conn) SetPassword(ctx context.Context, req *lsa.AccountRequest) error {
+	return c.changeAccount(ctx, req.Domain, req.User, "password-set", func(store accounts.Store, domain string) error {
+		v, err := c.e.verifiers(ctx, req)
 		if err != nil {
 			return err
 		}
@@ -57,26 +57,26 @@ func (s *session) SetPassword(ctx context.Context, req *lsa.AccountRequest) erro
 	})
 }
 
-func (s *session) DeleteAccount(ctx context.Context, domain, user string) error {
-	return s.changeAccount(ctx, domain, user, "account-deleted", func(store accounts.Store, domain string) error {
+func (c *conn) DeleteAccount(ctx context.Context, domain, user string) error {
+	return c.changeAccount(ctx, domain, user, "account-deleted", func(store accounts.Store, domain string) error {
 		return store.Delete(ctx, domain, user)
 	})
 }
 
-func (s *session) UnlockAccount(ctx context.Context, domain, user string) error {
-	return s.changeAccount(ctx, domain, user, "account-unlocked", func(store accounts.Store, domain string) error {
+func (c *conn) UnlockAccount(ctx context.Context, domain, user string) error {
+	return c.changeAccount(ctx, domain, user, "account-unlocked", func(store accounts.Store, domain string) error {
 		return store.Unlock(ctx, domain, user)
 	})
 }
 
 // changeAccount runs an administrative change of an existing account and
 // audits it as event.
-func (s *session) changeAccount(ctx context.Context, domain, user, event string, change func(accounts.Store, string) error) error {
-	store, err := s.admin(ctx)
+func (c *conn) changeAccount(ctx context.Context, domain, user, event string, change func(accounts.Store, string) error) error {
+	store, err := c.admin(ctx)
 	if err != nil {
 		return err
 	}
-	domain = s.e.accountDomain(domain)
+	domain = c.e.accountDomain(domain)
 	if err := change(store, domain); err != nil {
 		var se *secpkg.Error
 		if errors.As(err, &se) {
@@ -84,12 +84,12 @@ func (s *session) changeAccount(ctx context.Context, domain, user, event string,
 		}
 		return notFound(err, domain, user)
 	}
-	s.e.log.Info("audit", "event", event, "principal", sanitize(principal(domain, user)), "uid", s.caller.UID)
+	c.e.log.Info("audit", "event", event, "principal", sanitize(principal(domain, user)), "uid", c.caller.UID)
 	return nil
 }
 
-func (s *session) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
-	store, err := s.admin(ctx)
+func (c *conn) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
+	store, err := c.admin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (s *session) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
 			Domain: a.Domain, User: a.Name, Groups: a.Groups, Disabled: a.Disabled,
 			Failures: a.Lockout.Failures, Created: a.Created, Updated: a.Updated,
 		}
-		if a.Lockout.Locked(s.e.now()) {
+		if a.Lockout.Locked(c.e.now()) {
 			info.LockedUntil = a.Lockout.LockedUntil
 		}
 		// List omits verifier bytes; ask for the packages separately.
@@ -144,9 +144,9 @@ func (e *Engine) verifiers(ctx context.Context, req *lsa.AccountRequest) (map[st
 	}
 	domain := e.accountDomain(req.Domain)
 	v := make(map[string][]byte)
-	e.mu.Lock()
+	e.pkgMu.RLock()
 	pkgs := append([]*loadedPackage(nil), e.packages...)
-	e.mu.Unlock()
+	e.pkgMu.RUnlock()
 	for _, p := range pkgs {
 		vm, ok := p.lsa.(secpkg.VerifierMaker)
 		if !ok {
@@ -164,4 +164,4 @@ func (e *Engine) verifiers(ctx context.Context, req *lsa.AccountRequest) (map[st
 	return v, nil
 }
 
-var _ lsa.Admin = (*session)(nil)
+var _ lsa.Admin = (*conn)(nil)

@@ -16,11 +16,30 @@
 // # Limits
 //
 // Every input token is bounded (Config.MaxTokenSize, 48 KiB by default,
-// the Windows MaxTokenSize), every unfinished context has a leg limit and
-// a deadline, and every caller (uid) a handle quota. A failed step makes a
-// context's error sticky; only DeleteContext frees it. Handles are random,
-// carry the engine's boot epoch, and belong to the connection that created
-// them.
+// the Windows MaxTokenSize), and every unfinished context has a leg limit
+// and a deadline. A failed step makes a context's error sticky; only
+// DeleteContext frees it. Handles are random, carry the engine's boot
+// epoch, and belong to the connection that created them.
+//
+// One local user must not be able to starve the others, so everything a
+// caller can make the engine hold is bounded per caller uid:
+//
+//	what                                     bound (Config field, default)
+//	credentials, contexts, pending exports   MaxHandlesPerCaller, 16384 together
+//	tokens kept by unfinished handshakes     MaxHandshakeBytesPerCaller, 64 MiB
+//	unfinished handshakes, each              MaxLegs 16, HandshakeTimeout 2m
+//	pending exports, each                    ExportLifetime 5m
+//	logon sessions                           MaxLogonSessionsPerCaller 64 (a new
+//	                                         one ends the oldest), each for
+//	                                         LogonSessionLifetime 10h
+//	credentials in one logon session         16 entries, 64 KiB together
+//	replay cache entries                     1/16 of the cache's 2^20
+//	password checks                          PasswordChecksPerSecond
+//
+// Connections are bounded by whoever calls Connect (lsad's protocol server
+// limits them per uid). No call of one uid walks another uid's state: each
+// connection keeps its own handle table, the logon sessions are indexed
+// by uid, and the per-uid counts are constant-time.
 package engine
 
 import (
@@ -44,11 +63,14 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultMaxTokenSize        = 48 * 1024
-	DefaultMaxLegs             = 16
-	DefaultHandshakeTimeout    = 2 * time.Minute
-	DefaultMaxHandlesPerCaller = 16384
-	DefaultExportLifetime      = 5 * time.Minute
+	DefaultMaxTokenSize               = 48 * 1024
+	DefaultMaxLegs                    = 16
+	DefaultHandshakeTimeout           = 2 * time.Minute
+	DefaultMaxHandlesPerCaller        = 16384
+	DefaultMaxHandshakeBytesPerCaller = 64 << 20
+	DefaultExportLifetime             = 5 * time.Minute
+	DefaultMaxLogonSessionsPerCaller  = 64
+	DefaultLogonSessionLifetime       = 10 * time.Hour
 )
 
 // Config configures an Engine. The zero value is usable: every registered
@@ -66,13 +88,30 @@ type Config struct {
 	// lookup finds nothing.
 	Accounts accounts.Store
 
-	MaxTokenSize        int           // input token limit; 0 means DefaultMaxTokenSize
-	MaxLegs             int           // legs per context; 0 means DefaultMaxLegs
-	HandshakeTimeout    time.Duration // deadline for unfinished contexts; 0 means DefaultHandshakeTimeout
-	MaxHandlesPerCaller int           // handles per uid; 0 means DefaultMaxHandlesPerCaller
-	ExportLifetime      time.Duration // how long an exported context waits for import; 0 means DefaultExportLifetime
-	// SweepInterval is how often expired handshakes, exports and replay
-	// entries are swept; 0 means a quarter of HandshakeTimeout, at most
+	MaxTokenSize     int           // input token limit; 0 means DefaultMaxTokenSize
+	MaxLegs          int           // legs per context; 0 means DefaultMaxLegs
+	HandshakeTimeout time.Duration // deadline for unfinished contexts; 0 means DefaultHandshakeTimeout
+	// MaxHandlesPerCaller bounds what one uid holds at once: credentials
+	// handles, contexts and exported contexts not imported yet, together.
+	// 0 means DefaultMaxHandlesPerCaller. A call over it fails with
+	// SEC_E_INSUFFICIENT_MEMORY.
+	MaxHandlesPerCaller int
+	// MaxHandshakeBytesPerCaller bounds the tokens (in and out) one uid's
+	// unfinished contexts hold: a multi-leg package keeps a handshake's
+	// messages until it ends. 0 means DefaultMaxHandshakeBytesPerCaller. A
+	// leg over it fails with SEC_E_INSUFFICIENT_MEMORY.
+	MaxHandshakeBytesPerCaller int64
+	ExportLifetime             time.Duration // how long an exported context waits for import; 0 means DefaultExportLifetime
+	// MaxLogonSessionsPerCaller bounds the logon sessions of one uid
+	// (LogonUser); a new one beyond it ends the uid's oldest. 0 means
+	// DefaultMaxLogonSessionsPerCaller.
+	MaxLogonSessionsPerCaller int
+	// LogonSessionLifetime is how long a logon session lasts; the LSA
+	// then ends it as if logged off, and default credentials need a new
+	// logon. 0 means DefaultLogonSessionLifetime.
+	LogonSessionLifetime time.Duration
+	// SweepInterval is how often expired handshakes, exports, logon
+	// sessions and replay entries are swept; 0 means a quarter of HandshakeTimeout, at most
 	// 30 seconds.
 	SweepInterval time.Duration
 
@@ -99,28 +138,39 @@ type Config struct {
 }
 
 // Engine is a running LSA.
+//
+// Its state is split so that no call waits for work on another caller's
+// state: each connection keeps its handle table under its own lock (see
+// conn), and the tables here each have a lock of their own, held for
+// constant-time work on the request path.
 type Engine struct {
 	cfg       Config
 	epoch     uint64
 	exportKey []byte
 	log       *slog.Logger
 
+	// pkgMu guards the package list, which SetEnabled changes.
+	pkgMu    sync.RWMutex
 	packages []*loadedPackage
 	byName   map[string]*loadedPackage
+	enabled  map[string]bool // lower-case names of packages new requests may use
 
-	mu       sync.Mutex
-	handles  map[lsa.Handle]*entry
-	perUID   map[uint32]int
-	conns    map[*session]struct{}
-	exports  map[[16]byte]*pendingExport
-	closed   bool
+	// mu guards the set of connections and closed.
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+
+	// exportsMu guards exports; nil after Close.
+	exportsMu sync.Mutex
+	exports   map[[16]byte]*pendingExport
+
 	janitor  chan struct{}
 	janitorW sync.WaitGroup
 
+	quotas  *quotas
 	logons  *logonTable
 	replay  *replayCache
 	limiter *rateLimiter
-	enabled map[string]bool // lower-case names of packages new requests may use
 }
 
 type loadedPackage struct {
@@ -136,9 +186,7 @@ type loadedPackage struct {
 // (SpLsaModeInitialize, then SpInitialize and SpGetInfo).
 func New(cfg *Config) (*Engine, error) {
 	e := &Engine{
-		handles: make(map[lsa.Handle]*entry),
-		perUID:  make(map[uint32]int),
-		conns:   make(map[*session]struct{}),
+		conns:   make(map[*conn]struct{}),
 		exports: make(map[[16]byte]*pendingExport),
 		byName:  make(map[string]*loadedPackage),
 		janitor: make(chan struct{}),
@@ -159,8 +207,17 @@ func New(cfg *Config) (*Engine, error) {
 	if c.MaxHandlesPerCaller <= 0 {
 		c.MaxHandlesPerCaller = DefaultMaxHandlesPerCaller
 	}
+	if c.MaxHandshakeBytesPerCaller <= 0 {
+		c.MaxHandshakeBytesPerCaller = DefaultMaxHandshakeBytesPerCaller
+	}
 	if c.ExportLifetime <= 0 {
 		c.ExportLifetime = DefaultExportLifetime
+	}
+	if c.MaxLogonSessionsPerCaller <= 0 {
+		c.MaxLogonSessionsPerCaller = DefaultMaxLogonSessionsPerCaller
+	}
+	if c.LogonSessionLifetime <= 0 {
+		c.LogonSessionLifetime = DefaultLogonSessionLifetime
 	}
 	if c.Time == nil {
 		c.Time = time.Now
@@ -176,7 +233,8 @@ func New(cfg *Config) (*Engine, error) {
 	e.epoch = randomUint64()
 	e.exportKey = make([]byte, 32)
 	rand.Read(e.exportKey)
-	e.logons = newLogonTable()
+	e.quotas = newQuotas(c.MaxHandlesPerCaller, c.MaxHandshakeBytesPerCaller)
+	e.logons = newLogonTable(c.MaxLogonSessionsPerCaller, c.LogonSessionLifetime)
 	e.replay = newReplayCache(1 << 20)
 	e.limiter = newRateLimiter(c.PasswordChecksPerSecond, c.PasswordCheckBurst)
 	e.enabled = make(map[string]bool)
@@ -213,9 +271,9 @@ func (e *Engine) load(ctx context.Context, name string) error {
 	if version == 0 || version > secpkg.InterfaceVersion || lsaPkg == nil {
 		return secpkg.Errorf(secpkg.StatusCannotInstall, "lsa: package %s returned interface version %#x, want at most %#x", canonical, version, secpkg.InterfaceVersion)
 	}
-	e.mu.Lock()
+	e.pkgMu.RLock()
 	lp := &loadedPackage{id: uint32(len(e.packages)), name: canonical, version: version, lsa: lsaPkg}
-	e.mu.Unlock()
+	e.pkgMu.RUnlock()
 	lp.fns = &packageFunctions{e: e, pkg: lp}
 	params := e.cfg.Parameters
 	params.Version = version
@@ -226,11 +284,11 @@ func (e *Engine) load(ctx context.Context, name string) error {
 	if lp.info.Name == "" {
 		lp.info.Name = canonical
 	}
-	e.mu.Lock()
+	e.pkgMu.Lock()
 	e.packages = append(e.packages, lp)
 	e.byName[key] = lp
 	e.enabled[key] = true
-	e.mu.Unlock()
+	e.pkgMu.Unlock()
 	e.log.Debug("package loaded", "package", canonical, "id", lp.id, "version", version)
 	return nil
 }
@@ -278,8 +336,8 @@ func (e *Engine) Parameters() secpkg.Parameters { return e.cfg.Parameters }
 
 // Packages returns the enabled packages' information in order.
 func (e *Engine) Packages() []secpkg.PackageInfo {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.pkgMu.RLock()
+	defer e.pkgMu.RUnlock()
 	var out []secpkg.PackageInfo
 	for _, p := range e.packages {
 		if e.enabled[strings.ToLower(p.name)] {
@@ -292,10 +350,10 @@ func (e *Engine) Packages() []secpkg.PackageInfo {
 // pkg returns an enabled package.
 func (e *Engine) pkg(name string) (*loadedPackage, error) {
 	key := strings.ToLower(name)
-	e.mu.Lock()
+	e.pkgMu.RLock()
 	p, ok := e.byName[key]
 	ok = ok && e.enabled[key]
-	e.mu.Unlock()
+	e.pkgMu.RUnlock()
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusPackageNotFound, "lsa: package %q is not enabled", name)
 	}
@@ -312,17 +370,17 @@ func (e *Engine) SetEnabled(names []string) error {
 	for _, n := range names {
 		key := strings.ToLower(n)
 		want[key] = true
-		e.mu.Lock()
+		e.pkgMu.RLock()
 		_, loaded := e.byName[key]
-		e.mu.Unlock()
+		e.pkgMu.RUnlock()
 		if !loaded {
 			if err := e.load(ctx, n); err != nil {
 				return err
 			}
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.pkgMu.Lock()
+	defer e.pkgMu.Unlock()
 	e.enabled = want
 	// Keep e.packages in the configured order, disabled ones after.
 	ordered := make([]*loadedPackage, 0, len(e.packages))
@@ -357,15 +415,15 @@ func (e *Engine) authorize(ci secpkg.CallInfo, a Access) error {
 // client socket with the caller's kernel credentials; the embedded
 // provider calls it once with [CurrentProcess].
 func (e *Engine) Connect(caller secpkg.CallInfo) lsa.Conn {
-	s := &session{e: e, caller: caller}
+	c := newConn(e, caller)
 	e.mu.Lock()
 	if !e.closed {
-		e.conns[s] = struct{}{}
+		e.conns[c] = struct{}{}
 	} else {
-		s.closed = true
+		c.closed = true
 	}
 	e.mu.Unlock()
-	return s
+	return c
 }
 
 // CurrentProcess describes the calling process as an in-process caller.
@@ -375,17 +433,28 @@ func CurrentProcess() secpkg.CallInfo {
 
 // Stats returns current counts.
 func (e *Engine) Stats() lsa.Stats {
+	conns := e.connList()
+	st := lsa.Stats{Conns: len(conns), LogonSessions: e.logons.len()}
+	for _, c := range conns {
+		nc, nx := c.count()
+		st.Credentials += nc
+		st.Contexts += nx
+	}
+	e.exportsMu.Lock()
+	st.Exports = len(e.exports)
+	e.exportsMu.Unlock()
+	return st
+}
+
+// connList returns the open connections.
+func (e *Engine) connList() []*conn {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := lsa.Stats{Conns: len(e.conns), Exports: len(e.exports), LogonSessions: e.logons.len()}
-	for _, en := range e.handles {
-		if en.kind == kindCredentials {
-			st.Credentials++
-		} else {
-			st.Contexts++
-		}
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
 	}
-	return st
+	return conns
 }
 
 // Close frees every handle of every connection and shuts the packages
@@ -397,23 +466,19 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	conns := make([]*session, 0, len(e.conns))
-	for s := range e.conns {
-		conns = append(conns, s)
-	}
 	e.mu.Unlock()
 	close(e.janitor)
 	e.janitorW.Wait()
-	for _, s := range conns {
-		s.Close()
+	for _, c := range e.connList() {
+		c.Close()
 	}
 	ctx := context.Background()
-	e.mu.Lock()
+	e.exportsMu.Lock()
 	exports := e.exports
 	e.exports = nil
-	e.mu.Unlock()
+	e.exportsMu.Unlock()
 	for _, x := range exports {
-		e.releaseContext(ctx, x.entry)
+		x.ctx.release(ctx, e)
 	}
 	e.shutdownPackages(ctx)
 	return nil
@@ -450,28 +515,29 @@ func (e *Engine) runJanitor() {
 	}
 }
 
+// sweep runs the janitor's rounds. It takes each table's lock in turn,
+// never two at once, and each connection's only to list its contexts.
 func (e *Engine) sweep(ctx context.Context) {
 	now := e.now()
-	var expired []*entry
-	var stale []*pendingExport
-	e.mu.Lock()
-	for _, en := range e.handles {
-		if en.kind == kindContext && en.unfinishedPast(now) {
-			expired = append(expired, en)
+	for _, c := range e.connList() {
+		for _, x := range c.contextList() {
+			x.expire(ctx, e, now)
 		}
 	}
+	var stale []*pendingExport
+	e.exportsMu.Lock()
 	for id, x := range e.exports {
 		if now.After(x.deadline) {
 			stale = append(stale, x)
 			delete(e.exports, id)
 		}
 	}
-	e.mu.Unlock()
-	for _, en := range expired {
-		en.expire(ctx, e)
-	}
+	e.exportsMu.Unlock()
 	for _, x := range stale {
-		e.releaseContext(ctx, x.entry)
+		x.ctx.release(ctx, e)
+	}
+	if n := e.logons.purge(now); n > 0 {
+		e.log.Debug("logon sessions expired", "count", n)
 	}
 	e.replay.purge(now)
 }

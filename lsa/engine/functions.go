@@ -28,28 +28,31 @@ func (f *packageFunctions) caller(ctx context.Context) secpkg.CallInfo {
 
 func (f *packageFunctions) CreateLogonSession(ctx context.Context, user, domain string) (secpkg.LogonID, error) {
 	ci := f.caller(ctx)
-	id := f.e.logons.create(ci.UID, user, domain, f.pkg.name, f.e.now())
+	id, ended := f.e.logons.create(ci.UID, user, domain, f.pkg.name, f.e.now())
 	f.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonSession, Principal: principal(domain, user)})
+	if ended > 0 {
+		f.e.log.Debug("oldest logon sessions ended", "uid", ci.UID, "count", ended, "limit", f.e.cfg.MaxLogonSessionsPerCaller)
+	}
 	return id, nil
 }
 
 func (f *packageFunctions) DeleteLogonSession(ctx context.Context, id secpkg.LogonID) error {
-	if !f.e.logons.remove(id, f.caller(ctx).UID) {
+	if !f.e.logons.remove(id, f.caller(ctx).UID, f.e.now()) {
 		return secpkg.ErrNoLogonSession
 	}
 	return nil
 }
 
 func (f *packageFunctions) AddCredential(ctx context.Context, id secpkg.LogonID, key string, cred []byte) error {
-	return f.e.logons.addCredential(id, f.caller(ctx).UID, f.pkg.id, key, cred)
+	return f.e.logons.addCredential(id, f.caller(ctx).UID, f.pkg.id, key, cred, f.e.now())
 }
 
 func (f *packageFunctions) GetCredential(ctx context.Context, id secpkg.LogonID, key string) ([]byte, error) {
-	return f.e.logons.credential(id, f.caller(ctx).UID, f.pkg.id, key)
+	return f.e.logons.credential(id, f.caller(ctx).UID, f.pkg.id, key, f.e.now())
 }
 
 func (f *packageFunctions) DeleteCredential(ctx context.Context, id secpkg.LogonID, key string) error {
-	return f.e.logons.deleteCredential(id, f.caller(ctx).UID, f.pkg.id, key)
+	return f.e.logons.deleteCredential(id, f.caller(ctx).UID, f.pkg.id, key, f.e.now())
 }
 
 // localDomain maps the names a client may use for this machine's own
@@ -158,7 +161,7 @@ func principal(domain, user string) string {
 }
 
 func (f *packageFunctions) CheckReplay(ctx context.Context, key []byte, expires time.Time) error {
-	return f.e.replay.check(f.pkg.id, key, expires, f.e.now())
+	return f.e.replay.check(f.pkg.id, f.caller(ctx).UID, key, expires, f.e.now())
 }
 
 func (f *packageFunctions) LocatePackage(name string) (secpkg.LSAPackage, bool) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -26,9 +27,6 @@ type mapperPackage struct{}
 
 func (mapperPackage) LSAModeInitialize(uint32) (uint32, secpkg.LSAPackage, error) {
 	return secpkg.InterfaceVersion, mapperPkg, nil
-}
-func (mapperPackage) UserModeInitialize(uint32) (uint32, secpkg.UserPackage, error) {
-	return 0, nil, secpkg.StatusUnsupportedFunction
 }
 func (p *mapperTest) Initialize(context.Context, uint32, *secpkg.Parameters, secpkg.LSAFunctions) error {
 	return nil
@@ -74,11 +72,7 @@ func (p *mapperTest) calls(h secpkg.Handle) int {
 // is handed to the application, once, and never when the caller cannot map
 // it (the context then stays whole in the LSA).
 func TestContextMapped(t *testing.T) {
-	e, err := engine.New(&engine.Config{Packages: []string{"MapperTest"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := enginetest.New(t, &enginetest.Config{Packages: []string{"MapperTest"}})
 	ctx := context.Background()
 	c := e.Connect(engine.CurrentProcess())
 	defer c.Close()

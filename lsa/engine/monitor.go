@@ -9,11 +9,11 @@ import (
 )
 
 // Stats implements lsa.Monitor.
-func (s *session) Stats(ctx context.Context, req *lsa.StatsRequest) (*lsa.StatsReply, error) {
-	if _, err := s.callCtx(ctx); err != nil {
+func (c *conn) Stats(ctx context.Context, req *lsa.StatsRequest) (*lsa.StatsReply, error) {
+	if _, err := c.callCtx(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.e.authorize(s.caller, Access{Kind: AccessAdminister}); err != nil {
+	if err := c.e.authorize(c.caller, Access{Kind: AccessAdminister}); err != nil {
 		return nil, err
 	}
 	if req != nil && req.GC {
@@ -22,7 +22,7 @@ func (s *session) Stats(ctx context.Context, req *lsa.StatsRequest) (*lsa.StatsR
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return &lsa.StatsReply{
-		Engine:      s.e.Stats(),
+		Engine:      c.e.Stats(),
 		Goroutines:  runtime.NumGoroutine(),
 		HeapAlloc:   ms.HeapAlloc,
 		HeapObjects: ms.HeapObjects,
@@ -42,4 +42,4 @@ func openFiles() int {
 	return -1
 }
 
-var _ lsa.Monitor = (*session)(nil)
+var _ lsa.Monitor = (*conn)(nil)

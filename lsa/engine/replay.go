@@ -10,18 +10,30 @@ import (
 )
 
 // replayCache is the acceptor replay cache: keys seen, each kept until it
-// expires. It is bounded; when full of unexpired keys it fails closed.
+// expires. It is bounded in total (max) and per caller uid (maxPerUID,
+// a sixteenth of the total), so that one uid filling it makes only that
+// uid's acceptors fail, closed; a full cache refuses new keys rather than
+// forget live ones. Expired keys are purged by the janitor, and inline at
+// most once a second when a bound is reached (a purge walks the cache).
 type replayCache struct {
-	mu   sync.Mutex
-	max  int
-	seen map[[32]byte]time.Time
+	max, maxPerUID int
+
+	mu        sync.Mutex
+	seen      map[[32]byte]replayEntry
+	perUID    map[uint32]int
+	lastPurge time.Time
 }
 
-func newReplayCache(max int) *replayCache {
-	return &replayCache{max: max, seen: make(map[[32]byte]time.Time)}
+type replayEntry struct {
+	expires time.Time
+	uid     uint32
 }
 
-func (c *replayCache) check(pkg uint32, key []byte, expires, now time.Time) error {
+func newReplayCache(limit int) *replayCache {
+	return &replayCache{max: limit, maxPerUID: max(limit/16, 1), seen: make(map[[32]byte]replayEntry), perUID: make(map[uint32]int)}
+}
+
+func (c *replayCache) check(pkg, uid uint32, key []byte, expires, now time.Time) error {
 	h := sha256.New()
 	var p [4]byte
 	binary.BigEndian.PutUint32(p[:], pkg)
@@ -31,17 +43,29 @@ func (c *replayCache) check(pkg uint32, key []byte, expires, now time.Time) erro
 	h.Sum(k[:0])
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if exp, ok := c.seen[k]; ok && now.Before(exp) {
-		return secpkg.ErrReplay
-	}
-	if len(c.seen) >= c.max {
-		c.purgeLocked(now)
-		if len(c.seen) >= c.max {
-			return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: replay cache is full")
+	if old, ok := c.seen[k]; ok {
+		if now.Before(old.expires) {
+			return secpkg.ErrReplay
 		}
+		c.deleteLocked(k, old)
 	}
-	c.seen[k] = expires
+	full := func() bool { return len(c.seen) >= c.max || c.perUID[uid] >= c.maxPerUID }
+	if full() && now.Sub(c.lastPurge) >= time.Second {
+		c.purgeLocked(now)
+	}
+	if full() {
+		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: replay cache is full")
+	}
+	c.seen[k] = replayEntry{expires: expires, uid: uid}
+	c.perUID[uid]++
 	return nil
+}
+
+func (c *replayCache) deleteLocked(k [32]byte, e replayEntry) {
+	delete(c.seen, k)
+	if c.perUID[e.uid]--; c.perUID[e.uid] <= 0 {
+		delete(c.perUID, e.uid)
+	}
 }
 
 func (c *replayCache) purge(now time.Time) {
@@ -51,9 +75,10 @@ func (c *replayCache) purge(now time.Time) {
 }
 
 func (c *replayCache) purgeLocked(now time.Time) {
-	for k, exp := range c.seen {
-		if !now.Before(exp) {
-			delete(c.seen, k)
+	c.lastPurge = now
+	for k, e := range c.seen {
+		if !now.Before(e.expires) {
+			c.deleteLocked(k, e)
 		}
 	}
 }

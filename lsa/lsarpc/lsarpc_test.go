@@ -252,7 +252,7 @@ func TestServerGoneAndBack(t *testing.T) {
 	if _, err := c.EnumeratePackages(context.Background()); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	old := lsa.Handle{Epoch: e.Epoch(), ID: 1}
+	old := lsa.SecHandle{Epoch: e.Epoch(), ID: 1}
 	if err := c.FreeCredentials(context.Background(), old); !errors.Is(err, secpkg.StatusInvalidHandle) {
 		t.Fatalf("old handle: %v", err)
 	}
@@ -349,7 +349,7 @@ func TestOtherUID(t *testing.T) {
 // probe runs in the child of TestOtherUID, as uid 65534.
 func probe() {
 	fail := func(f string, a ...any) { fmt.Printf("probe: "+f+"\n", a...); os.Exit(2) }
-	var h lsa.Handle
+	var h lsa.SecHandle
 	fmt.Sscanf(os.Getenv("LSARPC_HANDLE"), "%d:%d", &h.Epoch, &h.ID)
 	c := &Client{path: os.Getenv("LSARPC_PROBE"), name: "probe"}
 	cc, err := c.dial(context.Background())
@@ -358,13 +358,13 @@ func probe() {
 	}
 	c.cur = cc
 	defer c.Close()
-	missing := lsa.Handle{Epoch: h.Epoch, ID: h.ID + 1}
+	missing := lsa.SecHandle{Epoch: h.Epoch, ID: h.ID + 1}
 	errOwned := c.FreeCredentials(context.Background(), h)
 	errMissing := c.FreeCredentials(context.Background(), missing)
 	if !errors.Is(errOwned, secpkg.StatusInvalidHandle) {
 		fail("another uid freed the handle: %v", errOwned)
 	}
-	norm := func(err error, h lsa.Handle) string { return strings.ReplaceAll(err.Error(), h.String(), "H") }
+	norm := func(err error, h lsa.SecHandle) string { return strings.ReplaceAll(err.Error(), h.String(), "H") }
 	if norm(errOwned, h) != norm(errMissing, missing) {
 		fail("existing and missing handles are told apart: %q vs %q", errOwned, errMissing)
 	}

@@ -113,23 +113,23 @@ type helloReply struct {
 
 // Request bodies that are not lsa types.
 type handleBody struct {
-	Handle lsa.Handle `cbor:"handle"`
+	Handle lsa.SecHandle `cbor:"handle"`
 }
 
 type controlTokenBody struct {
-	Handle  lsa.Handle      `cbor:"handle"`
+	Handle  lsa.SecHandle   `cbor:"handle"`
 	Buffers []secpkg.Buffer `cbor:"buffers"`
 }
 
 type callPackageBody struct {
-	Handle lsa.Handle `cbor:"handle"`
-	ID     uint32     `cbor:"id"`
-	Input  []byte     `cbor:"input,omitempty"`
+	Handle lsa.SecHandle `cbor:"handle"`
+	ID     uint32        `cbor:"id"`
+	Input  []byte        `cbor:"input,omitempty"`
 }
 
 type exportBody struct {
-	Handle lsa.Handle `cbor:"handle"`
-	Packed []byte     `cbor:"packed"`
+	Handle lsa.SecHandle `cbor:"handle"`
+	Packed []byte        `cbor:"packed"`
 }
 
 type bytesBody struct {

@@ -43,7 +43,11 @@ func (u *userPackage) sub(name string) (secpkg.UserPackage, error) {
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusPackageNotFound, "negotiate: package %s is not registered in this process", name)
 	}
-	version, up, err := pkg.UserModeInitialize(secpkg.InterfaceVersion)
+	umi, ok := pkg.(secpkg.UserModeInitializer)
+	if !ok {
+		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "negotiate: package %s has no user-mode half", canonical)
+	}
+	version, up, err := umi.UserModeInitialize(secpkg.InterfaceVersion)
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: SpUserModeInitialize of %s: %w", canonical, err)
 	}
@@ -61,16 +65,16 @@ func (u *userPackage) sub(name string) (secpkg.UserPackage, error) {
 }
 
 // InitUserModeContext is SpInitUserModeContext.
-func (u *userPackage) InitUserModeContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (u *userPackage) InitUserModeContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	return u.open(h, packed, secpkg.UserPackage.InitUserModeContext)
 }
 
 // ImportContext is SpImportSecurityContext.
-func (u *userPackage) ImportContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (u *userPackage) ImportContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	return u.open(h, packed, secpkg.UserPackage.ImportContext)
 }
 
-func (u *userPackage) open(h secpkg.Handle, packed []byte, f func(secpkg.UserPackage, secpkg.Handle, []byte) (secpkg.UserContext, error)) (secpkg.UserContext, error) {
+func (u *userPackage) open(h secpkg.UserContextHandle, packed []byte, f func(secpkg.UserPackage, secpkg.UserContextHandle, []byte) (secpkg.UserContext, error)) (secpkg.UserContext, error) {
 	name, inner, err := unpackContext(packed)
 	if err != nil {
 		return nil, err

@@ -166,7 +166,7 @@ func TestInteropGoClientGSSServer(t *testing.T) {
 	if l := p.line(); !strings.HasPrefix(l, "done ") || !strings.Contains(strings.ToLower(l), testUser) {
 		t.Fatalf("gss-ntlmssp acceptor: %q", l)
 	}
-	u, err := e.user.InitUserModeContext(res.Context, res.ContextData)
+	u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), res.ContextData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func interopGSSClientCB(t *testing.T, cfg *Config, want secpkg.Status, bindings 
 	if attrs.Identity.User != testUser {
 		t.Fatalf("identity %+v", attrs.Identity)
 	}
-	u, err := e.user.InitUserModeContext(res.Context, res.ContextData)
+	u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), res.ContextData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestInteropMechListMIC(t *testing.T) {
 		if err != nil {
 			t.Fatalf("verifying gss-ntlmssp's mechListMIC: %v", err)
 		}
-		u, err := e.user.InitUserModeContext(res.Context, data)
+		u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +332,7 @@ func TestInteropMechListMIC(t *testing.T) {
 		if l := p.line(); l != "ok" {
 			t.Fatalf("gss-ntlmssp refused our mechListMIC: %s", l)
 		}
-		u, err := e.user.InitUserModeContext(res.Context, data)
+		u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), data)
 		if err != nil {
 			t.Fatal(err)
 		}

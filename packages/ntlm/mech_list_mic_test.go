@@ -64,11 +64,11 @@ func TestMechListMIC(t *testing.T) {
 			t.Fatalf("side %d: RC4 state changed by the mechListMIC", i)
 		}
 	}
-	cli, err := e.user.InitUserModeContext(r.cliCtx, cliData)
+	cli, err := e.user.InitUserModeContext(secpkg.UserContextHandle(r.cliCtx), cliData)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := e.user.InitUserModeContext(r.srvCtx, srvData)
+	srv, err := e.user.InitUserModeContext(secpkg.UserContextHandle(r.srvCtx), srvData)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -263,7 +263,7 @@ func TestLSASlowPathAndMapping(t *testing.T) {
 	}
 	// The server is mapped into "the application"; the client stays in
 	// the LSA.
-	srv, err := (&userPackage{}).InitUserModeContext(r2.Context, r4.ContextData)
+	srv, err := (&userPackage{}).InitUserModeContext(secpkg.UserContextHandle(r2.Context), r4.ContextData)
 	if err != nil {
 		t.Fatal(err)
 	}

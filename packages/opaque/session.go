@@ -622,7 +622,7 @@ func (u *userPackage) InstanceInit(version uint32, fns secpkg.UserFunctions) err
 
 // InitUserModeContext is SpInitUserModeContext: it unpacks the
 // ContextData of an established context.
-func (u *userPackage) InitUserModeContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (u *userPackage) InitUserModeContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	s, err := unpackSession(packed, originEstablished)
 	if err != nil {
 		return nil, err
@@ -631,7 +631,7 @@ func (u *userPackage) InitUserModeContext(h secpkg.Handle, packed []byte) (secpk
 }
 
 // ImportContext is SpImportSecurityContext.
-func (u *userPackage) ImportContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (u *userPackage) ImportContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	s, err := unpackSession(packed, originExported)
 	if err != nil {
 		return nil, err

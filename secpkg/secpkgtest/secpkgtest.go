@@ -28,6 +28,10 @@
 //     attributes, errors) carries the password or another long-term
 //     secret;
 //   - no handle left behind in the LSA after any of it.
+//
+// It is test support, on both sides of the design: it drives the
+// application API (package sspi) against an engine (lsa/engine, served in
+// either mode by lsa/engine/enginetest). Only tests import it.
 package secpkgtest
 
 import (
@@ -41,6 +45,7 @@ import (
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -58,7 +63,7 @@ func Embedded(e *engine.Engine) Harness { return embedded{e} }
 
 type embedded struct{ e *engine.Engine }
 
-func (h embedded) Connect(t testing.TB) lsa.Conn { return h.e.Connect(engine.CurrentProcess()) }
+func (h embedded) Connect(t testing.TB) lsa.Conn { return enginetest.Embedded.Connect(t, h.e) }
 func (h embedded) Stats() lsa.Stats              { return h.e.Stats() }
 
 // Config describes the package under test.
