@@ -33,9 +33,8 @@ type Provider struct {
 	contexts map[secpkg.Handle]*Context
 	nextH    atomic.Uint64
 
-	pkgOnce sync.Once
-	pkgs    []PackageInfo
-	pkgErr  error
+	pkgMu sync.Mutex
+	pkgs  []PackageInfo // the enabled packages, once the LSA has listed them
 }
 
 type userHalf struct {
@@ -85,17 +84,30 @@ func (p *Provider) bg() (context.Context, context.CancelFunc) {
 }
 
 // Packages returns the enabled security packages in order
-// (EnumerateSecurityPackages).
+// (EnumerateSecurityPackages). The first list the LSA returns is kept; a
+// call that fails is tried again by the next. Each caller waits for the
+// LSA under its own ctx: callers that find no list yet each ask, rather
+// than one caller's context deciding for all.
 func (p *Provider) Packages(ctx context.Context) ([]PackageInfo, error) {
-	p.pkgOnce.Do(func() {
-		p.pkgs, p.pkgErr = p.conn.EnumeratePackages(ctx)
-	})
-	if p.pkgErr != nil {
-		err := p.pkgErr
-		p.pkgOnce = sync.Once{} // try again next time
-		return nil, err
+	p.pkgMu.Lock()
+	pkgs := p.pkgs
+	p.pkgMu.Unlock()
+	if pkgs == nil {
+		list, err := p.conn.EnumeratePackages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if list == nil {
+			list = []PackageInfo{}
+		}
+		p.pkgMu.Lock()
+		if p.pkgs == nil {
+			p.pkgs = list
+		}
+		pkgs = p.pkgs
+		p.pkgMu.Unlock()
 	}
-	return append([]PackageInfo(nil), p.pkgs...), nil
+	return append([]PackageInfo(nil), pkgs...), nil
 }
 
 // QueryPackage returns one package's information (QuerySecurityPackageInfo).
