@@ -9,7 +9,7 @@
 // established context signs, verifies, encrypts and decrypts messages.
 //
 //	cred, _ := sspi.AcquireCredentials(ctx, "NTLM", sspi.CredentialOutbound,
-//		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: pw}})
+//		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: []byte(pw)}})
 //	c := sspi.NewClientContext(cred, &sspi.ClientConfig{Target: "HOST/server.example.com",
 //		Flags: sspi.ISCReqConfidentiality | sspi.ISCReqIntegrity})
 //	out, status, err := c.Initialize(ctx, nil) // send out; feed the reply back in
@@ -17,8 +17,9 @@
 // # Architecture
 //
 // Calls go from the [Provider] (this package, in the application process)
-// to the Local Security Authority ([lsa.Conn]): an engine embedded in the
-// process by default, or the lsad daemon over a Unix socket. The LSA runs
+// to the Local Security Authority ([lsa.Conn]): the lsad daemon over a Unix
+// socket, or an engine in the process when the program imports package
+// github.com/opensspi/sspi/embedded ([OpenLSA]). The LSA runs
 // the LSA-mode half of each security package and holds every long-term
 // secret. When a context is established, the LSA hands the provider a
 // packed context holding session keys only, and the provider initializes
@@ -70,7 +71,10 @@
 //
 // # Default provider
 //
-// The package-level functions use [Default]: an embedded LSA with every
-// registered package. Register the built-in packages by importing
+// The package-level functions use [Default], which [OpenLSA] connects as
+// the environment says: lsad on the socket SSPI_LSA names; else, in a
+// program that imports package embedded, an LSA in the process with the
+// account store SSPI_STORE names; else lsad at [DefaultLSASocket].
+// Register the built-in packages by importing
 // github.com/opensspi/sspi/packages/all.
 package sspi

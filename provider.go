@@ -2,6 +2,7 @@ package sspi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -122,7 +123,24 @@ func (p *Provider) QueryPackage(ctx context.Context, name string) (PackageInfo, 
 			return pi, nil
 		}
 	}
-	return PackageInfo{}, secpkg.Errorf(StatusPackageNotFound, "sspi: no security package %q", name)
+	return PackageInfo{}, packageHint(name, secpkg.Errorf(StatusPackageNotFound, "sspi: no security package %q", name))
+}
+
+// packageHint adds to err, if it says a package was not found, how to get
+// one that this program has not registered: an LSA in the process offers
+// only the packages the program registers, and a program needs a
+// package's user-mode half to run its contexts' messages locally.
+func packageHint(name string, err error) error {
+	if !errors.Is(err, StatusPackageNotFound) {
+		return err
+	}
+	if _, _, ok := secpkg.Lookup(name); ok {
+		return err
+	}
+	detail := strings.ReplaceAll(err.Error(), " ("+StatusPackageNotFound.String()+")", "")
+	return &Error{Status: StatusPackageNotFound, Err: err, Detail: fmt.Sprintf(
+		"%s; this program has not registered a package %q: import _ %q (the built-in packages) or the package itself",
+		detail, name, "github.com/opensspi/sspi/packages/all")}
 }
 
 // userPackage returns the initialized user-mode half of a package, running
@@ -211,7 +229,8 @@ func (p *Provider) LogonUser(ctx context.Context, pkg string, identity *AuthIden
 	if identity == nil {
 		return nil, secpkg.Errorf(StatusInvalidParameter, "sspi: LogonUser needs an identity")
 	}
-	return p.conn.LogonUser(ctx, &lsa.LogonUserRequest{Package: pkg, Identity: *identity})
+	ls, err := p.conn.LogonUser(ctx, &lsa.LogonUserRequest{Package: pkg, Identity: *identity})
+	return ls, packageHint(pkg, err)
 }
 
 // LogonSessions lists the calling user's logon sessions.

@@ -3,6 +3,8 @@ package sspi_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,5 +104,30 @@ func TestPackagesOwnContext(t *testing.T) {
 	cancel()
 	if err := <-aerr; !errors.Is(err, context.Canceled) {
 		t.Fatalf("first caller: %v, want its context's error", err)
+	}
+}
+
+// TestPackageNotRegisteredHint: asking for a package this program has not
+// registered says how to register it; a registered package the LSA does
+// not enable does not get that advice.
+func TestPackageNotRegisteredHint(t *testing.T) {
+	p := newProvider(t, newEngine(t, nil))
+	ctx := context.Background()
+	const hint = `import _ "github.com/opensspi/sspi/packages/all"`
+	_, err := p.AcquireCredentials(ctx, "NoSuchPackage", sspi.CredentialOutbound, nil)
+	if !errors.Is(err, sspi.StatusPackageNotFound) || !strings.Contains(err.Error(), hint) {
+		t.Errorf("AcquireCredentials of an unregistered package: %v; want SEC_E_SECPKG_NOT_FOUND and %s", err, hint)
+	}
+	if strings.Count(err.Error(), "SEC_E_SECPKG_NOT_FOUND") != 1 {
+		t.Errorf("the status appears more than once: %v", err)
+	}
+	if _, err := p.QueryPackage(ctx, "NoSuchPackage"); !strings.Contains(fmt.Sprint(err), hint) {
+		t.Errorf("QueryPackage of an unregistered package: %v", err)
+	}
+	// NTLM is registered here (packages/all, for the examples) but not
+	// enabled in this engine.
+	_, err = p.AcquireCredentials(ctx, "NTLM", sspi.CredentialOutbound, nil)
+	if !errors.Is(err, sspi.StatusPackageNotFound) || strings.Contains(err.Error(), hint) {
+		t.Errorf("AcquireCredentials of a registered package the LSA does not enable: %v", err)
 	}
 }
