@@ -232,8 +232,8 @@ func TestHandshakeDeadlineNotExtended(t *testing.T) {
 	for {
 		select {
 		case err := <-errc:
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("handshake of a trickling peer: %v, want the handshake deadline", err)
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, sspi.ErrContextExpired) {
+				t.Fatalf("handshake of a trickling peer: %v, want the handshake deadline (SEC_E_CONTEXT_EXPIRED)", err)
 			}
 			return
 		case <-pace.C:

@@ -51,7 +51,8 @@ type Config struct {
 	// the peer sends meanwhile (the earlier of it and the deadline of the
 	// context passed to Handshake applies); zero means 30 seconds. On a
 	// server this is the time an unauthenticated client may hold the
-	// connection.
+	// connection. A handshake that reaches it fails with
+	// SEC_E_CONTEXT_EXPIRED.
 	HandshakeTimeout time.Duration
 	// MaxHandshakes bounds, per listener, the server handshakes that hold
 	// a security context in the LSA at once; zero means 256. A client

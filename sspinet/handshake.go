@@ -57,6 +57,9 @@ func (c *Conn) Handshake(ctx context.Context) error {
 	}
 	if c.hsErr != nil && ctx.Err() != nil {
 		c.hsErr = fmt.Errorf("sspinet: handshake: %w", ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.hsErr = &sspi.Error{Status: sspi.StatusContextExpired, Detail: c.hsErr.Error(), Err: ctx.Err()}
+		}
 	}
 	if c.hsErr == nil && c.cfg.Records == RecordsSessionKey {
 		c.aead, c.hsErr = newRecordAEAD(c.ctx, c.isClient)
