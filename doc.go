@@ -9,7 +9,7 @@
 // established context signs, verifies, encrypts and decrypts messages.
 //
 //	cred, _ := sspi.AcquireCredentials(ctx, "NTLM", sspi.CredentialOutbound,
-//		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: pw}})
+//		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: []byte(pw)}})
 //	c := sspi.NewClientContext(cred, &sspi.ClientConfig{Target: "HOST/server.example.com",
 //		Flags: sspi.ISCReqConfidentiality | sspi.ISCReqIntegrity})
 //	out, status, err := c.Initialize(ctx, nil) // send out; feed the reply back in
@@ -78,9 +78,10 @@
 //
 // # Default provider
 //
-// The package-level functions use [Default], the provider [OpenLSA] gives
-// from the environment: lsad at SSPI_LSA, else an engine in the process if
-// the program imports github.com/opensspi/sspi/embedded, else lsad at
-// [DefaultLSASocket]. Register the built-in packages by importing
+// The package-level functions use [Default], which [OpenLSA] connects as
+// the environment says: lsad on the socket SSPI_LSA names; else, in a
+// program that imports package embedded, an LSA in the process with the
+// account store SSPI_STORE names; else lsad at [DefaultLSASocket].
+// Register the built-in packages by importing
 // github.com/opensspi/sspi/packages/all.
 package sspi

@@ -2,6 +2,7 @@ package sspi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -28,9 +29,8 @@ type Provider struct {
 	log         *slog.Logger
 	callTimeout time.Duration
 
-	pkgOnce sync.Once
-	pkgs    []PackageInfo
-	pkgErr  error
+	pkgMu sync.Mutex
+	pkgs  []PackageInfo // the enabled packages, once the LSA has listed them
 }
 
 // ProviderConfig configures a Provider. The zero value is usable.
@@ -75,17 +75,30 @@ func (p *Provider) bg() (context.Context, context.CancelFunc) {
 }
 
 // Packages returns the enabled security packages in order
-// (EnumerateSecurityPackages).
+// (EnumerateSecurityPackages). The first list the LSA returns is kept; a
+// call that fails is tried again by the next. Each caller waits for the
+// LSA under its own ctx: callers that find no list yet each ask, rather
+// than one caller's context deciding for all.
 func (p *Provider) Packages(ctx context.Context) ([]PackageInfo, error) {
-	p.pkgOnce.Do(func() {
-		p.pkgs, p.pkgErr = p.conn.EnumeratePackages(ctx)
-	})
-	if p.pkgErr != nil {
-		err := p.pkgErr
-		p.pkgOnce = sync.Once{} // try again next time
-		return nil, err
+	p.pkgMu.Lock()
+	pkgs := p.pkgs
+	p.pkgMu.Unlock()
+	if pkgs == nil {
+		list, err := p.conn.EnumeratePackages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if list == nil {
+			list = []PackageInfo{}
+		}
+		p.pkgMu.Lock()
+		if p.pkgs == nil {
+			p.pkgs = list
+		}
+		pkgs = p.pkgs
+		p.pkgMu.Unlock()
 	}
-	return append([]PackageInfo(nil), p.pkgs...), nil
+	return append([]PackageInfo(nil), pkgs...), nil
 }
 
 // QueryPackage returns one package's information (QuerySecurityPackageInfo).
@@ -100,7 +113,24 @@ func (p *Provider) QueryPackage(ctx context.Context, name string) (PackageInfo, 
 			return pi, nil
 		}
 	}
-	return PackageInfo{}, secpkg.Errorf(StatusPackageNotFound, "sspi: no security package %q", name)
+	return PackageInfo{}, packageHint(name, secpkg.Errorf(StatusPackageNotFound, "sspi: no security package %q", name))
+}
+
+// packageHint adds to err, if it says a package was not found, how to get
+// one that this program has not registered: an LSA in the process offers
+// only the packages the program registers, and a program needs a
+// package's user-mode half to run its contexts' messages locally.
+func packageHint(name string, err error) error {
+	if !errors.Is(err, StatusPackageNotFound) {
+		return err
+	}
+	if _, _, ok := secpkg.Lookup(name); ok {
+		return err
+	}
+	detail := strings.ReplaceAll(err.Error(), " ("+StatusPackageNotFound.String()+")", "")
+	return &Error{Status: StatusPackageNotFound, Err: err, Detail: fmt.Sprintf(
+		"%s; this program has not registered a package %q: import _ %q (the built-in packages) or the package itself",
+		detail, name, "github.com/opensspi/sspi/packages/all")}
 }
 
 // userModes are this process's user-mode package halves and its mapped
@@ -267,7 +297,8 @@ func (p *Provider) LogonUser(ctx context.Context, pkg string, identity *AuthIden
 	if identity == nil {
 		return nil, secpkg.Errorf(StatusInvalidParameter, "sspi: LogonUser needs an identity")
 	}
-	return p.conn.LogonUser(ctx, &lsa.LogonUserRequest{Package: pkg, Identity: *identity})
+	ls, err := p.conn.LogonUser(ctx, &lsa.LogonUserRequest{Package: pkg, Identity: *identity})
+	return ls, packageHint(pkg, err)
 }
 
 // LogonSessions lists the calling user's logon sessions.

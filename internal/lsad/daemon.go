@@ -44,7 +44,8 @@ Examples:
 `
 
 // Main runs the daemon with command-line args until ctx ends or a signal
-// stops it, and returns the exit status.
+// stops it, and returns the exit status: 0 after a clean stop or -h, 2
+// for a command line that does not parse, 1 for any other error.
 func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lsad", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -52,6 +53,14 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	configFile := fs.String("config", "", "configuration file")
 	socket := fs.String("socket", "", "socket path")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lsad: error: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
 		return 2
 	}
 	if err := Run(ctx, *configFile, *socket, stderr); err != nil {
