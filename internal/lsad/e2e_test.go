@@ -664,10 +664,12 @@ func auditEvents(t testing.TB, path, event string) int {
 
 // ---- Helpers ----
 
-// eventually retries f until it succeeds or timeout passes.
+// eventually retries f until it succeeds, failing if it has not after
+// timeout (at least a minute: the bound only guards against a condition
+// that never comes, and a busy CI machine may be slow to bring it).
 func eventually(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(max(timeout, time.Minute))
 	for {
 		err := f()
 		if err == nil {

@@ -151,7 +151,11 @@ func newEnv(t *testing.T, cfg *Config) *env {
 	e := &env{t: t, h: h, p: sspi.NewProvider(h.Connect(t), nil)}
 	t.Cleanup(func() {
 		e.p.Close()
-		deadline := time.Now().Add(2 * time.Second)
+		// Over a socket the LSA frees a connection's handles when it
+		// reads the close, after Close has returned: wait for that, with
+		// a guard against a leak that never resolves (a generous one: a
+		// busy machine may take a while to schedule the server).
+		deadline := time.Now().Add(time.Minute)
 		for {
 			st := h.Stats()
 			if st.Credentials == base.Credentials && st.Contexts == base.Contexts && st.Exports == base.Exports {
