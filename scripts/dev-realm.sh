@@ -41,6 +41,8 @@
 #   host/trusted.localhost  aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96,
 #                           aes256-cts-hmac-sha384-192, aes128-cts-hmac-sha256-128;
 #                           host/trusted.localhost is ok-as-delegate
+#   HTTP/big…localhost      a service with a 500-byte host name, whose TGS-REP
+#                           exceeds the KDC's UDP limit (see kdc.conf below)
 #   alice's keys            also in a user keytab (exported without changing
 #                           them, so her password keeps working)
 # and a second realm, OTHER.TEST, served by the same KDC, that trusts and is
@@ -61,6 +63,9 @@ master=master-Passw0rd
 # The shared secret of the two cross-realm TGS principals; both databases
 # derive the same keys from it (same principal name, so the same salt).
 trust=trust-Passw0rd
+# A service whose name alone makes its TGS-REP bigger than a UDP reply may
+# be (kdc_max_dgram_reply_size); every other reply fits.
+big=HTTP/big-$(printf 'x%.0s' {1..480}).localhost
 enctypes="aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal aes256-cts-hmac-sha384-192:normal aes128-cts-hmac-sha256-128:normal"
 
 log() { printf 'dev-realm: %s\n' "$*" >&2; }
@@ -140,9 +145,9 @@ EOF
 	mv "$dir/krb5.conf.tmp" "$dir/krb5.conf"
 	# The KDC reads this file besides krb5.conf. Its [domain_realm] is what
 	# makes the KDC answer host/svc.other.test@OPENSSPI.TEST with a referral
-	# to OTHER.TEST. kdc_max_dgram_reply_size keeps a UDP reply under the
-	# size of a TGS-REP that carries a PAC, so the KDC answers those with
-	# KRB_ERR_RESPONSE_TOO_BIG and clients retry over TCP.
+	# to OTHER.TEST. kdc_max_dgram_reply_size is above the size of every
+	# reply of this realm but those for $big, which the KDC answers over UDP
+	# with KRB_ERR_RESPONSE_TOO_BIG, so clients retry over TCP.
 	cat >"$dir/kdc.conf.tmp" <<EOF
 # kdc.conf of the throw-away realm made by scripts/dev-realm.sh
 [kdcdefaults]
@@ -207,6 +212,7 @@ addprinc -pw $password3 -requires_preauth $user3
 addprinc -randkey host/localhost
 addprinc -randkey HTTP/localhost
 addprinc -randkey +ok_as_delegate host/trusted.localhost
+addprinc -randkey $big
 addprinc -pw $trust krbtgt/$other@$realm
 addprinc -pw $trust krbtgt/$realm@$other
 ktadd -k $dir/service.keytab -norandkey host/localhost HTTP/localhost host/trusted.localhost
@@ -293,6 +299,7 @@ export SSPI_KRB5_HTTP_SERVICE='HTTP@localhost'
 export SSPI_KRB5_DELEGATE_SERVICE='host@trusted.localhost'
 export SSPI_KRB5_OTHER_REALM='$other'
 export SSPI_KRB5_REFERRAL_SERVICE='host@svc.other.test'
+export SSPI_KRB5_BIG_SERVICE='$big'
 # debugging MIT's tools: export KRB5_TRACE=/dev/stderr
 EOF
 }

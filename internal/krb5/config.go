@@ -308,7 +308,9 @@ type profileNode struct {
 	final    bool
 }
 
-func newProfile() *profile { return &profile{root: &profileNode{children: map[string][]*profileNode{}}} }
+func newProfile() *profile {
+	return &profile{root: &profileNode{children: map[string][]*profileNode{}}}
+}
 
 func (p *profile) loadFile(path string, depth int) error {
 	p.files++

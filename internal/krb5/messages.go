@@ -164,6 +164,12 @@ func (e *encryptedData) add(b *cryptobyte.Builder) {
 	})
 }
 
+func (e *encryptedData) marshal() []byte {
+	var b cryptobyte.Builder
+	e.add(&b)
+	return b.BytesOrPanic()
+}
+
 // seal returns plaintext encrypted under k for usage as EncryptedData.
 func seal(k Key, usage uint32, plaintext []byte, kvno uint32, hasKVNO bool) (encryptedData, error) {
 	ct, err := k.encrypt(usage, plaintext)
@@ -549,15 +555,15 @@ func (e *encAPRepPart) marshal() []byte {
 // kdcReqBody is KDC-REQ-BODY (RFC 4120 5.4.1); this package only builds
 // it (the KDC parses it).
 type kdcReqBody struct {
-	Options   uint32
-	CName     *Principal // AS-REQ only; its realm is not encoded
-	Realm     string
-	SName     *Principal
-	Till      time.Time
-	RTime     time.Time // zero if absent
-	Nonce     uint32
-	ETypes    []EType
-	AddlTkt   [][]byte // additional-tickets, raw Tickets
+	Options uint32
+	CName   *Principal // AS-REQ only; its realm is not encoded
+	Realm   string
+	SName   *Principal
+	Till    time.Time
+	RTime   time.Time // zero if absent
+	Nonce   uint32
+	ETypes  []EType
+	AddlTkt [][]byte // additional-tickets, raw Tickets
 }
 
 func (r *kdcReqBody) marshal() []byte {
