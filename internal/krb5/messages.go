@@ -706,7 +706,13 @@ type encKDCRepPart struct {
 	Server    Principal // srealm and sname
 	CAddr     []typedData
 	EncPAData []typedData
-	LastReq   int // entries (their content is not used)
+	LastReq   []lastReq
+}
+
+// lastReq is one entry of LastReq (RFC 4120 5.4.2).
+type lastReq struct {
+	Type  int32
+	Value time.Time
 }
 
 func (e *encKDCRepPart) unmarshal(b []byte) error {
@@ -723,10 +729,12 @@ func (e *encKDCRepPart) unmarshal(b []byte) error {
 	ok := application(e.Tag, sequence(func(s *cryptobyte.String) bool {
 		return field(s, 0, keyReader(&e.Key)) &&
 			field(s, 1, sequenceOf(maxSeq, sequence(func(s *cryptobyte.String) bool {
-				var t int32
-				var v time.Time
-				e.LastReq++
-				return field(s, 0, int32Reader(&t)) && field(s, 1, timeReader(&v))
+				var lr lastReq
+				if !field(s, 0, int32Reader(&lr.Type)) || !field(s, 1, timeReader(&lr.Value)) {
+					return false
+				}
+				e.LastReq = append(e.LastReq, lr)
+				return true
 			}))) &&
 			field(s, 2, uint32Reader(&e.Nonce)) &&
 			optField(s, 3, nil, timeReader(&e.KeyExp)) &&
@@ -753,10 +761,10 @@ func (e *encKDCRepPart) marshal() []byte {
 		addField(b, 0, func(b *cryptobyte.Builder) { addKey(b, e.Key) })
 		addField(b, 1, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				for range e.LastReq {
+				for _, lr := range e.LastReq {
 					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, 0) })
-						addField(b, 1, func(b *cryptobyte.Builder) { addTime(b, e.AuthTime) })
+						addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(lr.Type)) })
+						addField(b, 1, func(b *cryptobyte.Builder) { addTime(b, lr.Value) })
 					})
 				}
 			})
