@@ -118,7 +118,7 @@ func TestTransportKDCsInOrder(t *testing.T) {
 	if _, err := c.GetInitialCredentialsPassword(testContext(t), r.principal(t, r.User), r.Password, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !rec.has("udp " + dead) || !rec.has("tcp " + dead) && !rec.has("kdc=tcp/"+dead) {
+	if !rec.has("udp "+dead) || !rec.has("tcp "+dead) && !rec.has("kdc=tcp/"+dead) {
 		t.Errorf("log %q", rec.msgs)
 	}
 	// Only dead KDCs: SEC_E_NO_AUTHENTICATING_AUTHORITY.
