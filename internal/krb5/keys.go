@@ -1,6 +1,7 @@
 package krb5
 
 import (
+	cryptorand "crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -129,19 +130,24 @@ func NewKey(e EType, value []byte) (Key, error) {
 	return Key{&keyMaterial{etype: e, value: append([]byte(nil), value...)}}, nil
 }
 
-// GenerateKey returns a fresh random key of type e (RFC 3961 random-to-key
-// of random bytes), such as a subkey (RFC 4121 4.1.1).
+// GenerateKey returns a fresh random key of type e, such as a subkey
+// (RFC 4121 4.1.1). For every type this package implements,
+// random-to-key is the identity on key-size random bytes (RFC 3962 6,
+// RFC 8009 3, RFC 4757). A nil rand means crypto/rand.Reader.
 func GenerateKey(e EType, rand io.Reader) (Key, error) {
-	et, err := e.impl()
-	if err != nil {
-		return Key{}, err
+	n := e.keySize()
+	if n == 0 {
+		return Key{}, fmt.Errorf("krb5: unsupported encryption type %v", e)
 	}
-	seed := make([]byte, et.GetKeySeedBitLength()/8)
-	if _, err := io.ReadFull(rand, seed); err != nil {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rand, b); err != nil {
 		return Key{}, fmt.Errorf("krb5: generating a key: %w", err)
 	}
-	k, err := NewKey(e, et.RandomToKey(seed))
-	clear(seed)
+	k, err := NewKey(e, b)
+	clear(b)
 	return k, err
 }
 

@@ -243,3 +243,17 @@ func (kt *Keytab) etypesOf(p Principal) []EType {
 	}
 	return out
 }
+
+// canonical returns the principal that stands for e's key in a replay
+// cache: the first principal of the keytab that has the same key. A
+// ticket for one of several principals sharing a key opens under each
+// of them, so they must count as one server, or renaming a ticket's
+// plaintext sname would replay it.
+func (kt *Keytab) canonical(e KeytabEntry) Principal {
+	for _, o := range kt.entries {
+		if o.Key.Equal(e.Key) {
+			return o.Principal
+		}
+	}
+	return e.Principal
+}
