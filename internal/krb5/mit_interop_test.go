@@ -181,6 +181,7 @@ func flat(appData []byte) []byte {
 }
 
 func TestMITInitiatorOurAcceptor(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	cb := []byte("tls-server-end-point:0123")
 	p := startMIT(t, r, "initiate", r.Service, "--flags", "mutual,replay,sequence,conf,integ", "--cb-hex", hex.EncodeToString(cb))
@@ -210,6 +211,7 @@ func TestMITInitiatorOurAcceptor(t *testing.T) {
 }
 
 func TestMITInitiatorBindingsMismatch(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	p := startMIT(t, r, "initiate", r.Service, "--cb-hex", hex.EncodeToString([]byte("theirs")))
 	acc := r.acceptor(t)
@@ -223,6 +225,7 @@ func TestMITInitiatorBindingsMismatch(t *testing.T) {
 // TestMITInitiatorErrorToken sends MIT's initiator our KRB-ERROR for an
 // AP-REQ refused for clock skew; it must report the skew.
 func TestMITInitiatorErrorToken(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	p := startMIT(t, r, "initiate", r.Service)
 	acc := r.acceptor(t)
@@ -236,6 +239,7 @@ func TestMITInitiatorErrorToken(t *testing.T) {
 }
 
 func TestMITInitiatorDelegation(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	p := startMIT(t, r, "initiate", r.Service, "--flags", "mutual,deleg")
 	msg := gssUnwrap(t, p.token(), tokAPReq)
@@ -281,12 +285,14 @@ func TestMITInitiatorDelegation(t *testing.T) {
 }
 
 func TestOurInitiatorMITAcceptor(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	tgt := r.tgt(t)
 	c := r.client(t)
 	sp, _ := c.Config.ServicePrincipal(r.Service)
 	for _, e := range DefaultETypes {
 		t.Run(e.String(), func(t *testing.T) {
+			t.Parallel()
 			cred, err := c.GetServiceTicket(testContext(t), tgt, sp, &TGSOptions{ETypes: []EType{e}})
 			if err != nil {
 				t.Fatal(err)
@@ -311,6 +317,7 @@ func TestOurInitiatorMITAcceptor(t *testing.T) {
 }
 
 func TestOurInitiatorMITAcceptorBindingsMismatch(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	cred := r.serviceTicket(t, r.tgt(t), r.Service)
 	p := startMIT(t, r, "accept", "--cb-hex", hex.EncodeToString([]byte("theirs")))
@@ -330,6 +337,7 @@ func TestOurInitiatorMITAcceptorBindingsMismatch(t *testing.T) {
 // TestOurInitiatorMITAcceptorSkew sends MIT's acceptor an authenticator
 // an hour ahead: its KRB-ERROR token must reach us as KRB_AP_ERR_SKEW.
 func TestOurInitiatorMITAcceptorSkew(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	cred := r.serviceTicket(t, r.tgt(t), r.Service)
 	p := startMIT(t, r, "accept")
@@ -343,6 +351,7 @@ func TestOurInitiatorMITAcceptorSkew(t *testing.T) {
 }
 
 func TestOurInitiatorMITAcceptorDelegation(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	c := r.client(t)
 	tgt := r.tgt(t)
@@ -380,6 +389,7 @@ func TestOurInitiatorMITAcceptorDelegation(t *testing.T) {
 // TestMITCCache reads ccaches that MIT's kinit and kvno wrote, in both
 // versions, and uses their tickets.
 func TestMITCCache(t *testing.T) {
+	t.Parallel()
 	r := realm(t)
 	for _, version := range []int{3, 4} {
 		t.Run("v"+string(rune('0'+version)), func(t *testing.T) {
