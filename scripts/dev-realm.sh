@@ -33,6 +33,8 @@
 # The realm (OPENSSPI.TEST) holds:
 #   alice, bob              users with passwords (SSPI_KRB5_PASSWORD/…2); every
 #                           principal requires pre-authentication
+#   dave                    a user whose keys have random ("special") salts, so
+#                           only the KDC's PA-ETYPE-INFO2 tells a client the salt
 #   carol                   a user WITHOUT pre-authentication (the KDC answers
 #                           her AS-REQ at once: for tests of the client's checks
 #                           of an AS-REP, e.g. clock skew)
@@ -59,6 +61,7 @@ dir=${SSPI_KRB5_DIR:-"$(dirname "$(mktemp -u)")/sspi-krb5-$(id -u)-$port"}
 user=alice password=alice-Passw0rd
 user2=bob password2=bob-Passw0rd
 user3=carol password3=carol-Passw0rd
+user4=dave password4=dave-Passw0rd
 master=master-Passw0rd
 # The shared secret of the two cross-realm TGS principals; both databases
 # derive the same keys from it (same principal name, so the same salt).
@@ -209,6 +212,7 @@ create_db() {
 addprinc -pw $password $user
 addprinc -pw $password2 $user2
 addprinc -pw $password3 -requires_preauth $user3
+addprinc -pw $password4 -e aes256-cts-hmac-sha1-96:special,aes128-cts-hmac-sha256-128:special $user4
 addprinc -randkey host/localhost
 addprinc -randkey HTTP/localhost
 addprinc -randkey +ok_as_delegate host/trusted.localhost
@@ -292,6 +296,8 @@ export SSPI_KRB5_USER2='$user2'
 export SSPI_KRB5_PASSWORD2='$password2'
 export SSPI_KRB5_NOPREAUTH_USER='$user3'
 export SSPI_KRB5_NOPREAUTH_PASSWORD='$password3'
+export SSPI_KRB5_SALTED_USER='$user4'
+export SSPI_KRB5_SALTED_PASSWORD='$password4'
 export SSPI_KRB5_SERVICE_KEYTAB='$dir/service.keytab'
 export SSPI_KRB5_USER_KEYTAB='$dir/user.keytab'
 export SSPI_KRB5_SERVICE='host@localhost'

@@ -3,8 +3,15 @@ package krb5
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -601,4 +608,65 @@ func TestPACFromMIT(t *testing.T) {
 	if got.PAC.ClientName != r.User || !got.PAC.ClientTime.Equal(got.AuthTime) {
 		t.Fatalf("PAC %+v", got.PAC)
 	}
+}
+
+// TestNoSecretsInLogs runs a whole exchange with debug logging on both
+// sides and looks for the password and every key in the log, in every
+// encoding a log line might use.
+func TestNoSecretsInLogs(t *testing.T) {
+	r := realm(t)
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := r.client(t)
+	c.Logger = logger
+	tgt, err := c.GetInitialCredentialsPassword(testContext(t), r.principal(t, r.User), r.Password, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := c.Config.ServicePrincipal(r.ReferralService)
+	cred, err := c.GetServiceTicket(testContext(t), tgt, sp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := NewAPReq(cred, APReqOptions{Flags: GSSMutual})
+	acc := &Acceptor{Keytab: r.serviceKeytab(t), ReplayCache: &MemoryReplayCache{}, Logger: logger}
+	got, err := acc.VerifyAPReq(context.Background(), req.Message)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := got.NewAPRep(APRepOptions{})
+	logger.Debug("values", "tgt", tgt, "cred", cred, "accepted", got, "rep", rep, "req", req, "key", tgt.SessionKey)
+	mu.Lock()
+	log := buf.String()
+	mu.Unlock()
+	if !strings.Contains(log, "KDC requires pre-authentication") || !strings.Contains(log, "AP-REQ accepted") {
+		t.Fatalf("debug log incomplete: %s", log)
+	}
+	secrets := [][]byte{[]byte(r.Password)}
+	for _, k := range []Key{tgt.SessionKey, cred.SessionKey, req.Subkey, rep.Subkey} {
+		secrets = append(secrets, k.Bytes())
+	}
+	for _, e := range r.serviceKeytab(t).Entries() {
+		secrets = append(secrets, e.Key.Bytes())
+	}
+	for _, s := range secrets {
+		for _, enc := range []string{string(s), hex.EncodeToString(s), strings.ToUpper(hex.EncodeToString(s)),
+			base64.StdEncoding.EncodeToString(s), fmt.Sprint(s)} {
+			if len(enc) >= 8 && strings.Contains(log, enc) {
+				t.Fatalf("a secret is in the log: %s", log)
+			}
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

@@ -7,6 +7,7 @@ package krb5
 
 import (
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -270,5 +271,73 @@ func TestTGSReferralLoop(t *testing.T) {
 	_, err = c.GetServiceTicket(testContext(t), tgt, sp, nil)
 	if err == nil || secpkg.StatusOf(err) != secpkg.StatusTargetUnknown || n.Load() != 2 {
 		t.Fatalf("got %v after %d replies", err, n.Load())
+	}
+}
+
+// TestASSaltFromETypeInfo2 logs in dave, whose keys have random salts
+// that only the KDC's PA-ETYPE-INFO2 gives away.
+func TestASSaltFromETypeInfo2(t *testing.T) {
+	r := realm(t)
+	if r.SaltedUser == "" {
+		t.Skip("SSPI_KRB5_SALTED_USER not set (an older dev-realm.sh)")
+	}
+	dave := r.principal(t, r.SaltedUser)
+	for _, e := range []EType{AES256SHA1, AES128SHA256} {
+		if _, err := r.client(t).GetInitialCredentialsPassword(testContext(t), dave, r.SaltedPass, &ASOptions{ETypes: []EType{e}}); err != nil {
+			t.Fatalf("%v: %v", e, err)
+		}
+	}
+}
+
+// TestASETypeInfo2Tampered rewrites the KDC's PA-ETYPE-INFO2: a wrong salt
+// gives a key the KDC refuses (so the salt is used), an absurd iteration
+// count is refused before any work.
+func TestASETypeInfo2Tampered(t *testing.T) {
+	r := realm(t)
+	edit := func(f func(e *etypeInfo2Entry)) func([]byte) []byte {
+		return func(rep []byte) []byte {
+			if messageType(rep) != tagKRBError {
+				return rep
+			}
+			var m krbError
+			if err := m.unmarshal(rep); err != nil || m.Code != KDCErrPreauthRequired {
+				return rep
+			}
+			md, err := parseMethodData(m.EData)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, pa := range md {
+				if pa.Type == paETypeInfo2 {
+					l, err := parseETypeInfo2(pa.Data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for j := range l {
+						f(&l[j])
+					}
+					md[i].Data = marshalETypeInfo2(l)
+				}
+			}
+			m.EData = marshalMethodData(md)
+			return m.marshal()
+		}
+	}
+	c := r.client(t)
+	c.tamper = edit(func(e *etypeInfo2Entry) { e.Salt, e.HasSalt = "WRONG.SALT", true })
+	_, err := c.GetInitialCredentialsPassword(testContext(t), r.principal(t, r.User), r.Password, nil)
+	if !errors.Is(err, KDCErrPreauthFailed) {
+		t.Fatalf("wrong salt: %v", err)
+	}
+	c.tamper = edit(func(e *etypeInfo2Entry) { e.S2KParams = []byte{0xff, 0xff, 0xff, 0xff} })
+	start := time.Now()
+	_, err = c.GetInitialCredentialsPassword(testContext(t), r.principal(t, r.User), r.Password, nil)
+	if err == nil || !strings.Contains(err.Error(), "iteration count") || secpkg.StatusOf(err) != secpkg.StatusLogonDenied {
+		t.Fatalf("huge iteration count: %v (after %v)", err, time.Since(start))
+	}
+	// The untouched exchange works.
+	c.tamper = edit(func(*etypeInfo2Entry) {})
+	if _, err := c.GetInitialCredentialsPassword(testContext(t), r.principal(t, r.User), r.Password, nil); err != nil {
+		t.Fatal(err)
 	}
 }

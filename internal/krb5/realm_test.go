@@ -13,6 +13,7 @@ type liveRealm struct {
 	Realm, KDC, Config               string
 	User, Password, User2, Password2 string
 	NoPreauthUser, NoPreauthPass     string
+	SaltedUser, SaltedPass           string
 	ServiceKeytab, UserKeytab        string
 	Service, HTTPService             string
 	DelegateService                  string
@@ -29,6 +30,7 @@ func realm(t testing.TB) *liveRealm {
 		User: os.Getenv("SSPI_KRB5_USER"), Password: os.Getenv("SSPI_KRB5_PASSWORD"),
 		User2: os.Getenv("SSPI_KRB5_USER2"), Password2: os.Getenv("SSPI_KRB5_PASSWORD2"),
 		NoPreauthUser: os.Getenv("SSPI_KRB5_NOPREAUTH_USER"), NoPreauthPass: os.Getenv("SSPI_KRB5_NOPREAUTH_PASSWORD"),
+		SaltedUser: os.Getenv("SSPI_KRB5_SALTED_USER"), SaltedPass: os.Getenv("SSPI_KRB5_SALTED_PASSWORD"),
 		ServiceKeytab: os.Getenv("SSPI_KRB5_SERVICE_KEYTAB"), UserKeytab: os.Getenv("SSPI_KRB5_USER_KEYTAB"),
 		Service: os.Getenv("SSPI_KRB5_SERVICE"), HTTPService: os.Getenv("SSPI_KRB5_HTTP_SERVICE"),
 		DelegateService: os.Getenv("SSPI_KRB5_DELEGATE_SERVICE"),
