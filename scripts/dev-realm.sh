@@ -103,9 +103,9 @@ install_krb5() {
 	log "installing ${missing[*]}"
 	# noninteractive: krb5-config would ask for a default realm. Debian's
 	# policy-rc.d in containers keeps the packages' own KDC from starting.
-	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || {
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || {
 		"${sudo[@]}" apt-get update -qq >&2
-		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 	}
 }
 

@@ -230,7 +230,8 @@ func (a *Acceptor) VerifyAPReq(ctx context.Context, b []byte) (*AcceptedAPReq, e
 	}
 	bres, err := checkBindings(gc.Bnd, a.Bindings, a.RequireBindings, cbt)
 	if err != nil {
-		return nil, &secpkg.Error{Status: secpkg.StatusBadBindings, Detail: "krb5: channel bindings refused", Err: errors.Join(err, APErrBadMatch)}
+		// MIT's acceptor answers KRB_ERR_GENERIC; so does MarshalKRBError.
+		return nil, &secpkg.Error{Status: secpkg.StatusBadBindings, Detail: "krb5: channel bindings refused", Err: errors.Join(err, KRBErrGeneric)}
 	}
 
 	res := &AcceptedAPReq{

@@ -23,8 +23,8 @@ import (
 // besides its configuration, so one Client serves many callers at once.
 // The zero Client uses the configuration LoadConfig finds.
 type Client struct {
-	// Config is the Kerberos configuration (nil: LoadConfig at first use
-	// is NOT done; set it).
+	// Config is the Kerberos configuration ([LoadConfig]). Nil is an
+	// empty configuration: no realm has a KDC.
 	Config *Config
 	// Time returns the current time (nil: time.Now). Tests set it to move
 	// this side's clock.
