@@ -73,6 +73,7 @@ type KDCAddr struct {
 	UDPOnly bool   // "udp/host:port": never TCP
 }
 
+// String returns the address as krb5.conf writes it.
 func (k KDCAddr) String() string {
 	switch {
 	case k.TCPOnly:

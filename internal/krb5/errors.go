@@ -127,6 +127,7 @@ func (c ErrorCode) String() string {
 	return fmt.Sprintf("KRB5_ERROR(%d)", int32(c))
 }
 
+// Error returns the RFC 4120 name, so an ErrorCode can be an error's cause.
 func (c ErrorCode) Error() string { return c.String() }
 
 // Status returns the SEC_E_* code a security package reports for c.
@@ -190,6 +191,7 @@ type KRBError struct {
 	EData      []byte
 }
 
+// Error names the code and quotes the peer's text.
 func (e *KRBError) Error() string {
 	s := "krb5: peer sent " + e.Code.String()
 	if e.Text != "" {

@@ -31,6 +31,7 @@ const (
 	GSSExtendedError GSSFlags = 0x4000 // GSS_C_EXTENDED_ERROR_FLAG
 )
 
+// String lists the flags' names, such as "mutual|integ".
 func (f GSSFlags) String() string {
 	var parts []string
 	for _, n := range []struct {
@@ -171,6 +172,7 @@ const (
 	BindingsAbsent
 )
 
+// String names the result, such as "matched".
 func (r BindingsResult) String() string {
 	switch r {
 	case BindingsNone:

@@ -19,9 +19,10 @@ import (
 	"github.com/opensspi/sspi/secpkg"
 )
 
-// Client performs KDC exchanges. It holds no credentials and no state
-// besides its configuration, so one Client serves many callers at once.
-// The zero Client uses the configuration LoadConfig finds.
+// Client performs KDC exchanges (the KDC client half of RFC 4120 3.1
+// and 3.3). It holds no credentials and no state besides its
+// configuration, so one Client serves many callers at once. Set Config;
+// the other fields have working zero values.
 type Client struct {
 	// Config is the Kerberos configuration ([LoadConfig]). Nil is an
 	// empty configuration: no realm has a KDC.

@@ -80,8 +80,9 @@ func (e EType) keySize() int {
 // ChecksumType is a Kerberos checksum type (RFC 3961 8).
 type ChecksumType int32
 
-// Checksum types. Only the keyed ones appear in checksumForEType; the
-// others are named so that parsers can say what they refused.
+// Checksum types (RFC 3961 8, RFC 4121 4.1.1). Only the keyed types are
+// ever verified; the unkeyed ones are named so that errors can say what
+// was refused.
 const (
 	ChecksumCRC32           ChecksumType = 1    // unkeyed
 	ChecksumRSAMD5          ChecksumType = 7    // unkeyed

@@ -85,6 +85,7 @@ var (
 // Has reports whether every flag of g is set in f.
 func (f TicketFlags) Has(g TicketFlags) bool { return f&g == g }
 
+// String returns the flags as the letters of MIT's klist -f.
 func (f TicketFlags) String() string {
 	names := []struct {
 		f TicketFlags

@@ -22,6 +22,7 @@ const (
 	NameWellKnown  NameType = 11 // NT-WELLKNOWN (RFC 6111 3)
 )
 
+// String returns the RFC 4120 name, such as "NT-SRV-HST".
 func (t NameType) String() string {
 	switch t {
 	case NameUnknown:

@@ -18,6 +18,7 @@ import (
 // secret and can be stored as is.
 type ReplayKey [32]byte
 
+// String returns the key in hexadecimal.
 func (k ReplayKey) String() string { return hex.EncodeToString(k[:]) }
 
 // replayKey derives the key; every variable-length field is
