@@ -670,3 +670,49 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+// TestDelegationKRBCredKeys: the KRB-CRED in the GSS checksum may be
+// encrypted in the session key (MIT, Windows), in the subkey (Heimdal),
+// or not at all (etype 0: the authenticator around it is encrypted);
+// any other key is refused.
+func TestDelegationKRBCredKeys(t *testing.T) {
+	r := realm(t)
+	tgt := r.tgt(t)
+	cred := r.serviceTicket(t, tgt, r.Service)
+	fwd, err := r.client(t).GetForwardedTGT(testContext(t), tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subkey, _ := GenerateKey(cred.SessionKey.EType(), nil)
+	other, _ := GenerateKey(cred.SessionKey.EType(), nil)
+	for name, tc := range map[string]struct {
+		key Key
+		ok  bool
+	}{
+		"session key": {cred.SessionKey, true},
+		"subkey":      {subkey, true},
+		"unencrypted": {Key{}, true},
+		"another key": {other, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			kc, err := MarshalKRBCred(fwd, tc.key, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := forgeAPReq(t, cred, 0, func(a *authenticator) {
+				a.Subkey = subkey
+				a.Cksum = &checksum{Type: ChecksumGSS, Sum: (&gssChecksum{Flags: GSSDeleg, Deleg: kc}).marshal()}
+			})
+			got, err := r.acceptor(t).VerifyAPReq(context.Background(), msg)
+			if !tc.ok {
+				if !errors.Is(err, APErrBadIntegrity) {
+					t.Fatalf("got %v", err)
+				}
+				return
+			}
+			if err != nil || got.Delegated == nil || !got.Delegated.SessionKey.Equal(fwd.SessionKey) {
+				t.Fatalf("got %v, %v", got, err)
+			}
+		})
+	}
+}
