@@ -278,7 +278,7 @@ func (h *Handler) ConnContext(ctx context.Context, c net.Conn) context.Context {
 		h.conns[c] = cs
 	}
 	h.mu.Unlock()
-	return context.WithValue(ctx, connKey{h}, cs)
+	return context.WithValue(ctx, connStateKey{h}, cs)
 }
 
 // ConnState is the http.Server.ConnState hook: it drops the state of a
@@ -296,9 +296,9 @@ func (h *Handler) ConnState(c net.Conn, s http.ConnState) {
 	}
 }
 
-// connKey finds a connection's state in a request's context; it names the
+// connStateKey finds a connection's state in a request's context; it names the
 // handler so that two handlers on one server keep apart.
-type connKey struct{ h *Handler }
+type connStateKey struct{ h *Handler }
 
 // connState is what one TCP connection has proved: a handshake in
 // progress, or the authentication of its last complete handshake.
@@ -356,7 +356,7 @@ func (h *Handler) names() (challengeHdr, credentialsHdr string, status int) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	cs, _ := r.Context().Value(connKey{h}).(*connState)
+	cs, _ := r.Context().Value(connStateKey{h}).(*connState)
 	if cs == nil {
 		h.log.Error("httpauth: no connection state: install the Handler on the http.Server (Handler.Install)", "remote", r.RemoteAddr)
 		http.Error(w, "authentication is not configured", http.StatusInternalServerError)
