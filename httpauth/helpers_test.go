@@ -33,6 +33,13 @@ const (
 // Negotiate runs NTLM) and an account store holding alice and bob.
 func newProvider(t testing.TB) *sspi.Provider {
 	t.Helper()
+	p, _ := newProviderEngine(t)
+	return p
+}
+
+// newProviderEngine is newProvider with its engine.
+func newProviderEngine(t testing.TB) (*sspi.Provider, *engine.Engine) {
+	t.Helper()
 	ctx := context.Background()
 	store, err := accounts.Open(ctx, "memory:", nil)
 	if err != nil {
@@ -53,7 +60,7 @@ func newProvider(t testing.TB) *sspi.Provider {
 			t.Fatal(err)
 		}
 	}
-	return p
+	return p, e
 }
 
 // whoami answers with the request's authentication as JSON.

@@ -431,8 +431,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, cs *connS
 	}
 	scheme = canon
 	if cs.hs != nil && cs.hs.scheme != scheme {
+		reason := fmt.Sprintf("%s credentials in the middle of a %s handshake", scheme, cs.hs.scheme)
 		cs.reset()
-		h.refuse(w, cs, http.StatusBadRequest, fmt.Sprintf("%s credentials in the middle of a %s handshake", scheme, cs.hs.scheme), slog.LevelWarn)
+		h.refuse(w, cs, http.StatusBadRequest, reason, slog.LevelWarn)
 		return nil, true, false
 	}
 	if cs.hs != nil && isInitialToken(token) {
