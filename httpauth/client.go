@@ -456,12 +456,16 @@ func (t *Transport) handshake(ctx context.Context, cc *clientConn, resp *http.Re
 		Target: t.cfg.Target(role.host), Flags: flags, Bindings: role.bindings,
 	})
 	defer sc.Delete()
+	who := "origin"
+	if role.proxy {
+		who = "proxy"
+	}
 	fail := func(err error) (*http.Response, error) {
-		who := "origin"
-		if role.proxy {
-			who = "proxy"
-		}
 		return nil, fmt.Errorf("httpauth: %s authentication to %s %s: %w", scheme, who, role.host, err)
+	}
+	failMutual := func(format string, args ...any) (*http.Response, error) {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: %s authentication to %s %s: "+format, append([]any{ErrMutualAuth, scheme, who, role.host}, args...)...)
 	}
 	httpStatus := 0
 	for legs := 1; ; legs++ {
@@ -500,22 +504,18 @@ func (t *Transport) handshake(ctx context.Context, cc *clientConn, resp *http.Re
 		// complete our context.
 		if tok != nil {
 			if sc.Established() {
-				resp.Body.Close()
-				return fail(fmt.Errorf("%w: a token after the handshake completed", ErrMutualAuth))
+				return failMutual("a token after the handshake completed")
 			}
 			out, st, err := t.initialize(ctx, sc, tok)
 			t.leg(role, scheme, pkg, httpStatus, len(tok), len(out), st, err)
 			if err != nil {
-				resp.Body.Close()
-				return fail(fmt.Errorf("%w: the final token does not verify: %w", ErrMutualAuth, err))
+				return failMutual("the final token does not verify: %w", err)
 			}
 			if st != sspi.StatusOK || len(out) > 0 {
-				resp.Body.Close()
-				return fail(fmt.Errorf("%w: the final token leaves the handshake unfinished (%v)", ErrMutualAuth, st))
+				return failMutual("the final token leaves the handshake unfinished (%v)", st)
 			}
 		} else if t.cfg.RequireMutualAuth {
-			resp.Body.Close()
-			return fail(fmt.Errorf("%w: no final token", ErrMutualAuth))
+			return failMutual("no final token")
 		}
 		return resp, nil
 	}
