@@ -393,6 +393,9 @@ func (t *Transport) roundTripOn(ctx context.Context, cc *clientConn, rs *reqStat
 		r2.Body = body
 		if field != "" {
 			r2.Header.Set(field, value)
+			// A handshake needs its connection to stay open; the
+			// request's own Connection: close applies after it.
+			r2.Close = false
 		}
 		return cc.exchange(ctx, r2)
 	}
@@ -402,25 +405,36 @@ func (t *Transport) roundTripOn(ctx context.Context, cc *clientConn, rs *reqStat
 	}
 	if resp.StatusCode == http.StatusProxyAuthRequired && cc.key.viaHTTPProxy() {
 		host := hostOf(cc.key.proxyAddr)
-		resp, err = t.handshake(ctx, cc, resp, authRole{proxy: true, host: host, bindings: cc.proxyBindings}, send)
+		resp, err = t.handshake(ctx, cc, resp, authRole{proxy: true, host: host, redial: true}, send)
 		if err != nil {
 			return nil, err
 		}
 	}
 	if resp.StatusCode == http.StatusUnauthorized && t.allowed(req.URL) {
-		resp, err = t.handshake(ctx, cc, resp, authRole{host: req.URL.Hostname(), bindings: cc.bindings}, send)
+		resp, err = t.handshake(ctx, cc, resp, authRole{host: req.URL.Hostname(), redial: true}, send)
 		if err != nil {
 			return nil, err
 		}
 	}
-	return cc.deliver(ctx, resp), nil
+	return cc.deliver(ctx, resp, req.Close), nil
 }
 
 // authRole is whom a handshake authenticates to.
 type authRole struct {
-	proxy    bool
-	host     string
-	bindings *sspi.ChannelBindings
+	proxy bool
+	host  string
+	// redial lets the handshake start on a new connection when the
+	// server closes the one that carried its challenge (not for a
+	// CONNECT, which is itself part of dialing).
+	redial bool
+}
+
+// bindings returns the channel bindings of the role on cc.
+func (r authRole) bindings(cc *clientConn) *sspi.ChannelBindings {
+	if r.proxy {
+		return cc.proxyBindings
+	}
+	return cc.bindings
 }
 
 func (r authRole) fields() (challenge, credentials string, status int) {
@@ -446,14 +460,21 @@ func (t *Transport) handshake(ctx context.Context, cc *clientConn, resp *http.Re
 		return resp, nil
 	}
 	if err := cc.discard(ctx, resp); err != nil {
-		return nil, err
+		if !errors.Is(err, errClosing) || !role.redial {
+			return nil, err
+		}
+		// The challenge came with Connection: close: the first leg
+		// goes on a new connection.
+		if err := cc.redial(ctx); err != nil {
+			return nil, err
+		}
 	}
 	flags := t.cfg.Flags
 	if scheme == SchemeNegotiate {
 		flags |= sspi.ISCReqMutualAuth
 	}
 	sc := sspi.NewClientContext(t.creds[strings.ToLower(pkg)], &sspi.ClientConfig{
-		Target: t.cfg.Target(role.host), Flags: flags, Bindings: role.bindings,
+		Target: t.cfg.Target(role.host), Flags: flags, Bindings: role.bindings(cc),
 	})
 	defer sc.Delete()
 	who := "origin"

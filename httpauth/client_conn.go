@@ -188,7 +188,7 @@ func (t *Transport) connect(ctx context.Context, cc *clientConn) error {
 		return fmt.Errorf("httpauth: CONNECT %s through %s: %w", target, cc.key.proxyAddr, err)
 	}
 	if resp.StatusCode == http.StatusProxyAuthRequired {
-		resp, err = t.handshake(ctx, cc, resp, authRole{proxy: true, host: hostOf(cc.key.proxyAddr), bindings: cc.proxyBindings}, send)
+		resp, err = t.handshake(ctx, cc, resp, authRole{proxy: true, host: hostOf(cc.key.proxyAddr)}, send)
 		if err != nil {
 			return err
 		}
@@ -261,6 +261,24 @@ func (cc *clientConn) exchange(ctx context.Context, req *http.Request) (*http.Re
 	}
 }
 
+// errClosing is a response after which the server closes the
+// connection.
+var errClosing = errors.New("httpauth: the server closed the connection")
+
+// redial replaces the connection with a new one for the same key.
+func (cc *clientConn) redial(ctx context.Context) error {
+	n, err := cc.t.dial(ctx, cc.key)
+	if err != nil {
+		return err
+	}
+	cc.close()
+	cc.nc, cc.lr, cc.br, cc.bw = n.nc, n.lr, n.br, n.bw
+	cc.bindings, cc.proxyBindings = n.bindings, n.proxyBindings
+	cc.closeOnce = sync.Once{}
+	cc.reused = false
+	return nil
+}
+
 // discard reads and closes the body of an intermediate response, keeping
 // the connection for the next leg.
 func (cc *clientConn) discard(ctx context.Context, resp *http.Response) error {
@@ -276,7 +294,7 @@ func (cc *clientConn) discard(ctx context.Context, resp *http.Response) error {
 	case n > maxDrain:
 		return fmt.Errorf("httpauth: the body of a %s is larger than %d bytes", resp.Status, maxDrain)
 	case resp.Close:
-		return fmt.Errorf("httpauth: the server closed the connection after %s, in the middle of the handshake", resp.Status)
+		return fmt.Errorf("%w after %s, in the middle of the handshake", errClosing, resp.Status)
 	}
 	return nil
 }
@@ -285,8 +303,8 @@ func (cc *clientConn) discard(ctx context.Context, resp *http.Response) error {
 // end, the connection goes back to the idle pool (unless either side
 // said it closes); closing the body earlier, or ctx ending, closes the
 // connection.
-func (cc *clientConn) deliver(ctx context.Context, resp *http.Response) *http.Response {
-	reuse := !resp.Close && !resp.Request.Close
+func (cc *clientConn) deliver(ctx context.Context, resp *http.Response, closeAfter bool) *http.Response {
+	reuse := !resp.Close && !resp.Request.Close && !closeAfter
 	if resp.Body == http.NoBody {
 		if reuse {
 			cc.t.putIdle(cc)

@@ -241,3 +241,27 @@ func TestConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestConnectionClose: a request that asks to close its connection still
+// authenticates: the server's first 401 closes the connection, the
+// handshake runs on a new one that stays open until it ends, and that
+// one is closed after the response (the next request needs a handshake
+// of its own).
+func TestConnectionClose(t *testing.T) {
+	p := newProvider(t)
+	ts := startServer(t, newHandler(t, p, nil), whoami)
+	var legs legCounter
+	tr := newTransport(t, p, alice, alicePass, &httpauth.ClientConfig{AllowedHosts: []string{"*"}, OnLeg: legs.on})
+	req, _ := http.NewRequest("GET", ts.URL, nil)
+	req.Close = true
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := decode(t, resp); w.User != alice {
+		t.Fatalf("%+v", w)
+	}
+	if w := get(t, &http.Client{Transport: tr}, ts.URL); w.Persisted || legs.count() != 6 {
+		t.Fatalf("the next request: %+v after %d legs", w, legs.count())
+	}
+}

@@ -138,6 +138,10 @@ func parseCredentials(v string, maxToken int) (scheme string, token []byte, err 
 	if err != nil {
 		return scheme, nil, errBase64
 	}
+	if len(token) > maxToken {
+		// Within the encoded size of the limit, but past it decoded.
+		return scheme, nil, errTooLarge
+	}
 	if len(token) == 0 {
 		return scheme, nil, errNoToken
 	}

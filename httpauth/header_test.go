@@ -103,6 +103,11 @@ func TestParseCredentialsBoundsBeforeDecoding(t *testing.T) {
 	if _, _, err := parseCredentials(ok+"AAAA", 48); !errors.Is(err, errTooLarge) {
 		t.Fatalf("51 bytes: %v", err)
 	}
+	// 1024 is not a multiple of 3: its encoded size, 1368 characters,
+	// also holds 1026 bytes without padding.
+	if _, _, err := parseCredentials("Negotiate "+strings.Repeat("A", 1368), 1024); !errors.Is(err, errTooLarge) {
+		t.Fatalf("1026 bytes in the encoded size of 1024: %v", err)
+	}
 	if testing.Short() {
 		return
 	}
