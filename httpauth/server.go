@@ -25,10 +25,11 @@ import (
 type ServerConfig struct {
 	// Provider reaches the LSA; nil means sspi.Default().
 	Provider *sspi.Provider
-	// Package is the security package behind the Negotiate scheme:
-	// "Negotiate" (the zero value: SPNEGO choosing Kerberos or NTLM, and
-	// raw NTLM or Kerberos tokens too, as Windows accepts them) or
-	// "Kerberos".
+	// Package is the security package: "Negotiate" (the zero value:
+	// the Negotiate scheme, SPNEGO choosing Kerberos or NTLM, with raw
+	// NTLM or Kerberos tokens accepted too, as Windows accepts them),
+	// "Kerberos" (the Negotiate scheme with Kerberos only) or "NTLM"
+	// (the NTLM scheme only).
 	Package string
 	// NTLM also offers the NTLM scheme (a second WWW-Authenticate
 	// header), served by the NTLM package, for clients that do not
@@ -210,6 +211,12 @@ func NewHandler(ctx context.Context, cfg *ServerConfig) (*Handler, error) {
 		h.creds[scheme] = cred
 		h.offer = append(h.offer, scheme)
 		return nil
+	}
+	if strings.EqualFold(c.Package, "NTLM") {
+		if err := acquire(SchemeNTLM, "NTLM"); err != nil {
+			return nil, err
+		}
+		return h, nil
 	}
 	if err := acquire(SchemeNegotiate, c.Package); err != nil {
 		return nil, err

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,12 +41,35 @@ func TestScripts(t *testing.T) {
 				ln.Close()
 				env.Setenv(name, strconv.Itoa(port))
 			}
+			// curl is the independent HTTP peer of http.txtar; a run
+			// that must exercise every peer fails without it.
+			if _, err := exec.LookPath("curl"); err != nil && os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
+				return fmt.Errorf("curl is missing and SSPI_INTEROP_REQUIRED=1 (Debian: apt-get install curl, or scripts/setup.sh)")
+			}
 			env.Setenv("SSPI_LSA", "")
 			env.Setenv("SSPI_STORE", "")
 			env.Setenv("SSPI_PASSWORD", "")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// upstream starts a plain web application for the script's
+			// lifetime that answers with the request's headers, one
+			// "Name: value" line each, sorted, and sets $UPSTREAM to
+			// its URL.
+			"upstream": func(ts *testscript.TestScript, neg bool, args []string) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					var lines []string
+					for name, vals := range r.Header {
+						for _, v := range vals {
+							lines = append(lines, name+": "+v)
+						}
+					}
+					sort.Strings(lines)
+					fmt.Fprintf(w, "upstream saw %s %s\n%s\n", r.Method, r.URL.Path, strings.Join(lines, "\n"))
+				}))
+				ts.Defer(srv.Close)
+				ts.Setenv("UPSTREAM", srv.URL)
+			},
 			// waitfor ADDR waits until something listens at ADDR.
 			"waitfor": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {
