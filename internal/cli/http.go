@@ -505,4 +505,3 @@ func (e *env) httpLegPrinter() func(httpauth.Leg) {
 		fmt.Fprintf(e.stderr, "%s %s: %s (%s): %s, %d bytes out, %s\n", who, l.Host, l.Scheme, l.Package, got, l.Out, l.Status.String())
 	}
 }
-
