@@ -16,11 +16,14 @@
 #   winbind            Samba's ntlm_auth helper, an NTLM client and
 #                      acceptor (interop/samba_test.go), run with a private
 #                      smb.conf; winbindd itself is not used
+#   curl               the HTTP peer (interop/http_test.go,
+#                      cmd/sspi/testdata/http.txtar): its own NTLM, and
+#                      --negotiate through MIT GSS-API (and gss-ntlmssp)
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc python3-ntlm-auth winbind)
+packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc python3-ntlm-auth winbind curl)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
