@@ -416,3 +416,27 @@ var errNotAlice = errorString("only alice")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestHTTP2Refused: over HTTP/2 a connection carries many users'
+// streams at once, so connection-oriented authentication is refused
+// (505), as Windows answers HTTP_1_1_REQUIRED. Install turns HTTP/2 off;
+// this server turns it back on.
+func TestHTTP2Refused(t *testing.T) {
+	p := newProvider(t)
+	var rec logRecorder
+	h := newHandler(t, p, &httpauth.ServerConfig{Logger: slog.New(&rec)})
+	ts := httptest.NewUnstartedServer(h.Wrap(whoami))
+	h.Install(ts.Config)
+	ts.Config.TLSNextProto = nil
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	resp, err := ts.Client().Get(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusHTTPVersionNotSupported || !strings.Contains(rec.last(), "HTTP/1.1") {
+		t.Fatalf("%s %s, logged %q", resp.Proto, resp.Status, rec.last())
+	}
+}
