@@ -406,6 +406,8 @@ func TestAuthorize(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("bob: %s", resp.Status)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if calls != 3 {
 		t.Fatalf("Authorize ran %d times, want 3", calls)
 	}
