@@ -372,7 +372,7 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			cc.close()
 			var re retryableError
-			if errors.As(err, &re) && cc.reused && attempt == 0 && rewindable(req) {
+			if errors.As(err, &re) && cc.reused && attempt == 0 && replayable(req) {
 				continue // a kept connection the server had closed
 			}
 			return nil, err
@@ -565,6 +565,20 @@ func (t *Transport) leg(role authRole, scheme, pkg string, httpStatus, in, out i
 	}
 	t.cfg.OnLeg(Leg{Proxy: role.proxy, Host: role.host, Scheme: scheme, Package: pkg, HTTPStatus: httpStatus,
 		In: in, Out: out, Status: st, Err: err})
+}
+
+// replayable reports whether req may be sent again after a failure that
+// left unknown whether the server saw it: idempotent, with a body that
+// can be sent again (http.Transport's rule).
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		if req.Header.Get("Idempotency-Key") == "" && req.Header.Get("X-Idempotency-Key") == "" {
+			return false
+		}
+	}
+	return rewindable(req)
 }
 
 // rewindable reports whether req's body can be sent again.

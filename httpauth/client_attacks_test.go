@@ -242,4 +242,11 @@ func TestIdleConnectionClosed(t *testing.T) {
 	if n := legs.count(); n != 6 {
 		t.Fatalf("%d legs, want 6", n)
 	}
+	// A POST is not idempotent: on a kept connection that turns out
+	// closed, whether the server saw it is unknown, so it is not sent
+	// again.
+	ts.CloseClientConnections()
+	if _, err := c.Post(ts.URL, "text/plain", strings.NewReader("once")); err == nil {
+		t.Fatal("a POST went out again on a new connection")
+	}
 }

@@ -117,7 +117,8 @@ const defaultMaxLegs = 8
 // Authentication is how a request was authenticated.
 type Authentication struct {
 	// Identity is who the client proved to be
-	// (ServerContext.Identity).
+	// (ServerContext.Identity). The requests of one connection share
+	// it: treat it as read-only.
 	Identity *sspi.Identity
 	// Scheme is the HTTP scheme the client used: SchemeNegotiate or
 	// SchemeNTLM.
