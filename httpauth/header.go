@@ -121,9 +121,13 @@ func parseCredentials(v string, maxToken int) (scheme string, token []byte, err 
 	if scheme == "" {
 		return "", nil, errMalformed
 	}
-	p.skipSP()
+	sp := p.skipSP()
 	if p.done() {
 		return scheme, nil, errNoToken
+	}
+	if !sp {
+		// The scheme runs into something that is not a token: "0/000".
+		return scheme, nil, errMalformed
 	}
 	rest := strings.TrimRight(p.rest(), " \t")
 	if len(rest) > base64.StdEncoding.EncodedLen(maxToken) {

@@ -84,6 +84,8 @@ func TestParseCredentials(t *testing.T) {
 		{"Negotiate " + strings.Repeat("A", 100), "Negotiate", nil, errTooLarge},
 		{"", "", nil, errMalformed},
 		{" YIIB", "YIIB", nil, errNoToken},
+		{"0/000", "0", nil, errMalformed},
+		{"Negotiate\tYIIB", "Negotiate", []byte{0x60, 0x82, 0x01}, nil},
 	}
 	for _, tt := range tests {
 		scheme, token, err := parseCredentials(tt.v, 64)
