@@ -19,11 +19,14 @@
 #   krb5-kdc,          the throw-away MIT realm of the Kerberos tests
 #   krb5-admin-server, (scripts/dev-realm.sh: krb5kdc, kdb5_util,
 #   krb5-user          kadmin.local, kinit, kvno)
+#   curl               the HTTP peer (interop/http_test.go,
+#                      cmd/sspi/testdata/http.txtar): its own NTLM, and
+#                      --negotiate through MIT GSS-API (and gss-ntlmssp)
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc python3-ntlm-auth winbind krb5-kdc krb5-admin-server krb5-user)
+packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc python3-ntlm-auth winbind krb5-kdc krb5-admin-server krb5-user curl)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'

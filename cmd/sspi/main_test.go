@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +47,11 @@ func TestScripts(t *testing.T) {
 				ln.Close()
 				env.Setenv(name, strconv.Itoa(port))
 			}
+			// curl is the independent HTTP peer of http.txtar; a run
+			// that must exercise every peer fails without it.
+			if _, err := exec.LookPath("curl"); err != nil && os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
+				return fmt.Errorf("curl is missing and SSPI_INTEROP_REQUIRED=1 (Debian: apt-get install curl, or scripts/setup.sh)")
+			}
 			env.Setenv("SSPI_LSA", "")
 			env.Setenv("SSPI_STORE", "")
 			env.Setenv("SSPI_PASSWORD", "")
@@ -55,6 +63,24 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// upstream starts a plain web application for the script's
+			// lifetime that answers with the request's headers, one
+			// "Name: value" line each, sorted, and sets $UPSTREAM to
+			// its URL.
+			"upstream": func(ts *testscript.TestScript, neg bool, args []string) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					var lines []string
+					for name, vals := range r.Header {
+						for _, v := range vals {
+							lines = append(lines, name+": "+v)
+						}
+					}
+					sort.Strings(lines)
+					fmt.Fprintf(w, "upstream saw %s %s\n%s\n", r.Method, r.URL.Path, strings.Join(lines, "\n"))
+				}))
+				ts.Defer(srv.Close)
+				ts.Setenv("UPSTREAM", srv.URL)
+			},
 			// waitfor ADDR waits until something listens at ADDR (a TCP
 			// address, or unix:PATH): it checks again until it does,
 			// and gives up only as a guard against a hang.

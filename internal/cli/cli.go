@@ -198,7 +198,7 @@ func newRoot(e *env) *cobra.Command {
 	pf.StringVar(&e.lsaSock, "lsa", "", "lsad socket (default $SSPI_LSA; empty: an LSA in this process)")
 	pf.StringVar(&e.store, "store", "", "account store: sqlite:PATH or postgres://… (default $SSPI_STORE)")
 	root.AddCommand(
-		newDemoCmd(e),
+		newDemoCmd(e), newHTTPCmd(e),
 		newServeCmd(e), newConnectCmd(e),
 		newPackagesCmd(e),
 		newAccountCmd(e),

@@ -363,7 +363,10 @@ func (m *authenticateMsg) unmarshal(raw []byte) error {
 	}
 	payload := authenticateHeaderSize
 	m.version, m.mic = nil, nil
-	if m.flags&flagVersion != 0 || first >= micOffset+micSize {
+	// A client may set NEGOTIATE_VERSION (copied from the CHALLENGE) and
+	// still start its payload right after the header, with no VERSION:
+	// curl's own NTLM does, and Windows accepts it.
+	if m.flags&flagVersion != 0 && first != authenticateHeaderSize || first >= micOffset+micSize {
 		if !s.ReadBytes(&m.version, versionSize) {
 			return fmt.Errorf("ntlm: AUTHENTICATE_MESSAGE too short for its VERSION")
 		}

@@ -2,6 +2,7 @@ package ntlm
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"reflect"
 	"strings"
@@ -207,5 +208,30 @@ func TestMessagesRoundTrip(t *testing.T) {
 	}
 	if avID(0x0A).String() != "MsvAvChannelBindings" || avID(0x42).String() != "AvId(0x0042)" {
 		t.Fatal("avID String")
+	}
+}
+
+// TestAuthenticateVersionFlagWithoutVersion: curl 7.88's own NTLM copies
+// NEGOTIATE_VERSION from the CHALLENGE into its AUTHENTICATE_MESSAGE but
+// starts the payload right after the 64-byte header, with no VERSION.
+// Windows accepts it, and so must we; a field pointing inside where a
+// VERSION would be is still refused (TestParseRejects).
+func TestAuthenticateVersionFlagWithoutVersion(t *testing.T) {
+	// curl --ntlm -u 'EXAMPLE\alice:alice-Passw0rd', captured.
+	const curl = "TlRMTVNTUAADAAAAGAAYAEAAAACkAKQAWAAAAAcABwD8AAAABQAFAAMBAAALAAsACAEAAAAAAAAAAAAABoKKAvy7iDmA5Syf49/mB98kfPQ950Vu2doSVYvjBhkRzaepLezGOwASEWcBAQAAAAAAAAAI3Y/wg90BPedFbtnaElUAAAAAAgAOAEUAWABBAE0AUABMAEUAAQAMAFMARQBSAFYARQBSAAQAFgBlAHgAYQBtAHAAbABlAC4AYwBvAG0AAwAkAHMAZQByAHYAZQByAC4AZQB4AGEAbQBwAGwAZQAuAGMAbwBtAAcACABrT0GQ8IPdAQAAAAAAAAAARVhBTVBMRWFsaWNlV09SS1NUQVRJT04="
+	raw, err := base64.StdEncoding.DecodeString(curl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m authenticateMsg
+	if err := m.unmarshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	if m.flags&flagVersion == 0 || m.version != nil || m.mic != nil {
+		t.Fatalf("flags %#x version %x mic %x", uint32(m.flags), m.version, m.mic)
+	}
+	user, dom, ws, err := m.names()
+	if err != nil || user != "alice" || dom != "EXAMPLE" || ws != "WORKSTATION" {
+		t.Fatalf("names %q %q %q %v", user, dom, ws, err)
 	}
 }
