@@ -54,12 +54,12 @@ func TestOIDValid(t *testing.T) {
 	}{
 		{"", false},
 		{"\x2a", true},
-		{"\x2a\x80\x01", false},         // non-minimal subidentifier
-		{"\x2a\x86", false},             // ends inside a subidentifier
-		{"\x2a\x81\x00", true},          // 128
+		{"\x2a\x80\x01", false}, // non-minimal subidentifier
+		{"\x2a\x86", false},     // ends inside a subidentifier
+		{"\x2a\x81\x00", true},  // 128
 		{OID(strings.Repeat("\x01", 127)), true},
 		{OID(strings.Repeat("\x01", 128)), false},
-		{"\x2a" + OID(strings.Repeat("\xff", 9)) + "\x7f", false}, // > 64 bits
+		{"\x2a" + OID(strings.Repeat("\xff", 9)) + "\x7f", false},    // > 64 bits
 		{"\x2a\x81" + OID(strings.Repeat("\xff", 8)) + "\x7f", true}, // exactly 64 bits
 	} {
 		if got := c.oid.Valid(); got != c.want {
