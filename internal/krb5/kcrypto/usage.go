@@ -169,6 +169,15 @@ func (u *UsageKey) DecryptSegments(segs []Segment, checksum []byte) bool {
 	return true
 }
 
+// RestoreSegments encrypts again, in place, a message that
+// DecryptSegments has just decrypted: AES-CBC-CTS under a fixed IV is a
+// permutation, so this gives back exactly the ciphertext DecryptSegments
+// consumed. It is for callers that reject a message after it decrypted
+// (a token whose encrypted header disagrees with its plaintext one).
+func (u *UsageKey) RestoreSegments(segs []Segment) {
+	u.ctsEncrypt(segs, encryptedLen(segs))
+}
+
 // ChecksumSegments computes the keyed checksum of the message with Kc,
 // HMAC(Kc, message) truncated to h bytes (hmac-sha1-96-aes128/256 of RFC
 // 3962 Section 7, hmac-sha256-128-aes128 and hmac-sha384-192-aes256 of RFC

@@ -151,7 +151,10 @@ func TestSegmentsAgainstReference(t *testing.T) {
 			if !sameSegments(segs, plain) {
 				t.Fatalf("%v iter %d: does not decrypt to the plaintext", e, iter)
 			}
-			_ = cipherSegs
+			u.RestoreSegments(segs)
+			if !sameSegments(segs, cipherSegs) {
+				t.Fatalf("%v iter %d: RestoreSegments does not give back the ciphertext", e, iter)
+			}
 		}
 	}
 }
