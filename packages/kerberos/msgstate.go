@@ -163,7 +163,9 @@ const (
 // sealedTrailerLen is the TOKEN buffer SealMessage writes: header,
 // encrypted header copy, checksum and encrypted confounder, with EC = 0
 // (60 bytes for the SHA-1 types).
-func (m *msgState) sealedTrailerLen() int { return cfxHeaderLen + cfxHeaderLen + m.h + kcrypto.ConfounderSize }
+func (m *msgState) sealedTrailerLen() int {
+	return cfxHeaderLen + cfxHeaderLen + m.h + kcrypto.ConfounderSize
+}
 
 // sizes answers SECPKG_ATTR_SIZES (SecPkgContext_Sizes): cbMaxSignature is
 // a MIC token (16 + h: 28 bytes for the SHA-1 types); cbSecurityTrailer
