@@ -25,11 +25,19 @@ type tinvalid struct {
 	key, message, mic, wrapIntegrity, wrapSealed []byte
 }
 
-func readTInvalid(t *testing.T) tinvalid {
+func readTInvalid(t testing.TB) tinvalid {
 	t.Helper()
-	f, err := os.Open("testdata/t_invalid-cfx.txt")
+	v, err := loadTInvalid()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return v
+}
+
+func loadTInvalid() (tinvalid, error) {
+	f, err := os.Open("testdata/t_invalid-cfx.txt")
+	if err != nil {
+		return tinvalid{}, err
 	}
 	defer f.Close()
 	v := map[string][]byte{}
@@ -41,11 +49,11 @@ func readTInvalid(t *testing.T) tinvalid {
 		}
 		b, err := hex.DecodeString(strings.Join(fields[1:], ""))
 		if err != nil {
-			t.Fatal(err)
+			return tinvalid{}, err
 		}
 		v[fields[0]] = b
 	}
-	return tinvalid{v["key"], v["message"], v["mic"], v["wrap-integrity"], v["wrap-sealed"]}
+	return tinvalid{v["key"], v["message"], v["mic"], v["wrap-integrity"], v["wrap-sealed"]}, s.Err()
 }
 
 // tinvalidContexts returns the acceptor of t_invalid.c's fake CFX context
