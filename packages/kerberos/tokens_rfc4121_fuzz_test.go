@@ -185,7 +185,6 @@ func FuzzPackedMsgState(f *testing.F) {
 	})
 }
 
-
 // TestWriteFuzzSeeds rewrites testdata/fuzz when KERBEROS_WRITE_SEEDS=1.
 func TestWriteFuzzSeeds(t *testing.T) {
 	if os.Getenv("KERBEROS_WRITE_SEEDS") != "1" {
