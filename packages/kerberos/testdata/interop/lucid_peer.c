@@ -28,7 +28,7 @@
  *         UNWRAPIOV <header> <assoc> <data> -> OK <conf> <msg> | ERR ...
  *   lucid_peer bench <size> <seconds>
  *       gss_wrap + gss_unwrap (conf) on an MIT-to-MIT context, single
- *       thread, as /work/shared/peers/bench_gss.c measures it; prints
+ *       thread, as the project's anchor bench_gss.c measures it; prints
  *         BENCH <size> <iterations> <ns per wrap+unwrap>
  *
  * Errors go to stderr; a fatal one exits 1.
