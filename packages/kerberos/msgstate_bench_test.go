@@ -127,7 +127,7 @@ func mitBenchPeer(b *testing.B) (string, []string) {
 // mitAnchor runs MIT's gss_wrap+gss_unwrap loop for n bytes and returns
 // its time per pair.
 func mitAnchor(b *testing.B, bin string, env []string, n int) float64 {
-	cmd := exec.Command(bin, "bench", strconv.Itoa(n), strconv.FormatFloat((2 * time.Second).Seconds(), 'f', 1, 64))
+	cmd := exec.Command(bin, "bench", strconv.Itoa(n), strconv.FormatFloat((2*time.Second).Seconds(), 'f', 1, 64))
 	cmd.Env = env
 	out, err := cmd.Output()
 	if err != nil {
