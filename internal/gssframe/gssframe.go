@@ -16,8 +16,8 @@
 // most four length octets, a well-formed OBJECT IDENTIFIER, and no byte
 // after the inner token. It never allocates in proportion to a declared
 // length: it checks every length against the bytes actually present and
-// returns sub-slices of its input. Failures are *secpkg.Error values with
-// the status SEC_E_INVALID_TOKEN.
+// returns sub-slices of its input. Its failures match [ErrMalformed]
+// (callers report them as SEC_E_INVALID_TOKEN).
 package gssframe
 
 import (
@@ -25,8 +25,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/opensspi/sspi/secpkg"
 )
 
 // OID is an ASN.1 OBJECT IDENTIFIER held as the contents octets of its DER
@@ -66,9 +64,18 @@ const (
 	MaxOIDLen = 127
 )
 
-func malformed(detail string) error {
-	return secpkg.Errorf(secpkg.StatusInvalidToken, "gssframe: %s", detail)
-}
+// ErrMalformed is matched (errors.Is) by every error Parse and ParseFor
+// return: the token is not a well-formed InitialContextToken (or, for
+// ParseFor, not one for the expected mechanism).
+var ErrMalformed = errors.New("gssframe: malformed token")
+
+// malformedError describes what is wrong; it matches ErrMalformed.
+type malformedError string
+
+func (e malformedError) Error() string        { return "gssframe: " + string(e) }
+func (e malformedError) Is(target error) bool { return target == ErrMalformed }
+
+func malformed(detail string) error { return malformedError(detail) }
 
 // String returns the dotted-decimal form, such as "1.2.840.113554.1.2.2",
 // or "invalid OID <hex>" if o is not well formed.
@@ -293,7 +300,7 @@ func Parse(token []byte) (mech OID, inner []byte, err error) {
 }
 
 // ParseFor is Parse for callers that expect one mechanism: it also fails
-// (SEC_E_INVALID_TOKEN) if the token names another mechanism. It does not
+// if the token names another mechanism. It does not
 // allocate.
 func ParseFor(token []byte, want OID) (inner []byte, err error) {
 	oid, inner, err := parse(token)
