@@ -1,5 +1,6 @@
 // The SSPI types and constants, shared with package secpkg (aliases_test.go
 // checks that every secpkg constant is here).
+
 package sspi
 
 import "github.com/opensspi/sspi/secpkg"

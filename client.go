@@ -72,7 +72,7 @@ func (c *ClientContext) Initialize(ctx context.Context, in []byte) (out []byte, 
 			DataRep:    c.cfg.DataRep,
 			Token:      in,
 			Bindings:   c.cfg.Bindings,
-			CanMap:     c.p.canMap(c.pkg),
+			CanMap:     canMap(c.pkg),
 		})
 	})
 }

@@ -11,7 +11,7 @@ import (
 // package (1 to 5 tokens, the unmapped path and CompleteAuthToken), in
 // both modes: the embedded engine and the daemon protocol.
 func TestConformance(t *testing.T) {
-	for _, mode := range modes {
+	for _, mode := range secpkgtest.Modes {
 		for _, pkg := range allFakes {
 			t.Run(mode.Name+"/"+pkg, func(t *testing.T) {
 				t.Parallel()

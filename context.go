@@ -31,16 +31,16 @@ type Context struct {
 	p   *Provider
 	pkg string
 
-	mu     sync.Mutex
-	handle lsa.Handle         // the LSA's handle; zero before the first leg
-	local  secpkg.Handle      // this provider's name for the context (callbacks)
-	user   secpkg.UserContext // set when mapped
-	state  contextState
-	err    error // sticky
-	status Status
-	flags  secpkg.ContextFlags
-	expiry time.Time
-	attrs  *secpkg.ContextAttributes
+	mu         sync.Mutex
+	handle     lsa.SecHandle            // the LSA's handle; zero before the first leg
+	userHandle secpkg.UserContextHandle // this provider's name for the context (callbacks)
+	user       secpkg.UserContext       // set when mapped
+	state      contextState
+	err        error // sticky
+	status     Status
+	flags      secpkg.ContextFlags
+	expiry     time.Time
+	attrs      *secpkg.ContextAttributes
 }
 
 // Package returns the name of the context's package.
@@ -101,14 +101,14 @@ func (c *Context) mapPacked(b []byte) error {
 	if pk.Kind != lsa.PackedMapped || !strings.EqualFold(pk.Package, c.pkg) {
 		return secpkg.Errorf(StatusInternalError, "sspi: LSA mapped a context of %s into a %s context", pk.Package, c.pkg)
 	}
-	u, err := c.p.userPackage(c.pkg)
+	up, err := c.p.userPackage(c.pkg)
 	if err != nil {
 		return err
 	}
-	if c.local == 0 {
-		c.local = c.p.register(c)
+	if c.userHandle == 0 {
+		c.userHandle = userModes.register(c)
 	}
-	uc, err := u.pkg.InitUserModeContext(c.local, pk.Data)
+	uc, err := up.InitUserModeContext(c.userHandle, pk.Data)
 	clear(pk.Data)
 	if err != nil {
 		return err
@@ -184,11 +184,11 @@ func (c *Context) Delete() error {
 	if c.err == nil {
 		c.err = secpkg.Errorf(StatusInvalidHandle, "sspi: context was deleted")
 	}
-	user, h, local := c.user, c.handle, c.local
+	user, h, uh := c.user, c.handle, c.userHandle
 	c.user = nil
 	c.mu.Unlock()
-	if local != 0 {
-		c.p.unregister(local)
+	if uh != 0 {
+		userModes.unregister(uh)
 	}
 	var err error
 	if user != nil {
@@ -229,7 +229,7 @@ func (c *Context) Export(ctx context.Context) ([]byte, error) {
 	}
 	c.user.DeleteUserModeContext()
 	c.user = nil
-	c.p.unregister(c.local)
+	userModes.unregister(c.userHandle)
 	c.state = stateDeleted
 	c.err = secpkg.Errorf(StatusInvalidHandle, "sspi: context was exported")
 	return blob, nil
@@ -250,15 +250,15 @@ func (p *Provider) ImportContext(ctx context.Context, blob []byte) (*Context, er
 		p.conn.DeleteContext(dctx, r.Context)
 		return nil, err
 	}
-	u, err := p.userPackage(r.Package)
+	up, err := p.userPackage(r.Package)
 	if err != nil {
 		return fail(err)
 	}
-	c.local = p.register(c)
-	uc, err := u.pkg.ImportContext(c.local, r.Packed)
+	c.userHandle = userModes.register(c)
+	uc, err := up.ImportContext(c.userHandle, r.Packed)
 	clear(r.Packed)
 	if err != nil {
-		p.unregister(c.local)
+		userModes.unregister(c.userHandle)
 		return fail(err)
 	}
 	c.user = uc

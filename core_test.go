@@ -12,6 +12,8 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
@@ -165,8 +167,8 @@ func TestNotMappableStaysInLSA(t *testing.T) {
 func TestHandleOwnership(t *testing.T) {
 	e := newEngine(t, nil)
 	ctx := context.Background()
-	a := e.Connect(lsa.CurrentProcess())
-	b := e.Connect(lsa.CurrentProcess())
+	a := e.Connect(engine.CurrentProcess())
+	b := e.Connect(engine.CurrentProcess())
 	defer a.Close()
 	defer b.Close()
 	cred, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "Fake2", Use: secpkg.CredentialOutbound, Identity: alice()})
@@ -177,28 +179,28 @@ func TestHandleOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	missing := lsa.Handle{Epoch: r.Context.Epoch, ID: r.Context.ID ^ 1}
+	missing := lsa.SecHandle{Epoch: r.Context.Epoch, ID: r.Context.ID ^ 1}
 	// Every call of b on a's handles fails exactly like a call on a handle
 	// that does not exist: b cannot even tell a's handles exist.
 	probes := []struct {
 		name string
-		call func(h lsa.Handle) error
+		call func(h lsa.SecHandle) error
 	}{
-		{"DeleteContext", func(h lsa.Handle) error { return b.DeleteContext(ctx, h) }},
-		{"Initialize", func(h lsa.Handle) error {
+		{"DeleteContext", func(h lsa.SecHandle) error { return b.DeleteContext(ctx, h) }},
+		{"Initialize", func(h lsa.SecHandle) error {
 			_, err := b.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: h})
 			return err
 		}},
-		{"FreeCredentials", func(h lsa.Handle) error { return b.FreeCredentials(ctx, h) }},
-		{"QuerySessionKey", func(h lsa.Handle) error { _, err := b.QuerySessionKey(ctx, h); return err }},
-		{"ProtectMessage", func(h lsa.Handle) error {
+		{"FreeCredentials", func(h lsa.SecHandle) error { return b.FreeCredentials(ctx, h) }},
+		{"QuerySessionKey", func(h lsa.SecHandle) error { _, err := b.QuerySessionKey(ctx, h); return err }},
+		{"ProtectMessage", func(h lsa.SecHandle) error {
 			_, err := b.ProtectMessage(ctx, &lsa.MessageRequest{Context: h, Op: lsa.OpMakeSignature})
 			return err
 		}},
-		{"CallPackage", func(h lsa.Handle) error { _, err := b.CallPackage(ctx, h, 1, nil); return err }},
+		{"CallPackage", func(h lsa.SecHandle) error { _, err := b.CallPackage(ctx, h, 1, nil); return err }},
 	}
 	for _, pr := range probes {
-		for _, h := range []lsa.Handle{r.Context, cred.Handle} {
+		for _, h := range []lsa.SecHandle{r.Context, cred.Handle} {
 			errOwned := pr.call(h)
 			errMissing := pr.call(missing)
 			if !errors.Is(errOwned, sspi.StatusInvalidHandle) {
@@ -222,13 +224,13 @@ func TestHandlesFromAnotherEngine(t *testing.T) {
 	e1 := newEngine(t, nil)
 	e2 := newEngine(t, nil)
 	ctx := context.Background()
-	a := e1.Connect(lsa.CurrentProcess())
+	a := e1.Connect(engine.CurrentProcess())
 	defer a.Close()
 	cred, err := a.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "Fake2", Use: secpkg.CredentialOutbound, Identity: alice()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := e2.Connect(lsa.CurrentProcess())
+	b := e2.Connect(engine.CurrentProcess())
 	defer b.Close()
 	err = b.FreeCredentials(ctx, cred.Handle)
 	if !errors.Is(err, sspi.StatusInvalidHandle) || !strings.Contains(err.Error(), "another LSA instance") {
@@ -237,7 +239,7 @@ func TestHandlesFromAnotherEngine(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
-	e := newEngine(t, func(c *lsa.Config) { c.MaxHandlesPerCaller = 3 })
+	e := newEngine(t, func(c *engine.Config) { c.MaxHandlesPerCaller = 3 })
 	p := newProvider(t, e)
 	ctx := context.Background()
 	var creds []*sspi.Credentials
@@ -270,7 +272,7 @@ func TestQuota(t *testing.T) {
 }
 
 func TestLegLimit(t *testing.T) {
-	e := newEngine(t, func(c *lsa.Config) { c.MaxLegs = 2 })
+	e := newEngine(t, func(c *engine.Config) { c.MaxLegs = 2 })
 	p := newProvider(t, e)
 	c, s := pairFor(t, p, "Fake5", 0, 0)
 	ctx := context.Background()
@@ -300,7 +302,7 @@ func TestHandshakeDeadline(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk.Now() }
-	e := newEngine(t, func(c *lsa.Config) {
+	e := newEngine(t, func(c *engine.Config) {
 		c.Time = now
 		c.HandshakeTimeout = time.Minute
 		c.SweepInterval = 5 * time.Millisecond
@@ -373,7 +375,7 @@ func TestStickyErrors(t *testing.T) {
 func TestConnCloseFreesEverything(t *testing.T) {
 	e := newEngine(t, nil)
 	before := liveFakeContexts()
-	p := sspi.NewProvider(e.Connect(lsa.CurrentProcess()), nil)
+	p := sspi.NewProvider(e.Connect(engine.CurrentProcess()), nil)
 	ctx := context.Background()
 	for _, pkg := range allFakes {
 		c, s := pairFor(t, p, pkg, 0, 0)
@@ -544,7 +546,7 @@ func TestExportExpires(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk.Now() }
-	e := newEngine(t, func(c *lsa.Config) {
+	e := newEngine(t, func(c *engine.Config) {
 		c.Time = now
 		c.ExportLifetime = time.Minute
 		c.HandshakeTimeout = 40 * time.Millisecond
@@ -638,7 +640,7 @@ func TestConcurrentMessagesOnOneContext(t *testing.T) {
 }
 
 func TestPackages(t *testing.T) {
-	e := newEngine(t, func(c *lsa.Config) { c.Packages = []string{"Fake3", "fake1"} })
+	e := newEngine(t, func(c *engine.Config) { c.Packages = []string{"Fake3", "fake1"} })
 	p := newProvider(t, e)
 	pkgs, err := p.Packages(context.Background())
 	if err != nil {
@@ -654,10 +656,10 @@ func TestPackages(t *testing.T) {
 	if _, err := p.QueryPackage(context.Background(), "Fake2"); !errors.Is(err, sspi.ErrPackageNotFound) {
 		t.Fatalf("disabled package: %v", err)
 	}
-	if _, err := lsa.New(&lsa.Config{Packages: []string{"Fake1", "Nope"}}); !errors.Is(err, sspi.ErrPackageNotFound) {
+	if _, err := engine.New(&engine.Config{Packages: []string{"Fake1", "Nope"}}); !errors.Is(err, sspi.ErrPackageNotFound) {
 		t.Fatalf("engine with an unregistered package: %v", err)
 	}
-	if _, err := lsa.New(&lsa.Config{Packages: []string{"Fake1", "FAKE1"}}); err == nil {
+	if _, err := engine.New(&engine.Config{Packages: []string{"Fake1", "FAKE1"}}); err == nil {
 		t.Fatal("engine with a package enabled twice")
 	}
 }
@@ -711,11 +713,10 @@ func TestUserModeCallback(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
 			e := newEngine(t, nil)
-			p := sspi.NewProvider(mode.Harness(t, e).Connect(t), nil)
-			defer p.Close()
+			p := enginetest.Provider(t, e, mode)
 			c, _ := established(t, p, "Fake2")
 			fakeUserMu.Lock()
-			fns, h := fakeUserFns, fakeLastHandle
+			fns, h := fakeUserFns["Fake2"], fakeLastHandle["Fake2"]
 			fakeUserMu.Unlock()
 			_ = c
 			// The last mapped context is the server's; its user is alice.

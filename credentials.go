@@ -14,7 +14,7 @@ import (
 // never holds the secret behind it.
 type Credentials struct {
 	p      *Provider
-	handle lsa.Handle
+	handle lsa.SecHandle
 	pkg    string
 	use    CredentialUse
 	name   string
@@ -48,7 +48,7 @@ func (p *Provider) AcquireCredentials(ctx context.Context, pkg string, use Crede
 		Package: pkg, Principal: opts.Principal, Use: use, LogonID: opts.LogonID, Identity: opts.Identity,
 	})
 	if err != nil {
-		return nil, err
+		return nil, packageHint(pkg, err)
 	}
 	return &Credentials{p: p, handle: r.Handle, pkg: r.Package, use: use, name: r.Name, expiry: r.Expiry}, nil
 }

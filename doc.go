@@ -9,7 +9,7 @@
 // established context signs, verifies, encrypts and decrypts messages.
 //
 //	cred, _ := sspi.AcquireCredentials(ctx, "NTLM", sspi.CredentialOutbound,
-//		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: pw}})
+//		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: []byte(pw)}})
 //	c := sspi.NewClientContext(cred, &sspi.ClientConfig{Target: "HOST/server.example.com",
 //		Flags: sspi.ISCReqConfidentiality | sspi.ISCReqIntegrity})
 //	out, status, err := c.Initialize(ctx, nil) // send out; feed the reply back in
@@ -17,14 +17,22 @@
 // # Architecture
 //
 // Calls go from the [Provider] (this package, in the application process)
-// to the Local Security Authority ([lsa.Conn]): an engine embedded in the
-// process by default, or the lsad daemon over a Unix socket. The LSA runs
+// to the Local Security Authority through the seam, an [lsa.Conn]: the
+// lsad daemon over a Unix socket (package lsa/lsarpc), or an engine in
+// this process when the program imports package embedded. The LSA runs
 // the LSA-mode half of each security package and holds every long-term
 // secret. When a context is established, the LSA hands the provider a
-// packed context holding session keys only, and the provider initializes
-// the package's user-mode half in this process (SpUserModeInitialize,
-// SpInstanceInit, SpInitUserModeContext), so per-message calls need no
-// round trip. Packages implement package [secpkg].
+// packed context holding session keys only, and the provider maps it into
+// the package's user-mode half in this process (SpInitUserModeContext;
+// the half itself is initialized once per process, with
+// SpUserModeInitialize and SpInstanceInit, when its first context is
+// mapped), so per-message calls need no round trip. Packages implement
+// package [secpkg].
+//
+// This package is the application side of the design (doc/architecture.md):
+// it imports only the seam (lsa, lsa/lsarpc) and secpkg, never the engine
+// or the account store, so that an application links no part of the
+// authority.
 //
 // # Windows names
 //
@@ -70,7 +78,10 @@
 //
 // # Default provider
 //
-// The package-level functions use [Default]: an embedded LSA with every
-// registered package. Register the built-in packages by importing
+// The package-level functions use [Default], which [OpenLSA] connects as
+// the environment says: lsad on the socket SSPI_LSA names; else, in a
+// program that imports package embedded, an LSA in the process with the
+// account store SSPI_STORE names; else lsad at [DefaultLSASocket].
+// Register the built-in packages by importing
 // github.com/opensspi/sspi/packages/all.
 package sspi

@@ -6,7 +6,8 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/embedded"
+	"github.com/opensspi/sspi/lsa/engine"
 	_ "github.com/opensspi/sspi/packages/all"
 )
 
@@ -18,12 +19,12 @@ func Example() {
 
 	// An LSA in this process, with an account store holding alice.
 	store, _ := accounts.Open(ctx, "memory:", nil)
-	p, err := sspi.NewEmbeddedProvider(&lsa.Config{Packages: []string{"NTLM"}, Accounts: store}, nil)
+	p, eng, err := embedded.NewProvider(&engine.Config{Packages: []string{"NTLM"}, Accounts: store}, nil)
 	if err != nil {
 		panic(err)
 	}
 	defer p.Close()
-	p.Engine().SetPassword(ctx, "EXAMPLE", "alice", []byte("alice-Passw0rd"))
+	eng.SetPassword(ctx, "EXAMPLE", "alice", []byte("alice-Passw0rd"))
 
 	// AcquireCredentialsHandle on both sides.
 	clientCred, _ := p.AcquireCredentials(ctx, "NTLM", sspi.CredentialOutbound, &sspi.CredentialsOptions{

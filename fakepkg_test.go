@@ -31,10 +31,10 @@ type fakeConfig struct {
 
 func init() {
 	for n := 1; n <= 5; n++ {
-		secpkg.Register(fmt.Sprintf("Fake%d", n), &fakePackage{name: fmt.Sprintf("Fake%d", n), cfg: fakeConfig{tokens: n}})
+		secpkg.Register(fmt.Sprintf("Fake%d", n), &fakeMappedPackage{fakePackage{name: fmt.Sprintf("Fake%d", n), cfg: fakeConfig{tokens: n}}})
 	}
 	secpkg.Register("FakeUnmapped", &fakePackage{name: "FakeUnmapped", cfg: fakeConfig{tokens: 3, unmapped: true}})
-	secpkg.Register("FakeComplete", &fakePackage{name: "FakeComplete", cfg: fakeConfig{tokens: 3, completeNeeded: true}})
+	secpkg.Register("FakeComplete", &fakeMappedPackage{fakePackage{name: "FakeComplete", cfg: fakeConfig{tokens: 3, completeNeeded: true}}})
 }
 
 const (
@@ -45,6 +45,7 @@ const (
 		secpkg.FlagConfidentiality | secpkg.FlagIntegrity | secpkg.FlagConnection
 )
 
+// fakePackage has an LSA-mode half only.
 type fakePackage struct {
 	name string
 	cfg  fakeConfig
@@ -54,11 +55,11 @@ func (p *fakePackage) LSAModeInitialize(v uint32) (uint32, secpkg.LSAPackage, er
 	return secpkg.InterfaceVersion, trackFake(&fakeLSA{name: p.name, cfg: p.cfg}), nil
 }
 
-func (p *fakePackage) UserModeInitialize(v uint32) (uint32, secpkg.UserPackage, error) {
-	if p.cfg.unmapped {
-		return 0, nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "fake: no user mode")
-	}
-	return secpkg.InterfaceVersion, &fakeUser{}, nil
+// fakeMappedPackage has both halves.
+type fakeMappedPackage struct{ fakePackage }
+
+func (p *fakeMappedPackage) UserModeInitialize(v uint32) (uint32, secpkg.UserPackage, error) {
+	return secpkg.InterfaceVersion, &fakeUser{pkg: p.name}, nil
 }
 
 type fakeCred struct {
@@ -389,8 +390,9 @@ func (f *fakeLSA) finish(ctx context.Context, h secpkg.Handle, c *fakeCtx, tok [
 		f.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonSuccess, Principal: c.acct.Domain + `\` + c.acct.User})
 	}
 	res := &secpkg.ContextResult{Context: h, Status: st, Token: tok, Flags: c.flags}
+	// The LSA protects the messages of a context the caller cannot map.
+	c.session = newFakeSession(c.server, c.flags, c.sk, 0, 0)
 	if f.cfg.unmapped {
-		c.session = newFakeSession(c.server, c.flags, c.sk, 0, 0)
 		return res, nil
 	}
 	th := sha256.Sum256(c.transcript)
@@ -505,31 +507,31 @@ func packFake(server bool, flags secpkg.ContextFlags, sk []byte, send, recv uint
 	return append(b, th...)
 }
 
-type fakeUser struct{}
+type fakeUser struct{ pkg string }
 
 // fakeUserFns and fakeLastHandle let tests use the callback channel the
-// provider gave the user-mode half.
+// provider gave each package's user-mode half.
 var (
 	fakeUserMu     sync.Mutex
-	fakeUserFns    secpkg.UserFunctions
-	fakeLastHandle secpkg.Handle
+	fakeUserFns    = map[string]secpkg.UserFunctions{}
+	fakeLastHandle = map[string]secpkg.UserContextHandle{}
 )
 
-func (fakeUser) InstanceInit(version uint32, fns secpkg.UserFunctions) error {
+func (u *fakeUser) InstanceInit(version uint32, fns secpkg.UserFunctions) error {
 	fakeUserMu.Lock()
-	fakeUserFns = fns
+	fakeUserFns[u.pkg] = fns
 	fakeUserMu.Unlock()
 	return nil
 }
 
-func (fakeUser) InitUserModeContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (u *fakeUser) InitUserModeContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	fakeUserMu.Lock()
-	fakeLastHandle = h
+	fakeLastHandle[u.pkg] = h
 	fakeUserMu.Unlock()
 	return unpackFake(packed)
 }
 
-func (fakeUser) ImportContext(h secpkg.Handle, packed []byte) (secpkg.UserContext, error) {
+func (u *fakeUser) ImportContext(h secpkg.UserContextHandle, packed []byte) (secpkg.UserContext, error) {
 	return unpackFake(packed)
 }
 

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi"
-	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
 
 const (
 	testUser     = "alice"
-	testDomain   = "EXAMPLE"
+	testDomain   = enginetest.Domain
 	testPassword = "alice-Passw0rd"
 	testTarget   = "HOST/server.example.com"
 )
@@ -21,38 +21,26 @@ const (
 var allFakes = []string{"Fake1", "Fake2", "Fake3", "Fake4", "Fake5", "FakeUnmapped", "FakeComplete"}
 
 // newEngine starts an engine with the fake packages and an account store
-// holding alice. mod, if not nil, adjusts the configuration first.
-func newEngine(t testing.TB, mod func(*lsa.Config)) *lsa.Engine {
+// holding alice (enginetest). mod, if not nil, adjusts the configuration
+// first.
+func newEngine(t testing.TB, mod func(*engine.Config)) *engine.Engine {
 	t.Helper()
-	store, err := accounts.Open(context.Background(), "memory:", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &lsa.Config{
-		Packages:   allFakes,
-		Accounts:   store,
-		Parameters: lsaParams(),
-	}
-	if mod != nil {
-		mod(cfg)
-	}
-	e, err := lsa.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(); store.Close() })
-	if err := e.SetPassword(context.Background(), testDomain, testUser, []byte(testPassword)); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return enginetest.New(t, &enginetest.Config{
+		Packages: allFakes,
+		Accounts: []enginetest.Account{{Domain: testDomain, User: testUser, Password: testPassword}},
+		Engine:   mod,
+	})
 }
 
-func newProvider(t testing.TB, e *lsa.Engine) *sspi.Provider {
+// newProvider is a provider on a connection of its own to the engine in
+// this process.
+func newProvider(t testing.TB, e *engine.Engine) *sspi.Provider {
 	t.Helper()
-	p := sspi.NewProvider(e.Connect(lsa.CurrentProcess()), nil)
-	t.Cleanup(func() { p.Close() })
-	return p
+	return enginetest.Provider(t, e, enginetest.Embedded)
 }
+
+// modes are the two ways a provider reaches the LSA.
+var modes = enginetest.Modes
 
 func alice() *sspi.AuthIdentity {
 	return &sspi.AuthIdentity{User: testUser, Domain: testDomain, Password: []byte(testPassword)}

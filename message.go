@@ -117,10 +117,12 @@ func (c *Context) Verify(data, sig []byte) error {
 }
 
 // Wrap protects plaintext as one token for the peer's Unwrap: encrypted
-// and signed when encrypt is set, signed only otherwise (GSS_Wrap). Unless
-// the package defines its own token format (RFC 4121 for Kerberos), the
+// and signed when encrypt is set, signed only otherwise (GSS_Wrap). The
 // token is the EncryptMessage trailer followed by the data, as the SSPI
-// sample exchanges them. plaintext is not modified.
+// sample exchanges them; a package whose protocol defines a wrap token
+// makes trailer and data together exactly that token (Kerberos: an
+// RFC 4121 4.2.6.2 wrap token rotated by its RRC, as Windows makes it).
+// plaintext is not modified.
 func (c *Context) Wrap(plaintext []byte, encrypt bool) ([]byte, error) {
 	return c.AppendWrap(nil, encrypt, plaintext)
 }
@@ -132,14 +134,6 @@ func (c *Context) AppendWrap(dst []byte, encrypt bool, parts ...[]byte) ([]byte,
 	qop := uint32(0)
 	if !encrypt {
 		qop = QOPWrapNoEncrypt
-	}
-	if w, ok := c.wrapper(); ok {
-		var pt []byte
-		for _, p := range parts {
-			pt = append(pt, p...)
-		}
-		tok, err := w.Wrap(qop, pt)
-		return append(dst, tok...), err
 	}
 	sz, err := c.Sizes()
 	if err != nil {
@@ -179,10 +173,6 @@ func (c *Context) Unwrap(token []byte) (plaintext []byte, encrypted bool, err er
 // the plaintext as a slice of it, allocating nothing. On failure token's
 // contents are unspecified.
 func (c *Context) UnwrapInPlace(token []byte) (plaintext []byte, encrypted bool, err error) {
-	if w, ok := c.wrapper(); ok {
-		pt, qop, err := w.Unwrap(token)
-		return pt, err == nil && qop != QOPWrapNoEncrypt, err
-	}
 	sz, err := c.Sizes()
 	if err != nil {
 		return nil, false, err
@@ -200,11 +190,4 @@ func (c *Context) UnwrapInPlace(token []byte) (plaintext []byte, encrypted bool,
 		return nil, false, err
 	}
 	return msg[1].Data, qop != QOPWrapNoEncrypt, nil
-}
-
-func (c *Context) wrapper() (secpkg.Wrapper, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	w, ok := c.user.(secpkg.Wrapper)
-	return w, ok
 }

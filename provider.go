@@ -2,50 +2,35 @@ package sspi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/lsa"
-	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
 
 // Provider is the security provider of an application process (the role
 // of secur32.dll): it forwards credential and handshake calls to the LSA
-// over an [lsa.Conn], initializes the user-mode half of each package the
-// first time one of its contexts is mapped (SpUserModeInitialize, then
-// SpInstanceInit), and runs per-message work locally for mapped contexts.
+// over an [lsa.Conn] and runs per-message work locally for mapped
+// contexts. The user-mode half of each package is initialized once per
+// process (SpUserModeInitialize, then SpInstanceInit), when the first of
+// its contexts is mapped, by whichever provider maps it.
 //
 // A Provider is safe for concurrent use. Most programs use the default
 // provider through the package-level functions ([AcquireCredentials],
 // [Packages]); tests and servers that want their own LSA build one with
-// [NewProvider] or [NewEmbeddedProvider].
+// [NewProvider] over a connection from [OpenLSA].
 type Provider struct {
 	conn        lsa.Conn
-	engine      *lsa.Engine // owned, when embedded
 	log         *slog.Logger
 	callTimeout time.Duration
 
-	mu       sync.Mutex
-	user     map[string]*userHalf // lower-case package name
-	contexts map[secpkg.Handle]*Context
-	nextH    atomic.Uint64
-
-	pkgOnce sync.Once
-	pkgs    []PackageInfo
-	pkgErr  error
-}
-
-type userHalf struct {
-	pkg  secpkg.UserPackage
-	name string
-	err  error
+	pkgMu sync.Mutex
+	pkgs  []PackageInfo // the enabled packages, once the LSA has listed them
 }
 
 // ProviderConfig configures a Provider. The zero value is usable.
@@ -64,8 +49,6 @@ type ProviderConfig struct {
 func NewProvider(conn lsa.Conn, cfg *ProviderConfig) *Provider {
 	p := &Provider{
 		conn:        conn,
-		user:        make(map[string]*userHalf),
-		contexts:    make(map[secpkg.Handle]*Context),
 		callTimeout: 30 * time.Second,
 	}
 	if cfg != nil {
@@ -80,33 +63,11 @@ func NewProvider(conn lsa.Conn, cfg *ProviderConfig) *Provider {
 	return p
 }
 
-// NewEmbeddedProvider starts an LSA engine in this process with cfg and
-// returns a provider connected to it as the current process. Closing the
-// provider stops the engine.
-func NewEmbeddedProvider(cfg *lsa.Config, pcfg *ProviderConfig) (*Provider, error) {
-	e, err := lsa.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	p := NewProvider(e.Connect(lsa.CurrentProcess()), pcfg)
-	p.engine = e
-	return p, nil
-}
-
-// Engine returns the embedded LSA engine, or nil when the provider talks
-// to a daemon.
-func (p *Provider) Engine() *lsa.Engine { return p.engine }
-
-// Close releases every handle the provider holds in the LSA and, for an
-// embedded provider, stops the engine.
+// Close releases every handle the provider holds in the LSA by closing its
+// connection (which, for an embedded LSA, also stops the engine).
 func (p *Provider) Close() error {
-	err := p.conn.Close()
-	if p.engine != nil {
-		if cerr := p.engine.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
+	userModes.forget(p)
+	return p.conn.Close()
 }
 
 func (p *Provider) bg() (context.Context, context.CancelFunc) {
@@ -114,17 +75,30 @@ func (p *Provider) bg() (context.Context, context.CancelFunc) {
 }
 
 // Packages returns the enabled security packages in order
-// (EnumerateSecurityPackages).
+// (EnumerateSecurityPackages). The first list the LSA returns is kept; a
+// call that fails is tried again by the next. Each caller waits for the
+// LSA under its own ctx: callers that find no list yet each ask, rather
+// than one caller's context deciding for all.
 func (p *Provider) Packages(ctx context.Context) ([]PackageInfo, error) {
-	p.pkgOnce.Do(func() {
-		p.pkgs, p.pkgErr = p.conn.EnumeratePackages(ctx)
-	})
-	if p.pkgErr != nil {
-		err := p.pkgErr
-		p.pkgOnce = sync.Once{} // try again next time
-		return nil, err
+	p.pkgMu.Lock()
+	pkgs := p.pkgs
+	p.pkgMu.Unlock()
+	if pkgs == nil {
+		list, err := p.conn.EnumeratePackages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if list == nil {
+			list = []PackageInfo{}
+		}
+		p.pkgMu.Lock()
+		if p.pkgs == nil {
+			p.pkgs = list
+		}
+		pkgs = p.pkgs
+		p.pkgMu.Unlock()
 	}
-	return append([]PackageInfo(nil), p.pkgs...), nil
+	return append([]PackageInfo(nil), pkgs...), nil
 }
 
 // QueryPackage returns one package's information (QuerySecurityPackageInfo).
@@ -139,82 +113,177 @@ func (p *Provider) QueryPackage(ctx context.Context, name string) (PackageInfo, 
 			return pi, nil
 		}
 	}
-	return PackageInfo{}, secpkg.Errorf(StatusPackageNotFound, "sspi: no security package %q", name)
+	return PackageInfo{}, packageHint(name, secpkg.Errorf(StatusPackageNotFound, "sspi: no security package %q", name))
 }
 
-// userPackage returns the initialized user-mode half of a package, running
-// SpUserModeInitialize and SpInstanceInit the first time.
-func (p *Provider) userPackage(name string) (*userHalf, error) {
+// packageHint adds to err, if it says a package was not found, how to get
+// one that this program has not registered: an LSA in the process offers
+// only the packages the program registers, and a program needs a
+// package's user-mode half to run its contexts' messages locally.
+func packageHint(name string, err error) error {
+	if !errors.Is(err, StatusPackageNotFound) {
+		return err
+	}
+	if _, _, ok := secpkg.Lookup(name); ok {
+		return err
+	}
+	detail := strings.ReplaceAll(err.Error(), " ("+StatusPackageNotFound.String()+")", "")
+	return &Error{Status: StatusPackageNotFound, Err: err, Detail: fmt.Sprintf(
+		"%s; this program has not registered a package %q: import _ %q (the built-in packages) or the package itself",
+		detail, name, "github.com/opensspi/sspi/packages/all")}
+}
+
+// userModes are this process's user-mode package halves and its mapped
+// contexts. A package's half is initialized once per process
+// (SpUserModeInitialize, then SpInstanceInit), when the first of its
+// contexts is mapped; every mapped context of every provider has a
+// UserContextHandle here, by which the half's callbacks
+// (UserFunctions.CallLSA) find the context's LSA handle.
+var userModes = &userModeTable{halves: make(map[string]*userHalf), mapped: make(map[secpkg.UserContextHandle]mappedContext)}
+
+type userModeTable struct {
+	mu     sync.Mutex
+	halves map[string]*userHalf // lower-case package name
+	mapped map[secpkg.UserContextHandle]mappedContext
+	next   secpkg.UserContextHandle
+}
+
+// userHalf is one package's user-mode half; mu serializes its
+// initialization.
+type userHalf struct {
+	mu   sync.Mutex
+	done bool
+	name string
+	pkg  secpkg.UserPackage
+	err  error // sticky: the package maps no context in this process
+}
+
+// mappedContext is what a callback needs of a mapped context.
+type mappedContext struct {
+	p      *Provider
+	pkg    string
+	handle lsa.SecHandle
+}
+
+func (t *userModeTable) half(name string) *userHalf {
 	key := strings.ToLower(name)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if u, ok := p.user[key]; ok {
-		return u, u.err
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.halves[key]
+	if u == nil {
+		u = &userHalf{name: name}
+		t.halves[key] = u
 	}
-	u := &userHalf{name: name}
-	u.err = func() error {
-		pkg, canonical, ok := secpkg.Lookup(name)
-		if !ok {
-			return secpkg.Errorf(StatusPackageNotFound, "sspi: package %s is not registered in this process", name)
-		}
-		u.name = canonical
-		version, up, err := pkg.UserModeInitialize(secpkg.InterfaceVersion)
-		if err != nil {
-			return fmt.Errorf("sspi: SpUserModeInitialize of %s: %w", canonical, err)
-		}
-		if version == 0 || version > secpkg.InterfaceVersion || up == nil {
-			return secpkg.Errorf(StatusCannotInstall, "sspi: %s user mode returned interface version %#x", canonical, version)
-		}
-		if err := up.InstanceInit(version, &userFunctions{p: p, pkg: canonical}); err != nil {
-			return fmt.Errorf("sspi: SpInstanceInit of %s: %w", canonical, err)
-		}
-		u.pkg = up
-		return nil
-	}()
-	if u.err != nil {
-		p.log.Debug("user-mode half unavailable; contexts stay in the LSA", "package", name, "err", u.err)
+	return u
+}
+
+// canMap reports whether contexts of the package can be mapped into this
+// process: it is registered here with a user-mode half (it implements
+// secpkg.UserModeInitializer, as a DLL exports SpUserModeInitialize) whose
+// initialization has not failed. It initializes nothing: the LSA asks on
+// every leg (CanMap), long before a context is mapped.
+func canMap(name string) bool {
+	pkg, _, ok := secpkg.Lookup(name)
+	if !ok {
+		return false
 	}
-	p.user[key] = u
-	return u, u.err
+	if _, ok := pkg.(secpkg.UserModeInitializer); !ok {
+		return false
+	}
+	u := userModes.half(name)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return !u.done || u.err == nil
 }
 
-func (p *Provider) canMap(name string) bool {
-	_, err := p.userPackage(name)
-	return err == nil
+// userPackage returns the package's user-mode half, initializing it if
+// this is the process's first mapped context of the package. p's logger
+// becomes the half's (UserFunctions.Logger).
+func (p *Provider) userPackage(name string) (secpkg.UserPackage, error) {
+	u := userModes.half(name)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.done {
+		u.done = true
+		u.err = u.initialize(p.log)
+		if u.err != nil {
+			p.log.Debug("user-mode half unavailable; contexts stay in the LSA", "package", name, "err", u.err)
+		}
+	}
+	return u.pkg, u.err
 }
 
-func (p *Provider) register(c *Context) secpkg.Handle {
-	h := secpkg.Handle(p.nextH.Add(1))
-	p.mu.Lock()
-	p.contexts[h] = c
-	p.mu.Unlock()
-	return h
+// initialize runs SpUserModeInitialize and SpInstanceInit. u.mu is held.
+func (u *userHalf) initialize(log *slog.Logger) error {
+	pkg, canonical, ok := secpkg.Lookup(u.name)
+	if !ok {
+		return secpkg.Errorf(StatusPackageNotFound, "sspi: package %s is not registered in this process", u.name)
+	}
+	u.name = canonical
+	um, ok := pkg.(secpkg.UserModeInitializer)
+	if !ok {
+		return secpkg.Errorf(StatusUnsupportedFunction, "sspi: package %s has no user-mode half", canonical)
+	}
+	version, up, err := um.UserModeInitialize(secpkg.InterfaceVersion)
+	if err != nil {
+		return fmt.Errorf("sspi: SpUserModeInitialize of %s: %w", canonical, err)
+	}
+	if version == 0 || version > secpkg.InterfaceVersion || up == nil {
+		return secpkg.Errorf(StatusCannotInstall, "sspi: %s user mode returned interface version %#x", canonical, version)
+	}
+	if err := up.InstanceInit(version, &userFunctions{pkg: canonical, log: log}); err != nil {
+		return fmt.Errorf("sspi: SpInstanceInit of %s: %w", canonical, err)
+	}
+	u.pkg = up
+	return nil
 }
 
-func (p *Provider) unregister(h secpkg.Handle) {
-	p.mu.Lock()
-	delete(p.contexts, h)
-	p.mu.Unlock()
+// register names a mapped context for its package's user-mode half.
+func (t *userModeTable) register(c *Context) secpkg.UserContextHandle {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next++
+	t.mapped[t.next] = mappedContext{p: c.p, pkg: c.pkg, handle: c.handle}
+	return t.next
 }
 
-// userFunctions are the helpers a user-mode half receives
-// (SECPKG_DLL_FUNCTIONS).
+func (t *userModeTable) unregister(h secpkg.UserContextHandle) {
+	t.mu.Lock()
+	delete(t.mapped, h)
+	t.mu.Unlock()
+}
+
+// forget drops the mapped contexts of a provider being closed.
+func (t *userModeTable) forget(p *Provider) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for h, m := range t.mapped {
+		if m.p == p {
+			delete(t.mapped, h)
+		}
+	}
+}
+
+// userFunctions are the helpers a package's user-mode half receives
+// (SECPKG_DLL_FUNCTIONS), once per process.
 type userFunctions struct {
-	p   *Provider
 	pkg string
+	log *slog.Logger // the logger of the provider that initialized the half
 }
 
-func (f *userFunctions) CallLSA(ctx context.Context, h secpkg.Handle, id uint32, input []byte) ([]byte, error) {
-	f.p.mu.Lock()
-	c := f.p.contexts[h]
-	f.p.mu.Unlock()
-	if c == nil {
+// CallLSA sends a callback to the LSA-mode half for one of this package's
+// mapped contexts, over the connection of the provider that holds it.
+func (f *userFunctions) CallLSA(ctx context.Context, h secpkg.UserContextHandle, id uint32, input []byte) ([]byte, error) {
+	userModes.mu.Lock()
+	m, ok := userModes.mapped[h]
+	userModes.mu.Unlock()
+	if !ok || !strings.EqualFold(m.pkg, f.pkg) {
 		return nil, secpkg.Errorf(StatusInvalidHandle, "sspi: callback for unknown context")
 	}
-	return f.p.conn.CallPackage(ctx, c.handle, id, input)
+	return m.p.conn.CallPackage(ctx, m.handle, id, input)
 }
 
-func (f *userFunctions) Logger() *slog.Logger { return f.p.log.With("package", f.pkg) }
+func (f *userFunctions) Logger() *slog.Logger { return f.log.With("package", f.pkg) }
 
 // LogonSession describes a logon session in the LSA (no secrets).
 type LogonSession = lsa.LogonSessionInfo
@@ -228,7 +297,8 @@ func (p *Provider) LogonUser(ctx context.Context, pkg string, identity *AuthIden
 	if identity == nil {
 		return nil, secpkg.Errorf(StatusInvalidParameter, "sspi: LogonUser needs an identity")
 	}
-	return p.conn.LogonUser(ctx, &lsa.LogonUserRequest{Package: pkg, Identity: *identity})
+	ls, err := p.conn.LogonUser(ctx, &lsa.LogonUserRequest{Package: pkg, Identity: *identity})
+	return ls, packageHint(pkg, err)
 }
 
 // LogonSessions lists the calling user's logon sessions.
@@ -248,47 +318,19 @@ var (
 )
 
 // Default returns the process's default provider, creating it on first
-// use. When the environment variable SSPI_LSA names a socket, the provider
-// talks to the lsad daemon there; otherwise it runs an embedded LSA engine
-// (see [DefaultEngineConfig]).
+// use from the environment: NewProvider(OpenLSA(LSAConfigFromEnv())).
 func Default() (*Provider, error) {
 	defaultOnce.Do(func() {
-		if sock := os.Getenv("SSPI_LSA"); sock != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, err := lsarpc.Dial(ctx, sock)
-			if err != nil {
-				defaultErr = err
-				return
-			}
-			defaultProvider = NewProvider(c, nil)
-			return
-		}
-		cfg, err := DefaultEngineConfig()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := OpenLSA(ctx, LSAConfigFromEnv())
 		if err != nil {
 			defaultErr = err
 			return
 		}
-		defaultProvider, defaultErr = NewEmbeddedProvider(cfg, nil)
+		defaultProvider = NewProvider(conn, nil)
 	})
 	return defaultProvider, defaultErr
-}
-
-// DefaultEngineConfig returns the configuration of the default embedded
-// engine: every registered package, machine names from the host, and the
-// account store named by the environment variable SSPI_STORE
-// ("sqlite:PATH", "postgres://…"), or none when it is unset (such an
-// engine can initiate contexts but knows no local accounts to accept).
-func DefaultEngineConfig() (*lsa.Config, error) {
-	cfg := &lsa.Config{}
-	if dsn := os.Getenv("SSPI_STORE"); dsn != "" {
-		store, err := accounts.Open(context.Background(), dsn, nil)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Accounts = store
-	}
-	return cfg, nil
 }
 
 // Packages returns the enabled security packages of the default provider

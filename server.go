@@ -60,7 +60,7 @@ func (c *ServerContext) Accept(ctx context.Context, in []byte) (out []byte, stat
 			DataRep:    c.cfg.DataRep,
 			Token:      in,
 			Bindings:   c.cfg.Bindings,
-			CanMap:     c.p.canMap(c.pkg),
+			CanMap:     canMap(c.pkg),
 		})
 	})
 }

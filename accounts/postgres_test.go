@@ -18,12 +18,19 @@ import (
 	"github.com/opensspi/sspi/accounts/storetest"
 )
 
-// pgDSN returns the test server's connection string, or skips the test.
+// pgDSN returns the test server's connection string. Without one the test
+// skips, or fails when SSPI_INTEROP_REQUIRED=1 (scripts/test.sh sets it and
+// starts the server): CI cannot pass without PostgreSQL.
 // scripts/pg-test-server.sh starts a server and prints the variable.
 func pgDSN(t testing.TB) string {
+	t.Helper()
 	dsn := os.Getenv("SSPI_TEST_POSTGRES")
 	if dsn == "" {
-		t.Skip("SSPI_TEST_POSTGRES is not set; run: eval \"$(scripts/pg-test-server.sh start)\"")
+		msg := "SSPI_TEST_POSTGRES is not set; run: eval \"$(scripts/pg-test-server.sh start)\""
+		if os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
+			t.Fatal(msg + " (SSPI_INTEROP_REQUIRED=1: PostgreSQL is required)")
+		}
+		t.Skip(msg)
 	}
 	return dsn
 }

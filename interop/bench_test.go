@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
@@ -172,11 +172,11 @@ func (r *runs) perSec() float64 {
 type ourCreds struct{ client, server *sspi.Credentials }
 
 // embedded is the harness of the embedded engine.
-func embedded(_ testing.TB, e *lsa.Engine) secpkgtest.Harness { return secpkgtest.Embedded(e) }
+func embedded(_ testing.TB, e *engine.Engine) secpkgtest.Harness { return secpkgtest.Embedded(e) }
 
 // ourPair returns client and server credentials on a provider in the
 // given mode.
-func ourPair(b *testing.B, mode func(testing.TB, *lsa.Engine) secpkgtest.Harness) ourCreds {
+func ourPair(b *testing.B, mode func(testing.TB, *engine.Engine) secpkgtest.Harness) ourCreds {
 	ctx := context.Background()
 	p := sspi.NewProvider(mode(b, newEngine(b)).Connect(b), nil)
 	b.Cleanup(func() { p.Close() })

@@ -19,7 +19,8 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/packages/negotiate"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
@@ -41,15 +42,15 @@ const (
 
 // newEngine is an LSA with both NTLM registrations and an account store
 // holding alice.
-func newEngine(t testing.TB) *lsa.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	ctx := context.Background()
 	store, err := accounts.Open(ctx, "memory:", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := lsa.New(&lsa.Config{
-		Packages: []string{ntlm.Name, ntlmRequireMIC},
+	e, err := engine.New(&engine.Config{
+		Packages: []string{ntlm.Name, ntlmRequireMIC, negotiate.Name},
 		Accounts: store,
 		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
 			DNSMachineName: "server.example.com", DNSDomainName: "example.com"},
@@ -66,7 +67,6 @@ func newEngine(t testing.TB) *lsa.Engine {
 
 // forEachMode runs f with a provider in each mode of secpkgtest.Modes.
 func forEachMode(t *testing.T, f func(t *testing.T, p *sspi.Provider)) {
-	requirePeers(t)
 	for _, mode := range secpkgtest.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
 			p := sspi.NewProvider(mode.Harness(t, newEngine(t)).Connect(t), nil)
@@ -80,13 +80,19 @@ func forEachMode(t *testing.T, f func(t *testing.T, p *sspi.Provider)) {
 // password and channel bindings, targeting spn.
 func ourClient(t *testing.T, p *sspi.Provider, pw string, cb *sspi.ChannelBindings) *sspi.ClientContext {
 	t.Helper()
+	return ourClientWith(t, p, pw, cb, clientFlags)
+}
+
+// ourClientWith is ourClient asking for flags.
+func ourClientWith(t *testing.T, p *sspi.Provider, pw string, cb *sspi.ChannelBindings, flags sspi.ISCFlags) *sspi.ClientContext {
+	t.Helper()
 	cred, err := p.AcquireCredentials(context.Background(), ntlm.Name, sspi.CredentialOutbound,
 		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte(pw)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cred.Free() })
-	c := sspi.NewClientContext(cred, &sspi.ClientConfig{Target: spn, Flags: clientFlags, Bindings: cb})
+	c := sspi.NewClientContext(cred, &sspi.ClientConfig{Target: spn, Flags: flags, Bindings: cb})
 	t.Cleanup(func() { c.Delete() })
 	return c
 }
@@ -95,12 +101,19 @@ func ourClient(t *testing.T, p *sspi.Provider, pw string, cb *sspi.ChannelBindin
 // spn with the given channel bindings.
 func ourServer(t *testing.T, p *sspi.Provider, pkg string, cb *sspi.ChannelBindings) *sspi.ServerContext {
 	t.Helper()
-	cred, err := p.AcquireCredentials(context.Background(), pkg, sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: spn})
+	return ourServerWith(t, p, pkg, spn, cb, serverFlags)
+}
+
+// ourServerWith is ourServer accepting as principal (none: no target
+// name is checked) and asking for flags.
+func ourServerWith(t *testing.T, p *sspi.Provider, pkg, principal string, cb *sspi.ChannelBindings, flags sspi.ASCFlags) *sspi.ServerContext {
+	t.Helper()
+	cred, err := p.AcquireCredentials(context.Background(), pkg, sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: principal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cred.Free() })
-	s := sspi.NewServerContext(cred, &sspi.ServerConfig{Flags: serverFlags, Bindings: cb})
+	s := sspi.NewServerContext(cred, &sspi.ServerConfig{Flags: flags, Bindings: cb})
 	t.Cleanup(func() { s.Delete() })
 	return s
 }
@@ -524,6 +537,83 @@ func TestWrongPassword(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestAuthOnly: contexts that ask for neither integrity nor
+// confidentiality (the zero ClientConfig and ServerConfig), both
+// directions. Our client then offers no NTLMSSP_NEGOTIATE_KEY_EXCH and
+// its AUTHENTICATE_MESSAGE (0xa2888205) carries no
+// EncryptedRandomSessionKey, as Windows clients do: gss-ntlmssp 1.2's
+// acceptor, which takes KEY_EXCH from its own CHALLENGE_MESSAGE, crashed
+// on our former 0xe2888205 with a 0-byte key. gss-ntlmssp's initiator
+// sends 0xa28a8205 with a 16-byte key field but no KEY_EXCH, which
+// therefore means nothing. Session keys (KeyExchangeKey, MS-NLMP
+// 3.1.5.1.2) agree.
+func TestAuthOnly(t *testing.T) {
+	forEachMode(t, func(t *testing.T, p *sspi.Provider) {
+		t.Run("OurClient", func(t *testing.T) {
+			peer := startPeer(t, "acceptor", nil)
+			c := ourClientWith(t, p, password, nil, 0)
+			var flags uint32
+			var keyLen int
+			clientHandshake(t, c, peer, func(auth []byte) { flags, keyLen = authFlags(t, auth) })
+			d := peer.done()
+			t.Logf("our auth-only AUTHENTICATE_MESSAGE: flags %#08x, %d-byte EncryptedRandomSessionKey", flags, keyLen)
+			if flags&(nlmpKeyExch|nlmpSign|nlmpSeal) != 0 || keyLen != 0 {
+				t.Fatalf("auth-only AUTHENTICATE flags %#08x with a %d-byte key", flags, keyLen)
+			}
+			if d.Peer != domain+`\`+user {
+				t.Fatalf("gss-ntlmssp authenticated %q", d.Peer)
+			}
+			if slices.Contains(d.Flags, "integrity") || slices.Contains(d.Flags, "confidentiality") {
+				t.Fatalf("gss-ntlmssp flags %v", d.Flags)
+			}
+			if c.Flags()&(sspi.ISCRetIntegrity|sspi.ISCRetConfidentiality) != 0 {
+				t.Fatalf("our flags %v", c.Flags())
+			}
+			checkSessionKey(t, &c.Context, d)
+			peer.quit()
+		})
+		t.Run("TheirInitiator", func(t *testing.T) {
+			peer := startPeer(t, "initiator", []string{"GSS_PEER_PASSWORD=" + password},
+				"--user", domain+`\`+user, "--password-env", "GSS_PEER_PASSWORD", "--target", peerTarget, "--no-protect")
+			s := ourServerWith(t, p, ntlm.Name, spn, nil, 0)
+			d, auth, err := serverHandshake(t, s, peer)
+			if err != nil {
+				t.Fatalf("accepting gss-ntlmssp's auth-only context: %v", err)
+			}
+			flags, keyLen := authFlags(t, auth)
+			t.Logf("gss-ntlmssp auth-only AUTHENTICATE_MESSAGE: flags %#08x, %d-byte EncryptedRandomSessionKey", flags, keyLen)
+			id, err := s.Identity()
+			if err != nil || id.User != user || id.Domain != domain {
+				t.Fatalf("identity %+v, %v", id, err)
+			}
+			if id.Flags&(sspi.ASCRetIntegrity|sspi.ASCRetConfidentiality) != 0 {
+				t.Fatalf("identity flags %v", id.Flags)
+			}
+			checkSessionKey(t, &s.Context, d)
+			peer.quit()
+		})
+	})
+}
+
+// NegotiateFlags bits the tests look at (MS-NLMP 2.2.2.5).
+const (
+	nlmpUnicode = 0x00000001
+	nlmpOEM     = 0x00000002
+	nlmpSign    = 0x00000010
+	nlmpSeal    = 0x00000020
+	nlmpKeyExch = 0x40000000
+)
+
+// authFlags returns the NegotiateFlags of an AUTHENTICATE_MESSAGE and the
+// length of its EncryptedRandomSessionKey (MS-NLMP 2.2.1.3).
+func authFlags(t *testing.T, auth []byte) (flags uint32, keyLen int) {
+	t.Helper()
+	if len(auth) < 64 || string(auth[:8]) != "NTLMSSP\x00" || binary.LittleEndian.Uint32(auth[8:]) != 3 {
+		t.Fatalf("not an AUTHENTICATE_MESSAGE: %x", auth)
+	}
+	return binary.LittleEndian.Uint32(auth[60:]), int(binary.LittleEndian.Uint16(auth[52:]))
 }
 
 // micOffset is where the MIC lies in an AUTHENTICATE_MESSAGE that has

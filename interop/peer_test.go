@@ -66,10 +66,17 @@ func requirePeers(t testing.TB) {
 			peersErr = fmt.Errorf("%s %s check: %v: %s", python, peerScript, err, bytes.TrimSpace(out))
 		}
 	})
-	if peersErr == nil {
-		return
+	if peersErr != nil {
+		peerMissing(t, "gss-ntlmssp peer (Debian: apt-get install gss-ntlmssp python3-gssapi, or scripts/setup.sh)", peersErr)
 	}
-	msg := fmt.Sprintf("gss-ntlmssp peer unavailable (Debian: apt-get install gss-ntlmssp python3-gssapi, or scripts/setup.sh): %v", peersErr)
+}
+
+// peerMissing skips a test whose peer cannot run, or fails it when
+// SSPI_INTEROP_REQUIRED=1 (scripts/test.sh), so that CI cannot pass
+// without the peer.
+func peerMissing(t testing.TB, what string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("%s unavailable: %v", what, err)
 	if os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
 		t.Fatal(msg)
 	}
@@ -147,7 +154,14 @@ func startPeer(t testing.TB, role string, extraEnv []string, args ...string) *pe
 	requirePeers(t)
 	cmd := exec.Command(python, append([]string{peerScript, role}, args...)...)
 	cmd.Env = append(peerEnv(t, t.TempDir()), extraEnv...)
-	p := &peer{t: t, name: "gss-ntlmssp " + role, cmd: cmd, lines: make(chan string, 16), stderr: &syncBuffer{}}
+	return startCmd(t, "gss-ntlmssp "+role, cmd)
+}
+
+// startCmd starts cmd, a peer speaking lines on stdin and stdout, named
+// name in failures. The process is waited for when the test ends.
+func startCmd(t testing.TB, name string, cmd *exec.Cmd) *peer {
+	t.Helper()
+	p := &peer{t: t, name: name, cmd: cmd, lines: make(chan string, 16), stderr: &syncBuffer{}}
 	cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -257,6 +271,7 @@ type peerDone struct {
 	Peer       string   `json:"peer"`
 	SessionKey string   `json:"session_key"`
 	Flags      []string `json:"flags"`
+	Mech       string   `json:"mech"`
 }
 
 // peerFailure is the FAIL or BAD line of a peer: GSS status codes.

@@ -10,7 +10,7 @@ import (
 
 // Conn is one caller's connection to the LSA: the seam between the
 // provider in an application process and the authority. The embedded
-// engine ([Engine.Connect]) and the daemon's client (package lsarpc)
+// engine (package lsa/engine) and the daemon's client (package lsarpc)
 // implement it with the same request and reply types, so both modes run
 // the same provider code. Replies never carry a long-term secret.
 //
@@ -23,30 +23,30 @@ type Conn interface {
 	// AcquireCredentials is AcquireCredentialsHandle.
 	AcquireCredentials(ctx context.Context, req *AcquireCredentialsRequest) (*CredentialsReply, error)
 	// QueryCredentials is QueryCredentialsAttributes (SECPKG_CRED_ATTR_NAMES).
-	QueryCredentials(ctx context.Context, h Handle) (*CredentialsReply, error)
+	QueryCredentials(ctx context.Context, h SecHandle) (*CredentialsReply, error)
 	// FreeCredentials is FreeCredentialsHandle.
-	FreeCredentials(ctx context.Context, h Handle) error
+	FreeCredentials(ctx context.Context, h SecHandle) error
 	// InitializeContext is one leg of InitializeSecurityContext.
 	InitializeContext(ctx context.Context, req *InitializeContextRequest) (*ContextReply, error)
 	// AcceptContext is one leg of AcceptSecurityContext.
 	AcceptContext(ctx context.Context, req *AcceptContextRequest) (*ContextReply, error)
 	// DeleteContext is DeleteSecurityContext; it works in any state.
-	DeleteContext(ctx context.Context, h Handle) error
+	DeleteContext(ctx context.Context, h SecHandle) error
 	// ApplyControlToken is ApplyControlToken.
-	ApplyControlToken(ctx context.Context, h Handle, input []secpkg.Buffer) error
+	ApplyControlToken(ctx context.Context, h SecHandle, input []secpkg.Buffer) error
 	// ProtectMessage runs MakeSignature, VerifySignature, EncryptMessage or
 	// DecryptMessage in the LSA, for a context that is not mapped.
 	ProtectMessage(ctx context.Context, req *MessageRequest) (*MessageReply, error)
 	// QuerySessionKey answers SECPKG_ATTR_SESSION_KEY for a context that is
 	// not mapped.
-	QuerySessionKey(ctx context.Context, h Handle) ([]byte, error)
+	QuerySessionKey(ctx context.Context, h SecHandle) ([]byte, error)
 	// CallPackage carries a user-mode half's callback to its LSA-mode half.
-	CallPackage(ctx context.Context, h Handle, id uint32, input []byte) ([]byte, error)
+	CallPackage(ctx context.Context, h SecHandle, id uint32, input []byte) ([]byte, error)
 	// ExportContext is ExportSecurityContext for a mapped context: the LSA
 	// seals packed (the user-mode half's export) into a blob that one
 	// process of the same user may import once. The handle is gone
 	// afterwards.
-	ExportContext(ctx context.Context, h Handle, packed []byte) ([]byte, error)
+	ExportContext(ctx context.Context, h SecHandle, packed []byte) ([]byte, error)
 	// ImportContext is ImportSecurityContext.
 	ImportContext(ctx context.Context, blob []byte) (*ImportReply, error)
 	// LogonUser is LsaLogonUser (SpLogonUser): it creates a logon session
@@ -60,20 +60,35 @@ type Conn interface {
 	Close() error
 }
 
-// Handle names a credentials handle or a context for the application: a
-// random value bound to the Conn that created it, carrying the boot epoch
-// of the LSA instance that issued it so that a restarted LSA never honours
-// an old one (the SecHandle of the Windows API).
-type Handle struct {
+// Authority is an LSA that takes callers: the engine (package
+// lsa/engine) implements it, and the daemon's protocol server (package
+// lsarpc) serves one on a socket.
+type Authority interface {
+	// Connect returns a connection for a caller whose identity the
+	// kernel vouches for (peer credentials), never the caller itself.
+	Connect(caller secpkg.CallInfo) Conn
+	// Epoch is the instance's boot epoch, which every handle it issues
+	// carries.
+	Epoch() uint64
+}
+
+// SecHandle is the handle an application holds for credentials or a
+// context: the SecHandle of the Windows API (CredHandle, CtxtHandle). It
+// is a random value bound to the Conn that created it, carrying the boot
+// epoch of the LSA instance that issued it so that a restarted LSA never
+// honours an old one. It is not the package's own handle for the same
+// thing (secpkg.Handle, LSA_SEC_HANDLE), which never leaves the LSA, nor
+// the provider's name for a mapped context (secpkg.UserContextHandle).
+type SecHandle struct {
 	Epoch uint64 // the issuing LSA instance
 	ID    uint64 // random
 }
 
-// IsZero reports whether h is the zero Handle (no handle).
-func (h Handle) IsZero() bool { return h == Handle{} }
+// IsZero reports whether h is the zero SecHandle (no handle).
+func (h SecHandle) IsZero() bool { return h == SecHandle{} }
 
 // String formats the handle for logs.
-func (h Handle) String() string { return fmt.Sprintf("%016x:%016x", h.Epoch, h.ID) }
+func (h SecHandle) String() string { return fmt.Sprintf("%016x:%016x", h.Epoch, h.ID) }
 
 // AcquireCredentialsRequest carries the arguments of
 // AcquireCredentialsHandle.
@@ -91,7 +106,7 @@ type AcquireCredentialsRequest struct {
 
 // CredentialsReply describes a credentials handle.
 type CredentialsReply struct {
-	Handle  Handle
+	Handle  SecHandle
 	Package string    // package name as registered
 	Name    string    // SECPKG_CRED_ATTR_NAMES
 	Expiry  time.Time // zero means never
@@ -99,8 +114,8 @@ type CredentialsReply struct {
 
 // InitializeContextRequest carries one leg of InitializeSecurityContext.
 type InitializeContextRequest struct {
-	Credential Handle
-	Context    Handle // zero on the first leg
+	Credential SecHandle
+	Context    SecHandle // zero on the first leg
 	Target     string
 	Flags      secpkg.ISCFlags
 	DataRep    uint32
@@ -113,8 +128,8 @@ type InitializeContextRequest struct {
 
 // AcceptContextRequest carries one leg of AcceptSecurityContext.
 type AcceptContextRequest struct {
-	Credential Handle
-	Context    Handle // zero on the first leg
+	Credential SecHandle
+	Context    SecHandle // zero on the first leg
 	Flags      secpkg.ASCFlags
 	DataRep    uint32
 	Token      []byte
@@ -124,7 +139,7 @@ type AcceptContextRequest struct {
 
 // ContextReply is the result of one successful leg.
 type ContextReply struct {
-	Context Handle
+	Context SecHandle
 	Status  secpkg.Status // OK, ContinueNeeded, CompleteNeeded or CompleteAndContinue
 	Token   []byte        // to send to the peer; may be empty
 	Flags   secpkg.ContextFlags
@@ -151,7 +166,7 @@ const (
 
 // MessageRequest runs a message function in the LSA.
 type MessageRequest struct {
-	Context Handle
+	Context SecHandle
 	Op      MessageOp
 	QOP     uint32
 	Seq     uint32
@@ -167,7 +182,7 @@ type MessageReply struct {
 
 // ImportReply is the result of ImportContext.
 type ImportReply struct {
-	Context    Handle
+	Context    SecHandle
 	Package    string
 	Packed     []byte // the user-mode half's exported state, for SpImportSecurityContext
 	Flags      secpkg.ContextFlags
@@ -188,4 +203,7 @@ type LogonSessionInfo struct {
 	Domain  string
 	Package string
 	Created time.Time
+	// Expires is when the LSA ends the session by itself (the engine's
+	// Config.LogonSessionLifetime after Created).
+	Expires time.Time
 }

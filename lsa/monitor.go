@@ -1,10 +1,6 @@
 package lsa
 
-import (
-	"context"
-	"os"
-	"runtime"
-)
+import "context"
 
 // Monitor reports what the LSA holds and what its process uses, for
 // operators and for tests that check a daemon returns to its baseline
@@ -38,38 +34,11 @@ type StatsReply struct {
 	Calls uint64
 }
 
-// Stats implements Monitor.
-func (s *session) Stats(ctx context.Context, req *StatsRequest) (*StatsReply, error) {
-	if _, err := s.callCtx(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.e.authorize(s.caller, Access{Kind: AccessAdminister}); err != nil {
-		return nil, err
-	}
-	if req != nil && req.GC {
-		runtime.GC()
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return &StatsReply{
-		Engine:      s.e.Stats(),
-		Goroutines:  runtime.NumGoroutine(),
-		HeapAlloc:   ms.HeapAlloc,
-		HeapObjects: ms.HeapObjects,
-		Sys:         ms.Sys,
-		OpenFiles:   openFiles(),
-	}, nil
+// Stats counts what an LSA engine holds, for tests and monitoring.
+type Stats struct {
+	Conns         int
+	Credentials   int
+	Contexts      int
+	Exports       int
+	LogonSessions int
 }
-
-// openFiles counts the process's open file descriptors where /proc or
-// /dev/fd lists them (the count includes the directory being read).
-func openFiles() int {
-	for _, dir := range []string{"/proc/self/fd", "/dev/fd"} {
-		if ents, err := os.ReadDir(dir); err == nil {
-			return len(ents) - 1
-		}
-	}
-	return -1
-}
-
-var _ Monitor = (*session)(nil)

@@ -84,8 +84,8 @@ func (p *Packed) MarshalMapped() []byte {
 	return append(b, sum[:]...)
 }
 
-// sealExport returns the kind 2 envelope for p, sealing payload under key.
-func (p *Packed) sealExport(key []byte, payload []byte) []byte {
+// SealExport returns the kind 2 envelope for p, sealing payload under key.
+func (p *Packed) SealExport(key []byte, payload []byte) []byte {
 	p.Kind = PackedExport
 	b := p.appendHeader(make([]byte, 0, 96+len(p.Package)+len(payload)))
 	b = append(b, p.ExportID[:]...)
@@ -95,8 +95,8 @@ func (p *Packed) sealExport(key []byte, payload []byte) []byte {
 	return aead.Seal(b, p.Nonce[:], payload, b)
 }
 
-// openExport decrypts the payload of a kind 2 envelope.
-func (p *Packed) openExport(key []byte) ([]byte, error) {
+// OpenExport decrypts the payload of a kind 2 envelope.
+func (p *Packed) OpenExport(key []byte) ([]byte, error) {
 	out, err := newGCM(key).Open(nil, p.Nonce[:], p.Data, p.header)
 	if err != nil {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: exported context fails its integrity check")

@@ -9,11 +9,21 @@
 #                      /usr/bin/python3 (interop/peers/gss_peer.py)
 #   libkrb5-dev, gcc   to build the C peers against libgssapi_krb5
 #                      (krb5-config --cflags --libs gssapi)
+#   python3-ntlm-auth  python ntlm-auth, an independent NTLM client
+#                      (interop/peers/ntlm_auth_peer.py); MD4 comes from
+#                      OpenSSL's legacy provider, which the tests enable
+#                      with an OPENSSL_CONF of their own
+#   winbind            Samba's ntlm_auth helper, an NTLM client and
+#                      acceptor (interop/samba_test.go), run with a private
+#                      smb.conf; winbindd itself is not used
+#   krb5-kdc,          the throw-away MIT realm of the Kerberos tests
+#   krb5-admin-server, (scripts/dev-realm.sh: krb5kdc, kdb5_util,
+#   krb5-user          kadmin.local, kinit, kvno)
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc)
+packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc python3-ntlm-auth winbind krb5-kdc krb5-admin-server krb5-user)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
@@ -33,6 +43,8 @@ if [[ $(id -u) -ne 0 ]]; then
 	sudo=(sudo)
 fi
 log "installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
+# noninteractive (passed through sudo, which resets the environment):
+# krb5-config would ask for a default realm; the tests never read
+# /etc/krb5.conf.
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -10,7 +10,8 @@
 #   scripts/test.sh ./lsa/...       only these packages
 #
 # Environment: SSPI_TEST_SKIP_SETUP=1 skips installing packages;
-# SSPI_TEST_TIMEOUT (default 30m) bounds go test; SSPI_INTEROP_REQUIRED=0
+# SSPI_TEST_TIMEOUT (default 30m) bounds go test; SSPI_KRB5_KDC_PORT
+# (default 61088) is the test realm's KDC port; SSPI_INTEROP_REQUIRED=0
 # lets the interop tests skip when their peers are missing (by default
 # they fail, so that a run cannot pass without them).
 set -euo pipefail
@@ -25,13 +26,20 @@ fi
 # Services of this run only, stopped on exit.
 export SSPI_PG_DIR=${SSPI_PG_DIR:-"${TMPDIR:-/tmp}/sspi-test-pg-$$"}
 peerdir=$(mktemp -d -t sspi-test-peers-XXXXXX)
+export SSPI_KRB5_DIR=${SSPI_KRB5_DIR:-"${TMPDIR:-/tmp}/sspi-test-krb5-$$"}
 cleanup() {
 	scripts/pg-test-server.sh stop >/dev/null 2>&1 || true
+	scripts/dev-realm.sh destroy >/dev/null 2>&1 || true
 	rm -rf "$peerdir"
 }
 trap cleanup EXIT
 eval "$(scripts/pg-test-server.sh start)"
 export SSPI_TEST_POSTGRES
+
+# Kerberos: a throw-away MIT realm on loopback (internal/krb5 and the
+# Kerberos package's tests). It exports KRB5_CONFIG, KRB5CCNAME and the
+# SSPI_KRB5_* names the tests read; the NTLM peers set their own.
+eval "$(scripts/dev-realm.sh up)"
 
 # Interop against gss-ntlmssp: interop/ drives it from python3-gssapi and
 # builds its own C benchmark peer; packages/ntlm's LSA-level interop test

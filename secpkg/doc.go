@@ -3,6 +3,9 @@
 // interface is to package sspi what database/sql/driver is to
 // database/sql.
 //
+// Every part of the design imports it (doc/architecture.md), so it
+// imports nothing of this module: only the standard library.
+//
 // A package registers a [Package] value with [Register]. Its two entry
 // points return its halves:
 //
@@ -21,7 +24,7 @@
 // # Windows names
 //
 //	SpLsaModeInitialize        Package.LSAModeInitialize
-//	SpUserModeInitialize       Package.UserModeInitialize
+//	SpUserModeInitialize       UserModeInitializer.UserModeInitialize
 //	SpInitialize               LSAPackage.Initialize
 //	SpGetInfo                  LSAPackage.GetInfo
 //	SpAcquireCredentialsHandle LSAPackage.AcquireCredentialsHandle
@@ -49,16 +52,18 @@
 //	LSA_SECPKG_FUNCTION_TABLE  LSAFunctions
 //	SECPKG_PARAMETERS          Parameters
 //	SECPKG_CALL_INFO           CallInfo
-//	LSA_SEC_HANDLE             Handle
+//	LSA_SEC_HANDLE             Handle (in the LSA); UserContextHandle (the
+//	                           provider's, for a mapped context)
 //
 // # Optional capabilities
 //
 // Further interfaces an LSA-mode half may implement: [LogonUserer],
 // [ControlTokenApplier], [LSAMessageProtector] (protect messages of
 // contexts that are not mapped), [SessionKeyQuerier], [CallPackager]
-// (callbacks from the user-mode half) and [VerifierMaker] (verifiers for
-// the account store). A user-mode context may implement
-// [AuthTokenCompleter] and [Wrapper].
+// (callbacks from the user-mode half), [ContextMapper], [MechListMICer]
+// (the SPNEGO mechListMIC, for Negotiate) and [VerifierMaker] (verifiers
+// for the account store). A user-mode context may implement
+// [AuthTokenCompleter].
 //
 // # Serializable by design
 //

@@ -88,8 +88,30 @@ var iscNames = []flagName{
 	{0x100000000, "MESSAGES"},
 }
 
-// String lists the set bits with their ISC_REQ_ names, joined by "|".
+// iscRetNames are the ISC_RET_* names (sspi.h), for flags a context
+// returned.
+var iscRetNames = []flagName{
+	{0x1, "DELEGATE"}, {0x2, "MUTUAL_AUTH"}, {0x4, "REPLAY_DETECT"},
+	{0x8, "SEQUENCE_DETECT"}, {0x10, "CONFIDENTIALITY"}, {0x20, "USE_SESSION_KEY"},
+	{0x40, "USED_COLLECTED_CREDS"}, {0x80, "USED_SUPPLIED_CREDS"}, {0x100, "ALLOCATED_MEMORY"},
+	{0x200, "USED_DCE_STYLE"}, {0x400, "DATAGRAM"}, {0x800, "CONNECTION"},
+	{0x1000, "INTERMEDIATE_RETURN"}, {0x2000, "CALL_LEVEL"}, {0x4000, "EXTENDED_ERROR"},
+	{0x8000, "STREAM"}, {0x10000, "INTEGRITY"}, {0x20000, "IDENTIFY"},
+	{0x40000, "NULL_SESSION"}, {0x80000, "MANUAL_CRED_VALIDATION"},
+	{0x200000, "FRAGMENT_ONLY"}, {0x400000, "FORWARD_CREDENTIALS"},
+	{0x1000000, "USED_HTTP_STYLE"}, {0x2000000, "NO_ADDITIONAL_TOKEN"},
+	{0x8000000, "REAUTHENTICATION"}, {0x40000000, "CONFIDENTIALITY_ONLY"},
+	{0x100000000, "MESSAGES"},
+}
+
+// String lists the set bits with their ISC_REQ_ names, joined by "|":
+// flags as a client asks for them. Flags a context returned
+// ([ISCFlags.RetString]) have ISC_RET_ names.
 func (f ISCFlags) String() string { return flagString(uint64(f), "ISC_REQ_", iscNames) }
+
+// RetString lists the set bits with their ISC_RET_ names, joined by "|":
+// flags as InitializeSecurityContext returns them (pfContextAttr).
+func (f ISCFlags) RetString() string { return flagString(uint64(f), "ISC_RET_", iscRetNames) }
 
 // ASCFlags are the context requirements a server passes to
 // AcceptSecurityContext (ASC_REQ_*) and the attributes it gets back
@@ -169,8 +191,28 @@ var ascNames = []flagName{
 	{0x10000000, "ALLOW_MISSING_BINDINGS"}, {0x100000000, "MESSAGES"},
 }
 
-// String lists the set bits with their ASC_REQ_ names, joined by "|".
+// ascRetNames are the ASC_RET_* names (sspi.h), for flags a context
+// returned.
+var ascRetNames = []flagName{
+	{0x1, "DELEGATE"}, {0x2, "MUTUAL_AUTH"}, {0x4, "REPLAY_DETECT"},
+	{0x8, "SEQUENCE_DETECT"}, {0x10, "CONFIDENTIALITY"}, {0x20, "USE_SESSION_KEY"},
+	{0x40, "SESSION_TICKET"}, {0x100, "ALLOCATED_MEMORY"}, {0x200, "USED_DCE_STYLE"},
+	{0x400, "DATAGRAM"}, {0x800, "CONNECTION"}, {0x2000, "CALL_LEVEL"},
+	{0x4000, "THIRD_LEG_FAILED"}, {0x8000, "EXTENDED_ERROR"}, {0x10000, "STREAM"},
+	{0x20000, "INTEGRITY"}, {0x40000, "LICENSING"}, {0x80000, "IDENTIFY"},
+	{0x100000, "NULL_SESSION"}, {0x200000, "ALLOW_NON_USER_LOGONS"},
+	{0x800000, "FRAGMENT_ONLY"}, {0x1000000, "NO_TOKEN"},
+	{0x2000000, "NO_ADDITIONAL_TOKEN"}, {0x100000000, "MESSAGES"},
+}
+
+// String lists the set bits with their ASC_REQ_ names, joined by "|":
+// flags as a server asks for them. Flags a context returned
+// ([ASCFlags.RetString]) have ASC_RET_ names.
 func (f ASCFlags) String() string { return flagString(uint64(f), "ASC_REQ_", ascNames) }
+
+// RetString lists the set bits with their ASC_RET_ names, joined by "|":
+// flags as AcceptSecurityContext returns them (pfContextAttr).
+func (f ASCFlags) RetString() string { return flagString(uint64(f), "ASC_RET_", ascRetNames) }
 
 // ContextFlags is the meaning shared by both sides' flags: the services a
 // context was asked for or provides, independent of the ISC/ASC bit layout.

@@ -55,3 +55,17 @@ func (t *HandleTable[T]) Len() int {
 	defer t.mu.Unlock()
 	return len(t.m)
 }
+
+// Drain removes every handle and returns the values they held, in no
+// particular order: what SpShutdown needs to wipe what a package still
+// holds.
+func (t *HandleTable[T]) Drain() []T {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]T, 0, len(t.m))
+	for _, v := range t.m {
+		out = append(out, v)
+	}
+	clear(t.m)
+	return out
+}

@@ -15,22 +15,32 @@ const (
 	InterfaceVersion  uint32 = InterfaceVersion1
 )
 
-// Package is what a security package registers: its two entry points, the
-// way an SSP/AP DLL exports SpLsaModeInitialize and SpUserModeInitialize.
-// The LSA calls LSAModeInitialize once when it loads the package; every
-// application process calls UserModeInitialize at most once, the first
-// time it maps one of the package's contexts.
+// Package is what a security package registers: its entry points, the
+// way an SSP/AP DLL exports SpLsaModeInitialize and, if it has a
+// user-mode half, SpUserModeInitialize ([UserModeInitializer]). The LSA
+// calls LSAModeInitialize once when it loads the package.
 type Package interface {
 	// LSAModeInitialize is SpLsaModeInitialize: given the LSA's interface
 	// version it returns the package's version and its LSA-mode half.
 	LSAModeInitialize(lsaVersion uint32) (packageVersion uint32, lsa LSAPackage, err error)
+}
 
+// UserModeInitializer is implemented by a Package that has a user-mode
+// half, as only such a DLL exports SpUserModeInitialize. Whether a package
+// implements it is how a provider knows, without initializing anything,
+// that the package's contexts can be mapped into the application (it says
+// so to the LSA on every leg); a package without one keeps its contexts in
+// the LSA, where message calls go.
+//
+// Every application process calls UserModeInitialize at most once, when
+// the first of the package's contexts is mapped (or imported). If it
+// fails, that context fails and the process maps no other context of the
+// package.
+type UserModeInitializer interface {
 	// UserModeInitialize is SpUserModeInitialize: given the provider's
 	// interface version it returns the package's version and its
-	// user-mode half. A package without a user-mode half returns an error
-	// carrying StatusUnsupportedFunction; its contexts then stay in the LSA
-	// and message calls go there.
-	UserModeInitialize(lsaVersion uint32) (packageVersion uint32, user UserPackage, err error)
+	// user-mode half.
+	UserModeInitialize(providerVersion uint32) (packageVersion uint32, user UserPackage, err error)
 }
 
 // Parameters is SECPKG_PARAMETERS: what the LSA tells a package about the
@@ -147,7 +157,8 @@ type ContextAttributes struct {
 //
 // Optional capabilities are further interfaces the value may implement:
 // [LogonUserer], [ControlTokenApplier], [LSAMessageProtector],
-// [SessionKeyQuerier], [CallPackager], [ContextMapper] and [VerifierMaker].
+// [SessionKeyQuerier], [CallPackager], [ContextMapper], [MechListMICer]
+// and [VerifierMaker].
 type LSAPackage interface {
 	// Initialize is SpInitialize: the package's ID, the machine, and the
 	// LSA support functions the package keeps for later calls.
@@ -242,6 +253,38 @@ type ContextMapper interface {
 	ContextMapped(ctx context.Context, h Handle)
 }
 
+// MechListMICer is implemented by packages whose established contexts can
+// make and verify the mechListMIC of SPNEGO (RFC 4178 section 5, MS-SPNG
+// 3.3.5.1): the Negotiate package calls it inside the LSA, on the LSA-mode
+// half of the package it chose, once that package's context is
+// established and before the context is mapped into the application.
+//
+// The MIC is the package's GSS_GetMIC over mechList, the DER encoding of
+// the MechTypeList the initiator sent, made with the context's sending
+// state (MakeMechListMIC) or checked with its receiving state
+// (VerifyMechListMIC). It counts as a message of the context: how it
+// leaves the per-message state for the application's first message is
+// the package's protocol (NTLM: MS-SPNG 3.3.5.1). A context that provides
+// no integrity fails with StatusUnsupportedFunction; RFC 4178 section 5
+// then sends no mechListMIC. A MIC that does not verify fails with
+// StatusMessageAltered and leaves the context as it was.
+//
+// Each call returns the context's packed context after the MIC
+// (ContextData), which replaces the ContextData of the leg that
+// established it; nil if the package does not map its contexts.
+type MechListMICer interface {
+	// MakeMechListMIC returns the mechListMIC over mechList for context h.
+	MakeMechListMIC(ctx context.Context, h Handle, mechList []byte) (mic, contextData []byte, err error)
+	// VerifyMechListMIC checks the peer's mechListMIC over mechList for
+	// context h.
+	VerifyMechListMIC(ctx context.Context, h Handle, mechList, mic []byte) (contextData []byte, err error)
+	// MechListMICRequired reports whether the package's own exchange
+	// makes the mechListMIC mandatory even when it was the initiator's
+	// first choice: NTLM's does when the AUTHENTICATE_MESSAGE carried a
+	// MIC (MS-SPNG 3.3.5.1; MIT asks gss-ntlmssp the same question).
+	MechListMICRequired(ctx context.Context, h Handle) (bool, error)
+}
+
 // VerifierMaker is implemented by packages that authenticate against the
 // account store. When an account is added or its password changes, the
 // LSA asks every enabled VerifierMaker for the verifier it will later
@@ -255,16 +298,16 @@ type VerifierMaker interface {
 // SECPKG_USER_FUNCTION_TABLE. It runs in the application process and never
 // sees a long-term secret: only packed contexts.
 type UserPackage interface {
-	// InstanceInit is SpInstanceInit, called once per process before the
-	// first context is mapped.
+	// InstanceInit is SpInstanceInit, called once per process, right
+	// after UserModeInitialize, before the first context is mapped.
 	InstanceInit(version uint32, fns UserFunctions) error
 	// InitUserModeContext is SpInitUserModeContext: it builds the
 	// user-mode context from the ContextData its LSA-mode half returned.
 	// h names the context in calls to UserFunctions.CallLSA.
-	InitUserModeContext(h Handle, packed []byte) (UserContext, error)
+	InitUserModeContext(h UserContextHandle, packed []byte) (UserContext, error)
 	// ImportContext is SpImportSecurityContext: it rebuilds a context from
 	// the data a UserContext.ExportContext produced in another process.
-	ImportContext(h Handle, packed []byte) (UserContext, error)
+	ImportContext(h UserContextHandle, packed []byte) (UserContext, error)
 }
 
 // UserContext is one mapped context in the application: the per-message
@@ -309,15 +352,7 @@ type UserFunctions interface {
 	// CallLSA sends input to the LSA-mode half of the package for the
 	// context h, which must implement [CallPackager], and returns its
 	// answer: the callback channel from user mode to LSA mode.
-	CallLSA(ctx context.Context, h Handle, id uint32, input []byte) ([]byte, error)
+	CallLSA(ctx context.Context, h UserContextHandle, id uint32, input []byte) ([]byte, error)
 	// Logger returns the provider's logger (never nil; it may discard).
 	Logger() *slog.Logger
-}
-
-// Wrapper is implemented by user-mode contexts whose protocol defines its
-// own wrap token (RFC 4121 for Kerberos) instead of the EncryptMessage
-// trailer followed by the data. The provider's Wrap and Unwrap use it.
-type Wrapper interface {
-	Wrap(qop uint32, plaintext []byte) ([]byte, error)
-	Unwrap(token []byte) (plaintext []byte, qop uint32, err error)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,6 +153,18 @@ func TestHandleTable(t *testing.T) {
 	if tab.Len() != 0 {
 		t.Fatal("not empty")
 	}
+	a, b := tab.Add("a"), tab.Add("b")
+	got := tab.Drain()
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"a", "b"}) || tab.Len() != 0 {
+		t.Fatalf("Drain returned %q, left %d", got, tab.Len())
+	}
+	if _, ok := tab.Get(a); ok {
+		t.Fatal("handle alive after Drain")
+	}
+	if _, ok := tab.Delete(b); ok {
+		t.Fatal("handle alive after Drain")
+	}
 }
 
 func TestRegistry(t *testing.T) {
@@ -170,9 +183,6 @@ func TestRegistry(t *testing.T) {
 type nopPackage struct{}
 
 func (nopPackage) LSAModeInitialize(uint32) (uint32, LSAPackage, error) { return 0, nil, nil }
-func (nopPackage) UserModeInitialize(uint32) (uint32, UserPackage, error) {
-	return 0, nil, StatusUnsupportedFunction
-}
 
 func FuzzParseChannelBindings(f *testing.F) {
 	// A complete structure with all three fields.

@@ -7,12 +7,22 @@ import (
 	"time"
 )
 
-// Handle is an LSA_SEC_HANDLE: a package's own name for a credentials
-// handle or a context, meaningful only to the package that issued it. The
-// zero Handle means "none" (a first call has no context yet). The LSA
-// never shows a package handle to an application; it maps its own random,
-// owner-bound handles onto these.
+// Handle is an LSA_SEC_HANDLE: the LSA-mode half's own name for a
+// credentials handle or a context, meaningful only to the package that
+// issued it. The zero Handle means "none" (a first call has no context
+// yet). The LSA never shows a package handle to an application; it gives
+// the application its own random, owner-bound SecHandle (package lsa)
+// instead, and maps one onto the other.
 type Handle uint64
+
+// UserContextHandle names a mapped context to the package's user-mode
+// half: the provider chooses it, passes it to SpInitUserModeContext
+// ([UserPackage.InitUserModeContext]) and SpImportSecurityContext, and the
+// user-mode half passes it back in [UserFunctions.CallLSA]. Windows hands
+// the user-mode half the LSA_SEC_HANDLE of its LSA-mode half; here the
+// application never learns a package's [Handle], so the provider names
+// the context itself. It means nothing in the LSA.
+type UserContextHandle uint64
 
 // LogonID is a LUID naming a logon session in the LSA (the LogonId of
 // SECPKG_CLIENT_INFO and the pvLogonID argument of

@@ -23,9 +23,13 @@ type Config struct {
 	Provider *sspi.Provider
 	// Package is the security package, such as "NTLM" or "Negotiate".
 	Package string
-	// Credentials are used when set; otherwise each connection acquires
-	// its own (outbound for a client, inbound for a server) with
-	// Identity and Principal, and frees them when it closes.
+	// Credentials are used when set. Otherwise a client connection
+	// acquires outbound credentials with Identity and frees them when it
+	// closes; a listener (Listen, NewListener) acquires inbound
+	// credentials with Principal once, when its first handshake needs
+	// them, shares them among its connections and frees them when it
+	// closes; a lone Server connection acquires its own once the client's
+	// first token has arrived.
 	Credentials *sspi.Credentials
 	// Identity is the client's explicit credentials; nil means the
 	// caller's default credentials (its logon session in the LSA).
@@ -43,9 +47,20 @@ type Config struct {
 	// 64 KiB. Writes are split into records of at most this size, and a
 	// peer's record larger than it ends the connection.
 	MaxRecordSize int
-	// HandshakeTimeout bounds the handshake when the caller's context has
-	// no deadline; zero means 30 seconds.
+	// HandshakeTimeout bounds the handshake from its start, whatever
+	// the peer sends meanwhile (the earlier of it and the deadline of the
+	// context passed to Handshake applies); zero means 30 seconds. On a
+	// server this is the time an unauthenticated client may hold the
+	// connection. A handshake that reaches it fails with
+	// SEC_E_CONTEXT_EXPIRED.
 	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds, per listener, the server handshakes that hold
+	// a security context in the LSA at once; zero means 256. A client
+	// whose first token arrives while that many are running waits (within
+	// its handshake timeout) without holding any LSA handle, so that
+	// unauthenticated peers cannot use up the handle quota the LSA grants
+	// the server's uid.
+	MaxHandshakes int
 	// Authorize, on a server, decides whether an authenticated client
 	// may use the connection; an error refuses it (the client sees
 	// SEC_E_LOGON_DENIED). Nil admits every authenticated client.
@@ -64,6 +79,7 @@ type Config struct {
 const (
 	defaultMaxRecord        = 64 << 10
 	defaultHandshakeTimeout = 30 * time.Second
+	defaultMaxHandshakes    = 256
 	// maxTokenFrame bounds a handshake frame: the LSA's token limit and
 	// some room.
 	maxTokenFrame = 64 << 10
@@ -81,6 +97,13 @@ func (c *Config) handshakeTimeout() time.Duration {
 		return c.HandshakeTimeout
 	}
 	return defaultHandshakeTimeout
+}
+
+func (c *Config) maxHandshakes() int {
+	if c.MaxHandshakes > 0 {
+		return c.MaxHandshakes
+	}
+	return defaultMaxHandshakes
 }
 
 func (c *Config) provider() (*sspi.Provider, error) {
@@ -109,7 +132,8 @@ func (c *Config) serverFlags() sspi.ASCFlags {
 // RecordProtection says how an sspinet connection protects its records.
 type RecordProtection uint8
 
-// Record protections.
+// Record protections. Their values are the bytes of the client's records
+// frame (doc/sspinet.md).
 const (
 	// RecordsSealed seals each record with the security package
 	// (EncryptMessage / DecryptMessage), with its sequence numbers.
@@ -134,7 +158,7 @@ func (r RecordProtection) String() string {
 	case RecordsSigned:
 		return "signed"
 	case RecordsSessionKey:
-		return "session-key-aes-gcm"
+		return "session-key"
 	}
 	return fmt.Sprintf("RecordProtection(%d)", uint8(r))
 }

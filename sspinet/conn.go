@@ -21,10 +21,11 @@ const (
 	frameVersion = 1
 	headerLen    = 6
 
-	frameToken  = 0x01 // a handshake token
-	frameDone   = 0x02 // the server finished the handshake; payload: its last token, maybe empty
-	frameError  = 0x03 // the handshake failed; payload: 32-bit status, then text
-	frameRecord = 0x10 // a protected record
+	frameToken   = 0x01 // a handshake token
+	frameDone    = 0x02 // the server finished the handshake; payload: its last token, maybe empty
+	frameError   = 0x03 // the handshake failed; payload: 32-bit status, then text
+	frameRecords = 0x04 // the client's record protection, first; payload: one byte, a RecordProtection
+	frameRecord  = 0x10 // a protected record
 
 	recordData  = 0x00 // record content: application data
 	recordClose = 0x01 // record content: close_notify, no more data
@@ -38,17 +39,19 @@ type Conn struct {
 	conn     net.Conn
 	cfg      *Config
 	isClient bool
+	ln       *listener // the listener that accepted a server connection, if any
 
-	hsMu   sync.Mutex
-	hsDone atomic.Bool
-	hsErr  error
-	ctx    *sspi.Context // the established context
-	aead   *recordAEAD   // RecordsSessionKey
-	client *sspi.ClientContext
-	server *sspi.ServerContext
-	id     *sspi.Identity
-	cred   *sspi.Credentials // acquired here, freed at Close
-	state  ConnectionState
+	hsMu     sync.Mutex
+	hsDone   atomic.Bool
+	hsErr    error
+	hsCancel atomic.Pointer[context.CancelFunc] // ends the handshake in progress
+	ctx      *sspi.Context                      // the established context
+	aead     *recordAEAD                        // RecordsSessionKey
+	client   *sspi.ClientContext
+	server   *sspi.ServerContext
+	id       *sspi.Identity
+	cred     *sspi.Credentials // acquired for this connection alone, freed at Close
+	state    ConnectionState
 
 	rmu     sync.Mutex
 	inBuf   []byte // holds rawIn
@@ -102,36 +105,6 @@ func Dial(ctx context.Context, network, addr string, cfg *Config) (*Conn, error)
 		return nil, err
 	}
 	return c, nil
-}
-
-// listener wraps accepted connections in Server.
-type listener struct {
-	net.Listener
-	cfg *Config
-}
-
-func (l *listener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return Server(c, l.cfg), nil
-}
-
-// NewListener returns a listener whose Accept wraps each connection of
-// inner in Server; the handshake runs on the first Read or Write, or
-// Handshake.
-func NewListener(inner net.Listener, cfg *Config) net.Listener {
-	return &listener{Listener: inner, cfg: cfg}
-}
-
-// Listen listens on addr and returns a listener of server connections.
-func Listen(network, addr string, cfg *Config) (net.Listener, error) {
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return NewListener(ln, cfg), nil
 }
 
 // LocalAddr returns the local network address.
@@ -197,18 +170,15 @@ func (c *Conn) ConnectionState() ConnectionState {
 	return c.state
 }
 
-// header builds a frame header.
-func header(typ byte, n int) []byte {
-	h := make([]byte, headerLen, headerLen+n)
-	h[0] = frameVersion
-	h[1] = typ
-	binary.BigEndian.PutUint32(h[2:], uint32(n))
-	return h
+// appendFrame appends a frame of typ holding payload to b.
+func appendFrame(b []byte, typ byte, payload []byte) []byte {
+	b = append(b, frameVersion, typ)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
+	return append(b, payload...)
 }
 
 func (c *Conn) writeFrame(typ byte, payload []byte) error {
-	b := append(header(typ, len(payload)), payload...)
-	_, err := c.conn.Write(b)
+	_, err := c.conn.Write(appendFrame(make([]byte, 0, headerLen+len(payload)), typ, payload))
 	return err
 }
 
@@ -219,11 +189,11 @@ func (c *Conn) readFrame(limit int) (typ byte, payload []byte, err error) {
 	for {
 		if len(c.rawIn) >= headerLen {
 			if c.rawIn[0] != frameVersion {
-				return 0, nil, fmt.Errorf("sspinet: frame version %d, want %d", c.rawIn[0], frameVersion)
+				return 0, nil, protocolError("sspinet: frame version %d, want %d", c.rawIn[0], frameVersion)
 			}
 			n := binary.BigEndian.Uint32(c.rawIn[2:])
 			if uint64(n) > uint64(limit) {
-				return 0, nil, fmt.Errorf("sspinet: frame of %d bytes exceeds the limit of %d", n, limit)
+				return 0, nil, protocolError("sspinet: frame of %d bytes exceeds the limit of %d", n, limit)
 			}
 			if total := headerLen + int(n); len(c.rawIn) >= total {
 				typ, payload = c.rawIn[1], c.rawIn[headerLen:total]
@@ -313,29 +283,29 @@ func (c *Conn) readRecord() error {
 		return err
 	}
 	if typ != frameRecord {
-		return fmt.Errorf("sspinet: unexpected frame type %#x after the handshake", typ)
+		return protocolError("sspinet: unexpected frame type %#x after the handshake", typ)
 	}
 	pt, err := c.open(payload)
 	if err != nil {
 		return err
 	}
 	if len(pt) == 0 {
-		return errors.New("sspinet: empty record")
+		return protocolError("sspinet: empty record")
 	}
 	switch pt[0] {
 	case recordData:
 		if len(pt)-1 > c.cfg.maxRecord() {
-			return errors.New("sspinet: record exceeds the size limit")
+			return protocolError("sspinet: record exceeds the size limit")
 		}
 		c.pending = pt[1:]
 		return nil
 	case recordClose:
 		if len(pt) != 1 {
-			return errors.New("sspinet: malformed close_notify")
+			return protocolError("sspinet: malformed close_notify")
 		}
 		return io.EOF
 	}
-	return fmt.Errorf("sspinet: unknown record content %#x", pt[0])
+	return protocolError("sspinet: unknown record content %#x", pt[0])
 }
 
 // Write writes application data in records of at most MaxRecordSize
@@ -435,7 +405,7 @@ func (c *Conn) open(payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("sspinet: record: %w", err)
 	}
 	if encrypted != (c.cfg.Records == RecordsSealed) {
-		return nil, errors.New("sspinet: record protection does not match the configuration")
+		return nil, &sspi.Error{Status: sspi.StatusAlgorithmMismatch, Detail: "sspinet: record protection does not match the configuration"}
 	}
 	return pt, nil
 }
@@ -467,6 +437,9 @@ func (c *Conn) CloseWrite() error {
 func (c *Conn) Close() error {
 	if !c.closing.CompareAndSwap(false, true) {
 		return net.ErrClosed
+	}
+	if cancel := c.hsCancel.Load(); cancel != nil {
+		(*cancel)()
 	}
 	if c.hsDone.Load() && c.hsErr == nil && c.wmu.TryLock() {
 		if c.werr == nil {

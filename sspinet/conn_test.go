@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/embedded"
+	"github.com/opensspi/sspi/lsa/engine"
 	_ "github.com/opensspi/sspi/packages/all"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
@@ -36,7 +38,7 @@ func newProvider(t testing.TB) *sspi.Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := sspi.NewEmbeddedProvider(&lsa.Config{
+	p, eng, err := embedded.NewProvider(&engine.Config{
 		Packages: []string{ntlm.Name},
 		Accounts: store,
 		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
@@ -46,7 +48,7 @@ func newProvider(t testing.TB) *sspi.Provider {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close(); store.Close() })
-	if err := p.Engine().SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
+	if err := eng.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -219,7 +221,10 @@ func (f *flipper) Write(b []byte) (int, error) {
 }
 
 // TestTamperedRecord flips each byte of a record on the wire: the reader
-// gets an error, never altered data, never a panic.
+// gets the error that byte calls for, never altered data, a panic or a
+// hang. The sender closes after the record, so that a length made longer
+// ends in io.ErrUnexpectedEOF instead of waiting for bytes that never
+// come.
 func TestTamperedRecord(t *testing.T) {
 	for _, mode := range recordModes {
 		t.Run(mode.String(), func(t *testing.T) { testTamperedRecord(t, mode) })
@@ -230,34 +235,71 @@ func testTamperedRecord(t *testing.T, mode sspinet.RecordProtection) {
 	p := newProvider(t)
 	ccfg, scfg := configs(p, mode)
 	msg := []byte("an important message")
-	probeC, probeS := pair(t, ccfg, scfg)
-	// Learn the record's length on the wire.
-	probeC.Write(msg)
+	// The record on the wire: the 6-byte frame header, then NTLM's
+	// 16-byte signature and the content (content byte and data), or the
+	// content and GCM's 16-byte tag.
+	const hdr, sig = 6, 16
+	recordLen := hdr + sig + 1 + len(msg)
 	buf := make([]byte, 100)
-	probeS.Read(buf)
-	probeC.Close()
-	probeS.Close()
-	recordLen := 6 + 16 + 1 + len(msg) // NTLM's 16-byte signature or GCM's 16-byte tag
 	for i := 0; i < recordLen; i++ {
+		want := tamperedStatus(mode, i)
 		a, b := tcpPair(t)
 		fl := &flipper{Conn: a, skip: 1 << 30}
 		c, s := sspinet.Client(fl, ccfg), sspinet.Server(b, scfg)
-		go s.Handshake(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- s.Handshake(context.Background()) }()
 		if err := c.Handshake(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
 			t.Fatal(err)
 		}
 		fl.mu.Lock()
 		fl.skip = i
 		fl.mu.Unlock()
-		c.Write(msg)
-		s.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := s.Read(buf)
-		if err == nil {
-			t.Fatalf("byte %d flipped: read %q without an error", i, buf[:n])
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
 		}
 		c.Close()
+		// Not a condition of the test: a guard that turns a hang into
+		// a failure.
+		s.SetReadDeadline(time.Now().Add(time.Minute))
+		n, err := s.Read(buf)
+		switch {
+		case err == nil:
+			t.Errorf("byte %d flipped: read %q without an error", i, buf[:n])
+		case want == nil && !errors.Is(err, io.ErrUnexpectedEOF):
+			t.Errorf("byte %d flipped: %v, want io.ErrUnexpectedEOF", i, err)
+		case want != nil && (!errors.Is(err, want) || sspi.StatusOf(err) != want):
+			t.Errorf("byte %d flipped: %v, want %v", i, err, want)
+		}
 		s.Close()
 	}
+}
+
+// tamperedStatus is the status a reader reports for a record whose byte
+// i was flipped (bit 0x20), or nil for io.ErrUnexpectedEOF.
+func tamperedStatus(mode sspinet.RecordProtection, i int) error {
+	switch {
+	case i < 2: // version, type
+		return sspi.StatusInvalidToken
+	case i < 4: // the length's high bytes: past the limit
+		return sspi.StatusInvalidToken
+	case i == 4: // 8 KiB longer: the peer's close cuts it short
+		return nil
+	case i == 5: // 32 bytes shorter
+		if mode == sspinet.RecordsSessionKey {
+			return sspi.StatusMessageAltered // the tag is not where GCM looks
+		}
+		// Shorter than NTLM's signature (DecryptMessage).
+		return sspi.StatusIncompleteMessage
+	case mode != sspinet.RecordsSessionKey && i >= 6+12 && i < 6+16:
+		// NTLM's SeqNum (MS-NLMP 2.2.2.9.1).
+		return sspi.StatusOutOfSequence
+	}
+	// NTLM's Version and Checksum, the sealed or signed content; the
+	// GCM ciphertext and tag.
+	return sspi.StatusMessageAltered
 }
 
 func TestTruncation(t *testing.T) {
@@ -295,8 +337,8 @@ func TestOversizedFrame(t *testing.T) {
 	defer s.Close()
 	// A frame header announcing 1 GiB: refused before allocation.
 	c.NetConn().Write([]byte{1, 0x10, 0x40, 0, 0, 0})
-	if _, err := s.Read(make([]byte, 10)); err == nil {
-		t.Fatal("oversized frame accepted")
+	if _, err := s.Read(make([]byte, 10)); !errors.Is(err, sspi.ErrInvalidToken) {
+		t.Fatalf("oversized frame: %v, want SEC_E_INVALID_TOKEN", err)
 	}
 }
 
@@ -304,10 +346,12 @@ func TestGarbageHandshake(t *testing.T) {
 	p := newProvider(t)
 	_, scfg := configs(p, sspinet.RecordsSealed)
 	for _, junk := range [][]byte{
-		{1, 1, 0, 0, 0, 3, 'a', 'b', 'c'}, // a token that is no NTLM message
-		{9, 1, 0, 0, 0, 0},                // unknown version
-		{1, 1, 0xff, 0xff, 0xff, 0xff},    // huge token
-		[]byte("GET / HTTP/1.1\r\n\r\n"),  // not our protocol at all
+		{1, 4, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, 3, 'a', 'b', 'c'}, // a token that is no NTLM message
+		{1, 1, 0, 0, 0, 3, 'a', 'b', 'c'},                      // a token before the records frame
+		{1, 4, 0, 0, 0, 2, 0, 0},                               // a records frame of two bytes
+		{9, 1, 0, 0, 0, 0},                                     // unknown version
+		{1, 1, 0xff, 0xff, 0xff, 0xff},                         // huge token
+		[]byte("GET / HTTP/1.1\r\n\r\n"),                       // not our protocol at all
 	} {
 		a, b := tcpPair(t)
 		s := sspinet.Server(b, scfg)
@@ -316,10 +360,10 @@ func TestGarbageHandshake(t *testing.T) {
 		go func() { done <- s.Handshake(context.Background()) }()
 		select {
 		case err := <-done:
-			if err == nil {
-				t.Fatalf("handshake on %q succeeded", junk)
+			if !errors.Is(err, sspi.ErrInvalidToken) {
+				t.Fatalf("handshake on %q: %v, want SEC_E_INVALID_TOKEN", junk, err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(hangGuard):
 			t.Fatalf("handshake on %q hangs", junk)
 		}
 		a.Close()
@@ -359,33 +403,35 @@ func TestDialListen(t *testing.T) {
 	}
 }
 
-// TestRecordModeMismatch: both sides must agree on the record protection;
-// a mismatch fails in the handshake (a service one side requires was not
-// negotiated) or at the first record.
+// TestRecordModeMismatch: both sides must use one record protection. The
+// server refuses a client of another before anything reaches the LSA,
+// with SEC_E_ALGORITHM_MISMATCH on both sides and, for the client, the
+// server's protection: what to change.
 func TestRecordModeMismatch(t *testing.T) {
 	p := newProvider(t)
-	for _, pair2 := range [][2]sspinet.RecordProtection{
+	for _, modes := range [][2]sspinet.RecordProtection{
 		{sspinet.RecordsSealed, sspinet.RecordsSessionKey},
 		{sspinet.RecordsSessionKey, sspinet.RecordsSealed},
 		{sspinet.RecordsSigned, sspinet.RecordsSealed},
 		{sspinet.RecordsSealed, sspinet.RecordsSigned},
 	} {
-		ccfg, _ := configs(p, pair2[0])
-		_, scfg := configs(p, pair2[1])
+		ccfg, _ := configs(p, modes[0])
+		_, scfg := configs(p, modes[1])
+		legs := 0
+		scfg.OnLeg = func(sspinet.Leg) { legs++ }
 		a, b := tcpPair(t)
 		c, s := sspinet.Client(a, ccfg), sspinet.Server(b, scfg)
 		errc := make(chan error, 1)
 		go func() { errc <- s.Handshake(context.Background()) }()
 		cerr := c.Handshake(context.Background())
-		if serr := <-errc; cerr != nil || serr != nil {
-			c.Close()
-			s.Close()
-			continue
+		serr := <-errc
+		if sspi.StatusOf(cerr) != sspi.StatusAlgorithmMismatch || sspi.StatusOf(serr) != sspi.StatusAlgorithmMismatch {
+			t.Errorf("%v client, %v server: client %v, server %v; want SEC_E_ALGORITHM_MISMATCH on both", modes[0], modes[1], cerr, serr)
+		} else if !strings.Contains(cerr.Error(), "the server's records are "+modes[1].String()) {
+			t.Errorf("the client is not told the server's record protection: %v", cerr)
 		}
-		c.Write([]byte("hello"))
-		s.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if n, err := s.Read(make([]byte, 10)); err == nil {
-			t.Errorf("%v client, %v server: read %d bytes", pair2[0], pair2[1], n)
+		if legs != 0 {
+			t.Errorf("%v client, %v server: the server ran %d legs before refusing", modes[0], modes[1], legs)
 		}
 		c.Close()
 		s.Close()
@@ -413,7 +459,7 @@ func TestSessionKeyRecordsReplay(t *testing.T) {
 		t.Fatalf("first record: %q %v", buf[:n], err)
 	}
 	a.Write(rec.frames()) // the same record again
-	s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	s.SetReadDeadline(time.Now().Add(hangGuard))
 	if _, err := s.Read(buf); !errors.Is(err, sspi.ErrMessageAltered) {
 		t.Fatalf("replayed record: %v, want SEC_E_MESSAGE_ALTERED", err)
 	}

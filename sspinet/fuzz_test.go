@@ -2,7 +2,10 @@ package sspinet_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -27,8 +30,13 @@ func fuzzConfigs(t *testing.T) (*sspinet.Config, *sspinet.Config) {
 // side of the handshake: it must end with an error (or, for a real
 // handshake, succeed), never panic or hang.
 func FuzzServerHandshake(f *testing.F) {
-	// A token frame holding an NTLM NEGOTIATE_MESSAGE prefix.
+	// The records frame (sealed), then a token frame holding an NTLM
+	// NEGOTIATE_MESSAGE prefix.
+	f.Add([]byte{1, 4, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, 8, 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0})
+	// A token frame without the records frame.
 	f.Add([]byte{1, 1, 0, 0, 0, 8, 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0})
+	// Another record protection (session-key).
+	f.Add([]byte{1, 4, 0, 0, 0, 1, 2})
 	// An error frame with SEC_E_LOGON_DENIED.
 	f.Add([]byte{1, 3, 0, 0, 0, 4, 0x80, 0x09, 0x03, 0x0c})
 	// A record before the handshake.
@@ -43,13 +51,19 @@ func FuzzServerHandshake(f *testing.F) {
 		defer a.Close()
 		s := sspinet.Server(b, scfg)
 		defer s.Close()
+		// The input, then the end of the stream: every input ends the
+		// handshake by itself (what the server sends is drained).
+		go io.Copy(io.Discard, a)
 		go func() {
 			a.Write(in)
 			a.Close()
 		}()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// A guard against a hang, not a condition of the input.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		s.Handshake(ctx)
+		if err := s.Handshake(ctx); errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the handshake on %x waited for its deadline", in)
+		}
 	})
 }
 
@@ -70,11 +84,20 @@ func FuzzRecords(f *testing.F) {
 		c, s := pair(t, ccfg, scfg)
 		defer c.Close()
 		defer s.Close()
-		go c.NetConn().Write(in)
-		s.SetReadDeadline(time.Now().Add(2 * time.Second))
+		// The input, then the end of the stream: every input ends the
+		// reading by itself.
+		go func() {
+			c.NetConn().Write(in)
+			c.NetConn().(*net.TCPConn).CloseWrite()
+		}()
+		// A guard against a hang, not a condition of the input.
+		s.SetReadDeadline(time.Now().Add(time.Minute))
 		buf := make([]byte, 1024)
 		for {
 			if _, err := s.Read(buf); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("reading %x waited for the deadline", in)
+				}
 				return
 			}
 		}

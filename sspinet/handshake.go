@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/opensspi/sspi"
 )
@@ -13,6 +15,12 @@ import (
 // Handshake runs the SSPI handshake if it has not run yet. Read and Write
 // call it; calling it first lets a caller bound it with ctx and see its
 // error. A failed handshake's error is returned by every later call.
+//
+// The handshake ends by Config.HandshakeTimeout or ctx's deadline,
+// whichever comes first, however the peer paces its bytes. Like
+// crypto/tls, it leaves the deadlines the caller set on the connection
+// alone: they apply to the handshake's reads and writes too, and still
+// apply after it.
 func (c *Conn) Handshake(ctx context.Context) error {
 	if c.hsDone.Load() {
 		return c.hsErr
@@ -22,26 +30,36 @@ func (c *Conn) Handshake(ctx context.Context) error {
 	if c.hsDone.Load() {
 		return c.hsErr
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.handshakeTimeout())
+	defer cancel()
+	// Close cancels a handshake in progress, also one that waits for the
+	// LSA or for a listener's handshake slot.
+	c.hsCancel.Store(&cancel)
+	defer c.hsCancel.Store(nil)
 	if c.closing.Load() {
-		return errors.New("sspinet: connection closed before the handshake")
+		c.hsErr = errors.New("sspinet: connection closed before the handshake")
+		c.hsDone.Store(true)
+		return c.hsErr
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.handshakeTimeout())
-		defer cancel()
-	}
-	dl, _ := ctx.Deadline()
-	c.conn.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	// When ctx ends, a read or write in progress ends too: the deadline
+	// moves to the past. That only happens to a handshake that fails,
+	// whose connection is of no further use.
+	interrupt := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	if c.isClient {
 		c.hsErr = c.clientHandshake(ctx)
 	} else {
 		c.hsErr = c.serverHandshake(ctx)
 	}
-	stop()
-	c.conn.SetDeadline(time.Time{})
+	if !interrupt() && c.hsErr == nil {
+		// ctx ended as the handshake finished: the deadline may have
+		// moved, so the connection cannot be trusted to work.
+		c.hsErr = ctx.Err()
+	}
 	if c.hsErr != nil && ctx.Err() != nil {
 		c.hsErr = fmt.Errorf("sspinet: handshake: %w", ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.hsErr = &sspi.Error{Status: sspi.StatusContextExpired, Detail: c.hsErr.Error(), Err: ctx.Err()}
+		}
 	}
 	if c.hsErr == nil && c.cfg.Records == RecordsSessionKey {
 		c.aead, c.hsErr = newRecordAEAD(c.ctx, c.isClient)
@@ -53,7 +71,8 @@ func (c *Conn) Handshake(ctx context.Context) error {
 	return c.hsErr
 }
 
-func (c *Conn) credentials(ctx context.Context, use sspi.CredentialUse) (*sspi.Credentials, error) {
+// clientCredentials returns the credentials a client connection uses.
+func (c *Conn) clientCredentials(ctx context.Context) (*sspi.Credentials, error) {
 	if c.cfg.Credentials != nil {
 		return c.cfg.Credentials, nil
 	}
@@ -61,11 +80,7 @@ func (c *Conn) credentials(ctx context.Context, use sspi.CredentialUse) (*sspi.C
 	if err != nil {
 		return nil, err
 	}
-	opts := &sspi.CredentialsOptions{Identity: c.cfg.Identity}
-	if use == sspi.CredentialInbound {
-		opts = &sspi.CredentialsOptions{Principal: c.cfg.Principal}
-	}
-	cred, err := p.AcquireCredentials(ctx, c.cfg.Package, use, opts)
+	cred, err := p.AcquireCredentials(ctx, c.cfg.Package, sspi.CredentialOutbound, &sspi.CredentialsOptions{Identity: c.cfg.Identity})
 	if err != nil {
 		return nil, err
 	}
@@ -73,14 +88,38 @@ func (c *Conn) credentials(ctx context.Context, use sspi.CredentialUse) (*sspi.C
 	return cred, nil
 }
 
-// clientHandshake: send each token Initialize returns, answer each token
-// the server sends, until the server says the handshake is done.
+// serverCredentials returns the credentials a server connection uses: its
+// listener's, shared, or (for a lone Server connection) its own.
+func (c *Conn) serverCredentials(ctx context.Context) (*sspi.Credentials, error) {
+	if c.cfg.Credentials != nil {
+		return c.cfg.Credentials, nil
+	}
+	if c.ln != nil {
+		return c.ln.credentials(ctx)
+	}
+	p, err := c.cfg.provider()
+	if err != nil {
+		return nil, err
+	}
+	cred, err := p.AcquireCredentials(ctx, c.cfg.Package, sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: c.cfg.Principal})
+	if err != nil {
+		return nil, err
+	}
+	c.cred = cred
+	return cred, nil
+}
+
+// clientHandshake: say which record protection the client uses, send each
+// token Initialize returns, answer each token the server sends, until the
+// server says the handshake is done.
 func (c *Conn) clientHandshake(ctx context.Context) error {
-	cred, err := c.credentials(ctx, sspi.CredentialOutbound)
+	cred, err := c.clientCredentials(ctx)
 	if err != nil {
 		return err
 	}
 	c.client = sspi.NewClientContext(cred, &sspi.ClientConfig{Target: c.cfg.Target, Flags: c.cfg.clientFlags()})
+	// The records frame goes out with the first token.
+	first := appendFrame(nil, frameRecords, []byte{byte(c.cfg.Records)})
 	var in []byte
 	for {
 		out, st, err := c.client.Initialize(ctx, in)
@@ -91,8 +130,13 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if out, err = complete(&c.client.Context, st, out); err != nil {
 			return err
 		}
-		if len(out) > 0 {
-			if err := c.writeFrame(frameToken, out); err != nil {
+		if len(out) > 0 || first != nil {
+			b := first
+			if len(out) > 0 {
+				b = appendFrame(b, frameToken, out)
+			}
+			first = nil
+			if _, err := c.conn.Write(b); err != nil {
 				return err
 			}
 		}
@@ -103,13 +147,13 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		switch typ {
 		case frameToken:
 			if c.client.Established() {
-				return errors.New("sspinet: server sent a token after the client finished")
+				return protocolError("sspinet: server sent a token after the client finished")
 			}
 			in = append([]byte(nil), payload...)
 		case frameDone:
 			if len(payload) > 0 {
 				if c.client.Established() {
-					return errors.New("sspinet: server sent a token after the client finished")
+					return protocolError("sspinet: server sent a token after the client finished")
 				}
 				out, st, err := c.client.Initialize(ctx, payload)
 				c.leg(true, len(payload), len(out), st, err)
@@ -117,36 +161,55 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 					return err
 				}
 				if len(out) > 0 || st != sspi.StatusOK {
-					return fmt.Errorf("sspinet: server finished but the client's context says %v", st)
+					return protocolError("sspinet: server finished but the client's context says %v", st)
 				}
 			}
 			if !c.client.Established() {
-				return errors.New("sspinet: server finished before the client's context was established")
+				return protocolError("sspinet: server finished before the client's context was established")
 			}
 			c.ctx = &c.client.Context
 			return nil
 		case frameError:
 			return peerError(payload)
 		default:
-			return fmt.Errorf("sspinet: unexpected frame type %#x in the handshake", typ)
+			return protocolError("sspinet: unexpected frame type %#x in the handshake", typ)
 		}
 	}
 }
 
-// serverHandshake: answer each client token until Accept is done, then
-// check the client against Authorize and say done (or why not).
+// serverHandshake: check the client's record protection, then answer
+// each client token until Accept is done, then check the client against
+// Authorize and say done (or why not).
+//
+// Nothing is asked of the LSA before the client's first token has
+// arrived; a listener's connection then waits for one of the listener's
+// handshake slots, so that at most MaxHandshakes unauthenticated clients
+// hold a context in the LSA at once.
 func (c *Conn) serverHandshake(ctx context.Context) (err error) {
-	cred, err := c.credentials(ctx, sspi.CredentialInbound)
-	if err != nil {
-		return err
-	}
-	c.server = sspi.NewServerContext(cred, &sspi.ServerConfig{Flags: c.cfg.serverFlags()})
 	defer func() {
-		if err != nil && !errors.Is(err, errPeer) {
+		var r *refusal
+		switch {
+		case errors.As(err, &r):
+			c.writeFrame(frameError, append(binary.BigEndian.AppendUint32(nil, uint32(r.status)), r.text...))
+		case err != nil && !errors.Is(err, errPeer):
 			// Tell the client, tersely: the status only.
 			c.writeFrame(frameError, binary.BigEndian.AppendUint32(nil, uint32(sspi.StatusOf(err))))
 		}
 	}()
+	typ, payload, err := c.readFrame(maxTokenFrame)
+	if err != nil {
+		return fmt.Errorf("sspinet: handshake: %w", err)
+	}
+	switch {
+	case typ == frameError:
+		return peerError(payload)
+	case typ != frameRecords || len(payload) != 1:
+		return protocolError("sspinet: the handshake does not start with the client's record protection")
+	case RecordProtection(payload[0]) != c.cfg.Records:
+		return &refusal{status: sspi.StatusAlgorithmMismatch, text: "the server's records are " + c.cfg.Records.String(),
+			err: &sspi.Error{Status: sspi.StatusAlgorithmMismatch, Detail: fmt.Sprintf(
+				"sspinet: the client's records are %v, this server's %v: both sides must use the same record protection", RecordProtection(payload[0]), c.cfg.Records)}}
+	}
 	for {
 		typ, payload, err := c.readFrame(maxTokenFrame)
 		if err != nil {
@@ -157,7 +220,21 @@ func (c *Conn) serverHandshake(ctx context.Context) (err error) {
 		case frameError:
 			return peerError(payload)
 		default:
-			return fmt.Errorf("sspinet: unexpected frame type %#x in the handshake", typ)
+			return protocolError("sspinet: unexpected frame type %#x in the handshake", typ)
+		}
+		if c.server == nil {
+			if c.ln != nil {
+				release, err := c.ln.acquireSlot(ctx)
+				if err != nil {
+					return err
+				}
+				defer release()
+			}
+			cred, err := c.serverCredentials(ctx)
+			if err != nil {
+				return err
+			}
+			c.server = sspi.NewServerContext(cred, &sspi.ServerConfig{Flags: c.cfg.serverFlags()})
 		}
 		out, st, err := c.server.Accept(ctx, payload)
 		c.leg(false, len(payload), len(out), st, err)
@@ -204,18 +281,58 @@ func complete(ctx *sspi.Context, st sspi.Status, out []byte) ([]byte, error) {
 	return out, nil
 }
 
+// protocolError is a frame that breaks the framing rules: SEC_E_INVALID_TOKEN.
+func protocolError(format string, args ...any) error {
+	return &sspi.Error{Status: sspi.StatusInvalidToken, Detail: fmt.Sprintf(format, args...)}
+}
+
+// refusal is a server's refusal whose error frame carries text for the
+// client: what the client can change (never anything about accounts).
+type refusal struct {
+	status sspi.Status
+	text   string
+	err    error
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
 var errPeer = errors.New("sspinet: the peer refused the handshake")
 
-// peerError turns an error frame into an error carrying the peer's status.
+// maxPeerText bounds the text of an error frame shown to the caller.
+const maxPeerText = 200
+
+// peerError turns an error frame into an error carrying the peer's
+// status, and its text (printable characters only), if any.
 func peerError(payload []byte) error {
 	if len(payload) < 4 {
-		return fmt.Errorf("%w", errPeer)
+		return &sspi.Error{Status: sspi.StatusInternalError, Detail: errPeer.Error(), Err: errPeer}
 	}
 	st := sspi.Status(binary.BigEndian.Uint32(payload))
 	if !st.Failed() {
 		st = sspi.StatusInternalError
 	}
-	return &sspi.Error{Status: st, Detail: errPeer.Error(), Err: errPeer}
+	detail := errPeer.Error()
+	if text := printable(payload[4:]); text != "" {
+		detail += ": " + text
+	}
+	return &sspi.Error{Status: st, Detail: detail, Err: errPeer}
+}
+
+// printable keeps at most maxPeerText printable characters of b.
+func printable(b []byte) string {
+	var sb strings.Builder
+	n := 0
+	for _, r := range string(b) {
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
+			continue
+		}
+		if n++; n > maxPeerText {
+			break
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
 }
 
 func (c *Conn) fillState() {

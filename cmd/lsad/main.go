@@ -1,6 +1,6 @@
 // Command lsad is the OpenSSPI Local Security Authority daemon. Run
 // "lsad -h"; the configuration is described in package internal/lsad and
-// in doc/lsad.md.
+// in doc/lsad.md. It imports internal/lsad and packages/all only.
 package main
 
 import (

@@ -1,7 +1,7 @@
 // Command sspi is the OpenSSPI command line: it lists the security
 // packages, runs the demo, serves and connects over authenticated
 // connections, and administers accounts and logon sessions. Run
-// "sspi --help".
+// "sspi --help". It imports internal/cli and packages/all only.
 package main
 
 import (

@@ -1,32 +1,41 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/opensspi/sspi/internal/cli"
+	"github.com/opensspi/sspi/internal/lsad"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"sspi": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		// lsad, as cmd/lsad runs it, for the scripts that use a daemon.
+		"lsad": func() { os.Exit(lsad.Main(context.Background(), os.Args[1:], os.Stderr)) },
 	})
 }
 
 // TestScripts runs the command-line scripts in testdata: the demo, the
-// package list, accounts, serve and connect, and bad input.
+// package list, accounts, serve and connect, exit statuses and JSON, and
+// the commands against lsad.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Setup: func(env *testscript.Env) error {
 			// A free port for serve/connect, and no LSA or store from
 			// the environment.
-			for _, name := range []string{"PORT", "PORT2"} {
+			for _, name := range []string{"PORT", "PORT2", "PORT3"} {
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					return err
@@ -38,25 +47,71 @@ func TestScripts(t *testing.T) {
 			env.Setenv("SSPI_LSA", "")
 			env.Setenv("SSPI_STORE", "")
 			env.Setenv("SSPI_PASSWORD", "")
+			host, err := os.Hostname()
+			if err != nil {
+				return err
+			}
+			env.Setenv("HOSTNAME", host)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			// waitfor ADDR waits until something listens at ADDR.
+			// waitfor ADDR waits until something listens at ADDR (a TCP
+			// address, or unix:PATH): it checks again until it does,
+			// and gives up only as a guard against a hang.
 			"waitfor": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {
 					ts.Fatalf("usage: waitfor ADDR")
 				}
-				deadline := time.Now().Add(10 * time.Second)
+				network, addr := "tcp", args[0]
+				if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+					network, addr = "unix", p
+				}
+				guard := time.Now().Add(2 * time.Minute)
 				for {
-					c, err := net.Dial("tcp", args[0])
+					c, err := net.Dial(network, addr)
 					if err == nil {
 						c.Close()
 						return
 					}
-					if time.Now().After(deadline) {
+					if time.Now().After(guard) {
 						ts.Fatalf("nothing listens at %s: %v", args[0], err)
 					}
 					time.Sleep(20 * time.Millisecond)
+				}
+			},
+			// status N PROG ARGS... runs PROG like exec and checks that
+			// it exits with status N.
+			"status": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: status N PROG [ARGS...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				if err != nil {
+					ts.Fatalf("status: %v", err)
+				}
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				switch {
+				case errors.As(err, &ee):
+					got = ee.ExitCode()
+				case err != nil:
+					ts.Fatalf("%s: %v", args[1], err)
+				}
+				if got != want {
+					ts.Fatalf("%s exited with status %d, want %d", strings.Join(args[1:], " "), got, want)
+				}
+			},
+			// policy FILE writes an lsad policy that makes this uid an
+			// administrator.
+			"policy": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: policy FILE")
+				}
+				p := fmt.Sprintf("[default]\npackages = [\"*\"]\naccept = [\"*\"]\ninitiate = true\nexplicit_credentials = true\n\n"+
+					"[[rule]]\nuid = %d\npackages = [\"*\"]\naccept = [\"*\"]\ninitiate = true\nexplicit_credentials = true\nadmin = true\n", os.Getuid())
+				if err := os.WriteFile(ts.MkAbs(args[0]), []byte(p), 0o644); err != nil {
+					ts.Fatalf("%v", err)
 				}
 			},
 		},

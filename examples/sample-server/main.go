@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"github.com/opensspi/sspi"
+	_ "github.com/opensspi/sspi/embedded" // accept against this process's own LSA unless SSPI_LSA names lsad
 	"github.com/opensspi/sspi/examples/sspisample"
 	_ "github.com/opensspi/sspi/packages/all"
 )

@@ -9,8 +9,9 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/embedded"
 	"github.com/opensspi/sspi/examples/sspisample"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	_ "github.com/opensspi/sspi/packages/all"
 )
 
@@ -19,12 +20,12 @@ import (
 func TestSample(t *testing.T) {
 	ctx := context.Background()
 	store, _ := accounts.Open(ctx, "memory:", nil)
-	p, err := sspi.NewEmbeddedProvider(&lsa.Config{Packages: []string{"NTLM"}, Accounts: store}, nil)
+	p, eng, err := embedded.NewProvider(&engine.Config{Packages: []string{"NTLM"}, Accounts: store}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Engine().SetPassword(ctx, "", "alice", []byte("alice-Passw0rd")); err != nil {
+	if err := eng.SetPassword(ctx, "", "alice", []byte("alice-Passw0rd")); err != nil {
 		t.Fatal(err)
 	}
 	scred, err := p.AcquireCredentials(ctx, "NTLM", sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: "HOST/sample"})

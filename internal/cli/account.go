@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -72,8 +73,8 @@ func (e *env) passwordConfirm(in *bufio.Reader, prompt string, fromStdin, confir
 }
 
 // accountOp is the RunE of a command that applies op to the account
-// named by its argument, then says done.
-func (e *env) accountOp(domain *string, done string, op func(a lsa.Admin, ctx context.Context, domain, user string) error) func(*cobra.Command, []string) error {
+// named by its argument, then says done (text) or action (--json).
+func (e *env) accountOp(domain *string, done, action string, op func(a lsa.Admin, ctx context.Context, domain, user string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		a, err := e.admin(cmd.Context())
 		if err != nil {
@@ -83,14 +84,13 @@ func (e *env) accountOp(domain *string, done string, op func(a lsa.Admin, ctx co
 		if err := op(a, cmd.Context(), d, u); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "account %s %s\n", args[0], done)
-		return nil
+		return e.accountDone(args[0], d, u, done, action)
 	}
 }
 
 // passwordOp is the RunE of a command that reads a password (twice, at a
 // prompt) for the account named by its argument and applies op.
-func (e *env) passwordOp(domain *string, stdin *bool, prompt, done string, op func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error) func(*cobra.Command, []string) error {
+func (e *env) passwordOp(domain *string, stdin *bool, prompt, done, action string, op func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		a, err := e.admin(cmd.Context())
 		if err != nil {
@@ -105,9 +105,17 @@ func (e *env) passwordOp(domain *string, stdin *bool, prompt, done string, op fu
 		if err := op(a, cmd.Context(), &lsa.AccountRequest{Domain: d, User: u, Password: pw}); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, done+"\n", args[0])
-		return nil
+		return e.accountDone(args[0], d, u, done, action)
 	}
+}
+
+// accountDone reports what an account command did to name.
+func (e *env) accountDone(name, domain, user, done, action string) error {
+	if e.json {
+		return writeJSON(e.stdout, accountDoneJSON{Action: action, Domain: domain, User: user})
+	}
+	_, err := fmt.Fprintf(e.stdout, done+"\n", name)
+	return err
 }
 
 func newAccountCmd(e *env) *cobra.Command {
@@ -130,7 +138,7 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Example: `  sspi account add alice --store sqlite:/var/lib/opensspi/accounts.db
   printf 'secret\n' | sspi account add 'EXAMPLE\bob' --password-stdin --group staff --store sqlite:a.db`,
 		Args: cobra.ExactArgs(1),
-		RunE: e.passwordOp(&domain, &stdin, "Password for ", "account %s added", func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error {
+		RunE: e.passwordOp(&domain, &stdin, "Password for ", "account %s added", "added", func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error {
 			req.Groups, req.Disabled = groups, disabled
 			return a.AddAccount(ctx, req)
 		}),
@@ -142,7 +150,7 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Short:   "Set an account's password (and clear its lockout)",
 		Example: `  sspi account passwd alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE:    e.passwordOp(&domain, &stdin, "New password for ", "password of %s set", lsa.Admin.SetPassword),
+		RunE:    e.passwordOp(&domain, &stdin, "New password for ", "password of %s set", "password_set", lsa.Admin.SetPassword),
 	}
 	for _, c := range []*cobra.Command{add, passwd} {
 		c.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
@@ -153,14 +161,14 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Short:   "Delete an account",
 		Example: `  sspi account del alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE:    e.accountOp(&domain, "deleted", lsa.Admin.DeleteAccount),
+		RunE:    e.accountOp(&domain, "account %s deleted", "deleted", lsa.Admin.DeleteAccount),
 	}
 	unlock := &cobra.Command{
 		Use:     "unlock USER",
 		Short:   "Clear an account's lockout",
 		Example: `  sspi account unlock alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE:    e.accountOp(&domain, "unlocked", lsa.Admin.UnlockAccount),
+		RunE:    e.accountOp(&domain, "account %s unlocked", "unlocked", lsa.Admin.UnlockAccount),
 	}
 	list := &cobra.Command{
 		Use:     "list",
@@ -177,11 +185,13 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 			if err != nil {
 				return err
 			}
+			now := time.Now()
 			if e.json {
-				if accts == nil {
-					accts = []lsa.AccountInfo{}
+				out := make([]accountJSON, 0, len(accts))
+				for _, x := range accts {
+					out = append(out, newAccountJSON(x, now))
 				}
-				return writeJSON(e.stdout, accts)
+				return writeJSON(e.stdout, out)
 			}
 			return e.table([]string{"ACCOUNT", "GROUPS", "STATE", "FAILURES", "PACKAGES"}, func(row func(...any)) {
 				for _, x := range accts {
@@ -189,7 +199,7 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 					switch {
 					case x.Disabled:
 						state = "disabled"
-					case !x.LockedUntil.IsZero():
+					case x.LockedUntil.After(now):
 						state = "locked"
 					}
 					row(x.Domain+`\`+x.User, strings.Join(x.Groups, ","), state, x.Failures, strings.Join(x.Packages, ","))

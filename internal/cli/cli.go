@@ -13,9 +13,19 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/opensspi/sspi/secpkg"
 )
 
-// Main runs the command with args and returns the exit status.
+// Main runs the command with args and returns the exit status: 0 on
+// success (and for --help), 2 for a command line that does not parse
+// (unknown command or flag, wrong arguments), 1 for any other error.
+// With --json, an error is a JSON object on standard error:
+//
+//	{"error": "...", "status": "SEC_E_...", "hint": "..."}
+//
+// (status when the error carries a SEC_E_* code, hint when there is
+// advice).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRoot(e)
@@ -25,15 +35,48 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	err := root.ExecuteContext(context.Background())
 	e.closeAll()
-	if err != nil {
-		fmt.Fprintf(stderr, "sspi: error: %v\n", err)
-		var h hinted
-		if errors.As(err, &h) {
-			fmt.Fprintf(stderr, "sspi: hint: %s\n", h.hint)
-		}
-		return 1
+	if err == nil {
+		return 0
 	}
-	return 0
+	e.printError(err)
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// printError reports err on standard error, as text or (--json) as one
+// JSON object.
+func (e *env) printError(err error) {
+	var h hinted
+	advice := ""
+	if errors.As(err, &h) {
+		advice = h.hint
+	}
+	if e.json {
+		v := errorJSON{Error: err.Error(), Hint: advice}
+		var se *secpkg.Error
+		var st secpkg.Status
+		switch {
+		case errors.As(err, &se):
+			v.Status = se.Status.String()
+		case errors.As(err, &st):
+			v.Status = st.String()
+		}
+		writeJSONLine(e.stderr, v)
+		return
+	}
+	fmt.Fprintf(e.stderr, "sspi: error: %v\n", err)
+	if advice != "" {
+		fmt.Fprintf(e.stderr, "sspi: hint: %s\n", advice)
+	}
+}
+
+type errorJSON struct {
+	Error  string `json:"error"`
+	Status string `json:"status,omitempty"`
+	Hint   string `json:"hint,omitempty"`
 }
 
 // hinted is an error with advice for the user.
@@ -47,6 +90,61 @@ func (h hinted) Unwrap() error { return h.err }
 
 func hint(err error, format string, args ...any) error {
 	return hinted{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// usageError is a command line that does not parse: exit status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// usage wraps err as a usage error, with a hint to see the command's help.
+func usage(cmd *cobra.Command, err error) error {
+	return usageError{hint(err, "see '%s --help'", cmd.CommandPath())}
+}
+
+// args makes an argument check's failures usage errors.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usage(cmd, err)
+		}
+		return nil
+	}
+}
+
+// groupArgs refuses anything but a known subcommand after a command that
+// only groups others.
+func groupArgs(cmd *cobra.Command, a []string) error {
+	if len(a) > 0 {
+		err := fmt.Errorf("unknown command %q for %q", a[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(a[0]); len(s) > 0 {
+			err = fmt.Errorf("%w; did you mean %q?", err, s[0])
+		}
+		return usage(cmd, err)
+	}
+	return nil
+}
+
+// groupRun is what a command that only groups others does without a
+// subcommand: a usage error.
+func groupRun(cmd *cobra.Command, a []string) error {
+	return usage(cmd, fmt.Errorf("%q needs a command", cmd.CommandPath()))
+}
+
+// strict makes every command of the tree refuse what it does not know:
+// groups refuse unknown subcommands and arguments check their count, both
+// as usage errors.
+func strict(cmd *cobra.Command) {
+	if cmd.HasSubCommands() {
+		cmd.Args, cmd.RunE = groupArgs, groupRun
+		cmd.SuggestionsMinimumDistance = 2
+	} else if cmd.Args != nil {
+		cmd.Args = args(cmd.Args)
+	}
+	for _, c := range cmd.Commands() {
+		strict(c)
+	}
 }
 
 // env is what every command shares: its streams, the global flags and the
@@ -106,6 +204,8 @@ func newRoot(e *env) *cobra.Command {
 		newAccountCmd(e),
 		newLogonCmd(e), newSessionsCmd(e), newLogoffCmd(e),
 	)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usage(cmd, err) })
+	strict(root)
 	return root
 }
 
@@ -126,7 +226,11 @@ func newPackagesCmd(e *env) *cobra.Command {
 				return err
 			}
 			if e.json {
-				return writeJSON(e.stdout, pkgs)
+				out := make([]packageJSON, 0, len(pkgs))
+				for _, p := range pkgs {
+					out = append(out, newPackageJSON(p))
+				}
+				return writeJSON(e.stdout, out)
 			}
 			return e.table([]string{"NAME", "RPCID", "MAXTOKEN", "CAPABILITIES", "COMMENT"}, func(row func(...any)) {
 				for _, p := range pkgs {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/sspinet"
 )
@@ -36,8 +36,8 @@ type demoLeg struct {
 type demoPackage struct {
 	Package     string    `json:"package"`
 	Legs        []demoLeg `json:"legs"`
-	ClientFlags string    `json:"client_flags,omitempty"`
-	ServerFlags string    `json:"server_flags,omitempty"`
+	ClientFlags []string  `json:"client_flags"` // ISC_RET_* names
+	ServerFlags []string  `json:"server_flags"` // ASC_RET_* names
 	Identity    string    `json:"identity,omitempty"`
 	Bindings    string    `json:"channel_bindings,omitempty"`
 	Mapped      bool      `json:"mapped"`
@@ -75,12 +75,12 @@ func (e *env) demo(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
-	eng, err := lsa.New(&lsa.Config{Accounts: store})
+	eng, err := engine.New(&engine.Config{Accounts: store})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	p := sspi.NewProvider(eng.Connect(lsa.CurrentProcess()), nil)
+	p := sspi.NewProvider(eng.Connect(engine.CurrentProcess()), nil)
 	defer p.Close()
 
 	params := eng.Parameters()
@@ -110,7 +110,7 @@ func (e *env) demo(ctx context.Context) error {
 	failed := 0
 	for _, pi := range pkgs {
 		say("\n== %s ==\n", pi.Name)
-		r := demoPackage{Package: pi.Name}
+		r := demoPackage{Package: pi.Name, Legs: []demoLeg{}, ClientFlags: []string{}, ServerFlags: []string{}}
 		if why, ok := needsInfrastructure[strings.ToLower(pi.Name)]; ok {
 			r.Skipped = "needs " + why
 			say("  skipped: needs %s\n", why)
@@ -202,16 +202,16 @@ func (e *env) demoPackage(ctx context.Context, p *sspi.Provider, pkg string, par
 	}
 	defer server.Close()
 	cs, ss := client.ConnectionState(), server.ConnectionState()
-	r.ClientFlags = cs.ClientFlags.String()
-	r.ServerFlags = ss.ServerFlags.String()
+	r.ClientFlags = names(cs.ClientFlags.RetString())
+	r.ServerFlags = names(ss.ServerFlags.RetString())
 	if ss.Identity != nil {
 		r.Identity = ss.Identity.String()
 		r.Bindings = ss.Identity.Bindings.String()
 	}
 	r.Mapped = cs.Mapped && ss.Mapped
 	r.ToServer, r.ToClient = msg, string(reply[:n])
-	say("  client flags:   %s\n", strings.ReplaceAll(r.ClientFlags, "ISC_REQ_", ""))
-	say("  server flags:   %s\n", strings.ReplaceAll(r.ServerFlags, "ASC_REQ_", ""))
+	say("  client flags:   %s\n", strings.ReplaceAll(cs.ClientFlags.RetString(), "ISC_RET_", ""))
+	say("  server flags:   %s\n", strings.ReplaceAll(ss.ServerFlags.RetString(), "ASC_RET_", ""))
 	say("  server sees:    %s (package %s)\n", r.Identity, pkg)
 	say("  mapped:         %v (per-message work runs in this process, not the LSA)\n", r.Mapped)
 	say("  sealed message: client -> server %q\n", r.ToServer)

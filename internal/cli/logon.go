@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/opensspi/sspi"
-	"github.com/opensspi/sspi/secpkg"
 )
 
 // sessionProvider is a provider on lsad: logon sessions only outlive this
@@ -54,7 +52,7 @@ from it, and never hold the password.`,
 				return err
 			}
 			if e.json {
-				return writeJSON(e.stdout, ls)
+				return writeJSON(e.stdout, newSessionJSON(*ls))
 			}
 			fmt.Fprintf(e.stdout, "logon session %v for %s\\%s (%s)\n", ls.LogonID, ls.Domain, ls.User, ls.Package)
 			return nil
@@ -82,10 +80,11 @@ func newSessionsCmd(e *env) *cobra.Command {
 				return err
 			}
 			if e.json {
-				if list == nil {
-					list = []sspi.LogonSession{}
+				out := make([]sessionJSON, 0, len(list))
+				for _, s := range list {
+					out = append(out, newSessionJSON(s))
 				}
-				return writeJSON(e.stdout, list)
+				return writeJSON(e.stdout, out)
 			}
 			return e.table([]string{"LOGONID", "USER", "PACKAGE", "CREATED"}, func(row func(...any)) {
 				for _, s := range list {
@@ -98,23 +97,28 @@ func newSessionsCmd(e *env) *cobra.Command {
 
 func newLogoffCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:     "logoff LOGONID",
-		Short:   "End one of your logon sessions in lsad",
+		Use:   "logoff LOGONID",
+		Short: "End one of your logon sessions in lsad",
+		Long: `logoff ends a logon session: LOGONID is its id in hex, as logon and
+sessions print it ("0x1a2b3c", or "1a2b3c").`,
 		Example: `  sspi logoff 0x1a2b3c --lsa /run/opensspi/lsad.sock`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseUint(args[0], 0, 64)
-			if err != nil {
-				return fmt.Errorf("bad logon id %q", args[0])
+			id, ok := parseLogonID(args[0])
+			if !ok {
+				return usage(cmd, fmt.Errorf("bad logon id %q: want hex, as 'sspi sessions' prints it (0x1a2b3c)", args[0]))
 			}
 			p, err := e.sessionProvider(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := p.Logoff(cmd.Context(), secpkg.LogonID(id)); err != nil {
+			if err := p.Logoff(cmd.Context(), id); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "logon session %s ended\n", args[0])
+			if e.json {
+				return writeJSON(e.stdout, logoffJSON{Action: "ended", LogonID: id.String()})
+			}
+			fmt.Fprintf(e.stdout, "logon session %s ended\n", id)
 			return nil
 		},
 	}

@@ -6,9 +6,8 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi"
-	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/embedded" // the CLI runs an LSA in process when no lsad is given
 	"github.com/opensspi/sspi/lsa"
-	"github.com/opensspi/sspi/lsa/lsarpc"
 )
 
 func (e *env) lsaSocket() string {
@@ -25,52 +24,35 @@ func (e *env) storeDSN() string {
 	return e.getenv("SSPI_STORE")
 }
 
+// lsaConfig is the LSA this command talks to: --lsa and --store, else
+// SSPI_LSA and SSPI_STORE (the same rules as sspi.Default).
+func (e *env) lsaConfig() sspi.LSAConfig {
+	return sspi.LSAConfig{Socket: e.lsaSocket(), Store: e.storeDSN()}
+}
+
 // daemon dials lsad, if one is configured.
-func (e *env) daemon(ctx context.Context) (*lsarpc.Client, error) {
+func (e *env) daemon(ctx context.Context) (lsa.Conn, error) {
 	sock := e.lsaSocket()
 	if sock == "" {
 		return nil, nil
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := lsarpc.Dial(dctx, sock)
-	if err != nil {
-		return nil, hint(err, "is lsad running? it listens on %s", sock)
-	}
-	e.closers = append(e.closers, c.Close)
-	return c, nil
-}
-
-// engine starts an LSA in this process with the account store, if any.
-func (e *env) engine(ctx context.Context) (*lsa.Engine, error) {
-	cfg := &lsa.Config{}
-	if dsn := e.storeDSN(); dsn != "" {
-		store, err := accounts.Open(ctx, dsn, nil)
-		if err != nil {
-			return nil, err
-		}
-		e.closers = append(e.closers, store.Close)
-		cfg.Accounts = store
-	}
-	eng, err := lsa.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	e.closers = append(e.closers, eng.Close)
-	return eng, nil
+	return e.conn(ctx)
 }
 
 // conn returns a connection to the LSA: lsad if configured, else an
-// engine in this process.
+// engine in this process (package embedded) with the account store, if
+// any.
 func (e *env) conn(ctx context.Context) (lsa.Conn, error) {
-	if d, err := e.daemon(ctx); d != nil || err != nil {
-		return d, err
-	}
-	eng, err := e.engine(ctx)
+	cfg := e.lsaConfig()
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := sspi.OpenLSA(dctx, cfg)
 	if err != nil {
+		if cfg.Socket != "" {
+			return nil, hint(err, "is lsad running? it listens on %s", cfg.Socket)
+		}
 		return nil, err
 	}
-	c := eng.Connect(lsa.CurrentProcess())
 	e.closers = append(e.closers, c.Close)
 	return c, nil
 }

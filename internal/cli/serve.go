@@ -30,6 +30,34 @@ func (e *env) legPrinter(prefix string) func(sspinet.Leg) {
 	}
 }
 
+// thisHost is the host's name, for default service principal names.
+func thisHost() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// defaultPrincipal is the service principal name serve accepts as by
+// default: HOST/ and this host's name, as a Windows host's services do.
+func defaultPrincipal() string { return "HOST/" + thisHost() }
+
+// defaultTarget is the principal name connect asks for by default:
+// HOST/ and the server's host name from addr, or this host's name when
+// addr is this host (a loopback address), so that serve and connect on
+// one host agree without options.
+func defaultTarget(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if ip := net.ParseIP(host); host == "" || strings.EqualFold(host, "localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return defaultPrincipal()
+	}
+	return "HOST/" + host
+}
+
 func newServeCmd(e *env) *cobra.Command {
 	var listen, pkg, principal, records string
 	cmd := &cobra.Command{
@@ -37,11 +65,19 @@ func newServeCmd(e *env) *cobra.Command {
 		Short: "Run an echo server over authenticated connections (sspinet)",
 		Long: `serve accepts connections, authenticates each client with the package
 (AcceptSecurityContext against the account store), prints who it is, and echoes
-every line it receives, sealed.`,
+every line it receives, sealed.
+
+It accepts as the service principal --principal (by default HOST/ and this
+host's name); clients must target that name (connect's --target, whose default
+matches on this host).`,
 		Example: `  sspi serve --listen 127.0.0.1:7000 --package NTLM --store sqlite:/tmp/a.db
   sspi serve --listen 127.0.0.1:7000 --package NTLM --lsa /run/opensspi/lsad.sock -v`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			rp, err := parseRecords(records)
+			if err != nil {
+				return usage(cmd, err)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			p, err := e.provider(ctx)
@@ -51,9 +87,8 @@ every line it receives, sealed.`,
 			if _, err := p.QueryPackage(ctx, pkg); err != nil {
 				return hint(err, "see 'sspi packages' for the packages this LSA has")
 			}
-			rp, err := parseRecords(records)
-			if err != nil {
-				return err
+			if principal == "" {
+				principal = defaultPrincipal()
 			}
 			cfg := &sspinet.Config{Provider: p, Package: pkg, Principal: principal, Records: rp, OnLeg: e.legPrinter("")}
 			ln, err := sspinet.Listen("tcp", listen, cfg)
@@ -64,8 +99,8 @@ every line it receives, sealed.`,
 				return err
 			}
 			context.AfterFunc(ctx, func() { ln.Close() })
-			e.report(map[string]any{"event": "listening", "address": ln.Addr().String(), "package": pkg},
-				"listening on %s (%s)\n", ln.Addr(), pkg)
+			e.report(map[string]any{"event": "listening", "address": ln.Addr().String(), "package": pkg, "principal": principal, "records": rp.String()},
+				"listening on %s (%s) as %s, %s records\n", ln.Addr(), pkg, principal, rp)
 			for {
 				c, err := ln.Accept()
 				if err != nil {
@@ -80,7 +115,7 @@ every line it receives, sealed.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "address to listen on")
 	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
-	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as (clients must target it)")
+	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as, which clients must target (default HOST/ and this host's name)")
 	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	return cmd
 }
@@ -121,7 +156,7 @@ func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
 	id, _ := c.Identity()
 	st := c.ConnectionState()
 	e.report(map[string]any{"event": "authenticated", "remote": remote, "user": id.User, "domain": id.Domain,
-		"package": id.Package, "mapped": st.Mapped, "flags": st.ServerFlags.String()},
+		"package": id.Package, "mapped": st.Mapped, "flags": names(st.ServerFlags.RetString())},
 		"%s: authenticated as %s (%s, mapped %v)\n", remote, id, id.Package, st.Mapped)
 	r := bufio.NewReader(c)
 	for {
@@ -147,11 +182,19 @@ func newConnectCmd(e *env) *cobra.Command {
 		Long: `connect authenticates to ADDR with the package (InitializeSecurityContext)
 as --user (password from SSPI_PASSWORD, standard input or a prompt) or, without
 --user, with your default credentials from lsad. Then each line you type is sent
-sealed and the server's echo printed.`,
+sealed and the server's echo printed.
+
+It asks for the service principal --target: by default HOST/ and the host of
+ADDR, or this host's name when ADDR is a loopback address, which is what serve
+accepts as by default on that host. --records must be the server's.`,
 		Example: `  SSPI_PASSWORD=secret sspi connect 127.0.0.1:7000 --package NTLM --user alice
   printf 'secret\nhello\n' | sspi connect 127.0.0.1:7000 --user 'EXAMPLE\alice' --password-stdin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			rp, err := parseRecords(records)
+			if err != nil {
+				return usage(cmd, err)
+			}
 			ctx := cmd.Context()
 			p, err := e.provider(ctx)
 			if err != nil {
@@ -160,11 +203,10 @@ sealed and the server's echo printed.`,
 			if _, err := p.QueryPackage(ctx, pkg); err != nil {
 				return hint(err, "see 'sspi packages' for the packages this LSA has")
 			}
-			rp, err := parseRecords(records)
-			if err != nil {
-				return err
-			}
 			in := bufio.NewReader(e.stdin)
+			if target == "" {
+				target = defaultTarget(args[0])
+			}
 			cfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, Records: rp, OnLeg: e.legPrinter("")}
 			if user != "" {
 				d, u := splitUser(user, "")
@@ -177,19 +219,13 @@ sealed and the server's echo printed.`,
 			}
 			c, err := sspinet.Dial(ctx, "tcp", args[0], cfg)
 			if err != nil {
-				var ne *net.OpError
-				if errors.As(err, &ne) && ne.Op == "dial" {
-					return hint(err, "is 'sspi serve' running at %s?", args[0])
-				}
-				if errors.Is(err, sspi.ErrLogonDenied) {
-					return hint(err, "the server refused the credentials: check the user name and password")
-				}
-				return err
+				return connectHint(err, args[0], target, records)
 			}
 			defer c.Close()
 			st := c.ConnectionState()
-			e.report(map[string]any{"event": "connected", "address": args[0], "package": st.Package, "mapped": st.Mapped, "flags": st.ClientFlags.String()},
-				"connected to %s (%s, mapped %v); type lines to send them sealed\n", args[0], st.Package, st.Mapped)
+			e.report(map[string]any{"event": "connected", "address": args[0], "package": st.Package, "target": target,
+				"records": rp.String(), "mapped": st.Mapped, "flags": names(st.ClientFlags.RetString())},
+				"connected to %s (%s, mapped %v) as a client of %s; type lines to send them sealed\n", args[0], st.Package, st.Mapped, target)
 			r := bufio.NewReader(c)
 			for {
 				line, err := in.ReadString('\n')
@@ -214,8 +250,29 @@ sealed and the server's echo printed.`,
 	}
 	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
 	cmd.Flags().StringVar(&user, "user", "", `user to authenticate as ("DOMAIN\user"); empty: default credentials`)
-	cmd.Flags().StringVar(&target, "target", "", "the server's principal name")
+	cmd.Flags().StringVar(&target, "target", "", "the server's service principal name, its --principal (default HOST/ and the host of ADDR, this host's name for a loopback address)")
 	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input")
 	return cmd
+}
+
+// connectHint adds to a failed connection what the user can change.
+func connectHint(err error, addr, target, records string) error {
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &ne) && ne.Op == "dial":
+		return hint(err, "is 'sspi serve' running at %s?", addr)
+	case errors.Is(err, sspi.ErrLogonDenied):
+		return hint(err, "the server refused the credentials: check the user name and password")
+	case errors.Is(err, sspi.StatusWrongPrincipal):
+		return hint(err, "the server accepts as another service than %s: give --target the server's --principal (serve prints it)", target)
+	case errors.Is(err, sspi.StatusInvalidToken) && strings.Contains(err.Error(), "(reflection)"):
+		// NTLM's initiator saw a challenge this host's LSA issued for
+		// another service: a server on this host, through the same lsad,
+		// that accepts as a name other than the target.
+		return hint(err, "the server on this host accepts as another service than %s: give --target the server's --principal (serve prints it), or leave both to their defaults", target)
+	case errors.Is(err, sspi.StatusAlgorithmMismatch) && strings.Contains(err.Error(), "records are"):
+		return hint(err, "both sides must use the same --records (this client: %s); give connect the server's", records)
+	}
+	return err
 }

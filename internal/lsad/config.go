@@ -2,6 +2,10 @@
 // account store and serves the LSA protocol on a Unix socket to local
 // applications, attributing every call to the caller's uid from the
 // kernel and deciding requests by a policy. cmd/lsad only calls Main.
+//
+// It is the authority side of the design (doc/architecture.md): it imports
+// the engine, the seam and its protocol (lsa, lsa/lsarpc), the account
+// store and secpkg.
 package lsad
 
 import (
@@ -12,7 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -71,6 +75,13 @@ type LimitsConfig struct {
 	PasswordChecksPerSecond float64  `toml:"password_checks_per_second"`
 	PasswordCheckBurst      int      `toml:"password_check_burst"`
 	MaxCallsPerConnection   int      `toml:"max_calls_per_connection"`
+
+	// What one uid may make the engine hold (engine.Config has the
+	// meaning and the default of each).
+	MaxHandshakeBytesPerCaller int64    `toml:"max_handshake_bytes_per_caller"`
+	ExportLifetime             Duration `toml:"export_lifetime"`
+	MaxLogonSessionsPerCaller  int      `toml:"max_logon_sessions_per_caller"`
+	LogonSessionLifetime       Duration `toml:"logon_session_lifetime"`
 }
 
 // LockoutConfig is the account lockout policy; a zero threshold keeps the
@@ -150,8 +161,8 @@ func (c *Config) storeOptions() *accounts.Options {
 	return o
 }
 
-func (c *Config) engineConfig() *lsa.Config {
-	ec := &lsa.Config{
+func (c *Config) engineConfig() *engine.Config {
+	ec := &engine.Config{
 		Parameters: secpkg.Parameters{
 			MachineName: c.Machine.NetBIOSName, DomainName: c.Machine.Domain,
 			DNSMachineName: c.Machine.DNSName, DNSDomainName: c.Machine.DNSDomain,
@@ -162,6 +173,11 @@ func (c *Config) engineConfig() *lsa.Config {
 		MaxHandlesPerCaller:     c.Limits.MaxHandlesPerCaller,
 		PasswordChecksPerSecond: c.Limits.PasswordChecksPerSecond,
 		PasswordCheckBurst:      c.Limits.PasswordCheckBurst,
+
+		MaxHandshakeBytesPerCaller: c.Limits.MaxHandshakeBytesPerCaller,
+		ExportLifetime:             c.Limits.ExportLifetime.Duration,
+		MaxLogonSessionsPerCaller:  c.Limits.MaxLogonSessionsPerCaller,
+		LogonSessionLifetime:       c.Limits.LogonSessionLifetime.Duration,
 	}
 	if len(c.Packages) > 0 {
 		ec.Packages = c.Packages

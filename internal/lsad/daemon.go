@@ -20,7 +20,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -44,7 +44,8 @@ Examples:
 `
 
 // Main runs the daemon with command-line args until ctx ends or a signal
-// stops it, and returns the exit status.
+// stops it, and returns the exit status: 0 after a clean stop or -h, 2
+// for a command line that does not parse, 1 for any other error.
 func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lsad", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -52,6 +53,14 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	configFile := fs.String("config", "", "configuration file")
 	socket := fs.String("socket", "", "socket path")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lsad: error: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
 		return 2
 	}
 	if err := Run(ctx, *configFile, *socket, stderr); err != nil {
@@ -66,7 +75,7 @@ type Daemon struct {
 	configFile string
 	log        *slog.Logger
 	level      *slog.LevelVar
-	engine     *lsa.Engine
+	engine     *engine.Engine
 	store      accounts.Store
 	server     *lsarpc.Server
 	policy     atomic.Pointer[Policy]
@@ -140,14 +149,14 @@ func Start(cfg *Config, configFile string, stderr io.Writer) (*Daemon, error) {
 	ec := cfg.engineConfig()
 	ec.Accounts = d.store
 	ec.Logger = d.log
-	ec.Authorize = func(ci secpkg.CallInfo, a lsa.Access) error { return d.policy.Load().Authorize(ci, a) }
-	if d.engine, err = lsa.New(ec); err != nil {
+	ec.Authorize = func(ci secpkg.CallInfo, a engine.Access) error { return d.policy.Load().Authorize(ci, a) }
+	if d.engine, err = engine.New(ec); err != nil {
 		return nil, err
 	}
 	if d.ln, err = d.listen(cfg); err != nil {
 		return nil, err
 	}
-	d.server = &lsarpc.Server{Engine: d.engine, Logger: d.log, MaxInFlight: cfg.Limits.MaxCallsPerConnection}
+	d.server = &lsarpc.Server{Authority: d.engine, Logger: d.log, MaxInFlight: cfg.Limits.MaxCallsPerConnection}
 	go func() {
 		if err := d.server.Serve(d.ln); err != nil && !errors.Is(err, lsarpc.ErrServerClosed) {
 			d.log.Error("serve failed", "err", err)
@@ -265,7 +274,7 @@ func (d *Daemon) Reload() error {
 }
 
 // Engine returns the daemon's engine.
-func (d *Daemon) Engine() *lsa.Engine { return d.engine }
+func (d *Daemon) Engine() *engine.Engine { return d.engine }
 
 // Addr returns the socket the daemon listens on.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -47,7 +48,7 @@ var benchModes = []struct {
 }{
 	{"Embedded", func(b *testing.B) benchLSA {
 		e := engineWithAlice(b)
-		return benchLSA{connect: func(*testing.B) lsa.Conn { return e.Connect(lsa.CurrentProcess()) }}
+		return benchLSA{connect: func(*testing.B) lsa.Conn { return e.Connect(engine.CurrentProcess()) }}
 	}},
 	{"DaemonInProcess", func(b *testing.B) benchLSA {
 		e := engineWithAlice(b)
@@ -60,7 +61,7 @@ var benchModes = []struct {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv := &lsarpc.Server{Engine: e}
+		srv := &lsarpc.Server{Authority: e}
 		go srv.Serve(ln)
 		b.Cleanup(func() { srv.Close(); os.RemoveAll(dir) })
 		dial := func(b *testing.B) *lsarpc.Client {
@@ -89,12 +90,12 @@ var benchModes = []struct {
 	// configuration of gssproxy's b1 row in the anchor).
 	{"ProcessAcceptor", func(b *testing.B) benchLSA {
 		l := benchProcess(b)
-		e, err := lsa.New(&lsa.Config{Packages: []string{"NTLM"}})
+		e, err := engine.New(&engine.Config{Packages: []string{"NTLM"}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { e.Close() })
-		l.clientConnect = func(*testing.B) lsa.Conn { return e.Connect(lsa.CurrentProcess()) }
+		l.clientConnect = func(*testing.B) lsa.Conn { return e.Connect(engine.CurrentProcess()) }
 		return l
 	}},
 }
@@ -263,7 +264,7 @@ func contextMemory(t testing.TB, d *daemon, n int, canMap bool) float64 {
 		t.Fatal(err)
 	}
 	before := d.stats(t)
-	var hs []lsa.Handle
+	var hs []lsa.SecHandle
 	for range n {
 		r1, err := c.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: cred.Handle, Target: target, Flags: e2eFlags, CanMap: canMap})
 		if err != nil {

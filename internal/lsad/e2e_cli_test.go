@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -134,15 +133,20 @@ func TestE2ECLI(t *testing.T) {
 	if m == nil {
 		t.Fatalf("logon: %q", out)
 	}
-	id, _ := strconv.ParseUint(m[1], 0, 64)
-	sessions := func(uid int) []sspi.LogonSession {
-		var list []sspi.LogonSession
+	// What sessions --json prints of a logon session.
+	type session struct {
+		LogonID string `json:"logon_id"`
+		UID     int    `json:"uid"`
+		User    string `json:"user"`
+	}
+	sessions := func(uid int) []session {
+		var list []session
 		if err := json.Unmarshal([]byte(sspiOK(uid, "", "sessions", "--json")), &list); err != nil {
 			t.Fatal(err)
 		}
 		return list
 	}
-	if list := sessions(me); len(list) != 1 || uint64(list[0].LogonID) != id || list[0].User != "alice" || int(list[0].UID) != me {
+	if list := sessions(me); len(list) != 1 || list[0].LogonID != m[1] || list[0].User != "alice" || list[0].UID != me {
 		t.Fatalf("sessions: %+v", list)
 	}
 	if out := sspiOK(me, "", "sessions"); !strings.Contains(out, m[1]) || !strings.Contains(out, `EXAMPLE\alice`) {

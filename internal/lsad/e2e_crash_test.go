@@ -1,17 +1,79 @@
 package lsad_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/secpkg"
 )
+
+// inFlightEnv names a FIFO: lsad's E2EBlock package writes a line to it
+// when a leg is inside the package, then holds the leg until its context
+// ends, so that a test kills lsad with a leg certainly in flight.
+const inFlightEnv = "LSAD_E2E_INFLIGHT"
+
+// e2eBlock is a package whose InitializeSecurityContext never finishes.
+type e2eBlock struct{ e2eTest }
+
+func init() { secpkg.Register("E2EBlock", e2eBlockPackage{}) }
+
+type e2eBlockPackage struct{}
+
+func (e2eBlockPackage) LSAModeInitialize(uint32) (uint32, secpkg.LSAPackage, error) {
+	return secpkg.InterfaceVersion, &e2eBlock{}, nil
+}
+func (e2eBlockPackage) UserModeInitialize(uint32) (uint32, secpkg.UserPackage, error) {
+	return 0, nil, secpkg.StatusUnsupportedFunction
+}
+func (p *e2eBlock) GetInfo() secpkg.PackageInfo { return secpkg.PackageInfo{Name: "E2EBlock"} }
+func (p *e2eBlock) InitLsaModeContext(ctx context.Context, _ *secpkg.InitContextRequest) (*secpkg.ContextResult, error) {
+	f, err := os.OpenFile(os.Getenv(inFlightEnv), os.O_WRONLY, 0)
+	if err != nil {
+		return nil, secpkg.Errorf(secpkg.StatusInternalError, "e2eblock: %v", err)
+	}
+	f.WriteString("in flight\n")
+	f.Close()
+	<-ctx.Done()
+	return nil, secpkg.Errorf(secpkg.StatusInternalError, "e2eblock: %v", ctx.Err())
+}
+
+// inFlight makes the FIFO of inFlightEnv for the daemons the test starts
+// and returns a channel that receives a value each time a leg is inside
+// E2EBlock.
+func inFlight(t *testing.T) <-chan struct{} {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "inflight")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(inFlightEnv, path)
+	// Read and write: opening never blocks, and the FIFO never reports
+	// the end while the test holds it.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	c := make(chan struct{}, 8)
+	go func() {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			c <- struct{}{}
+		}
+	}()
+	return c
+}
 
 // result is what one handshake leg returned, and when.
 type result struct {
@@ -20,12 +82,14 @@ type result struct {
 }
 
 // TestE2EKillMidHandshake SIGKILLs lsad while a handshake leg is inside
-// it. The client gets SEC_E_INTERNAL_ERROR promptly (no hang), a call
-// into a hung lsad ends at its deadline, contexts already mapped into the
-// application keep signing and sealing, and once lsad is back, handles of
-// the old instance are refused with SEC_E_INVALID_HANDLE while new
-// handshakes work through the same provider.
+// it (inside a package that reports it and holds the leg). The client
+// gets SEC_E_INTERNAL_ERROR promptly (no hang), a call into a hung lsad
+// ends at its deadline, contexts already mapped into the application keep
+// signing and sealing, and once lsad is back, handles of the old instance
+// are refused with SEC_E_INVALID_HANDLE while new handshakes work through
+// the same provider.
 func TestE2EKillMidHandshake(t *testing.T) {
+	inside := inFlight(t)
 	d := startDaemon(t, "kill", daemonOpts{})
 	d.addUser(t, "alice", alicePassword)
 	ctx := context.Background()
@@ -56,16 +120,27 @@ func TestE2EKillMidHandshake(t *testing.T) {
 		t.Fatalf("call into a hung lsad: %v after %v, want SEC_E_INTERNAL_ERROR at the deadline", err, time.Since(start))
 	}
 
-	// The client's second leg goes in; lsad dies with it inside.
+	// lsad runs again; a leg goes in, and lsad dies once the package
+	// reports the leg inside it.
+	d.signal(t, syscall.SIGCONT)
+	bc, err := app.AcquireCredentials(ctx, "E2EBlock", sspi.CredentialOutbound, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked := sspi.NewClientContext(bc, &sspi.ClientConfig{Target: target})
 	done := make(chan result, 1)
 	go func() {
 		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		start := time.Now()
-		_, _, err := half.client.Initialize(lctx, chal)
+		_, _, err := blocked.Initialize(lctx, nil)
 		done <- result{err, time.Since(start)}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-inside:
+	case r := <-done:
+		t.Fatalf("the leg ended before it was inside lsad: %v", r.err)
+	}
 	d.kill(t)
 	select {
 	case r := <-done:
@@ -102,10 +177,15 @@ func TestE2EKillMidHandshake(t *testing.T) {
 	if _, err := cc.QueryName(ctx); !errors.Is(err, sspi.StatusInvalidHandle) {
 		t.Errorf("QueryCredentials with a handle from before the restart: %v, want SEC_E_INVALID_HANDLE", err)
 	}
-	// The interrupted client context stays failed.
-	if _, _, err := half.client.Initialize(ctx, chal); err == nil {
+	// The interrupted client context stays failed, and so does the one
+	// whose handshake lsad's death cut in half.
+	if _, _, err := blocked.Initialize(ctx, nil); err == nil {
 		t.Error("the interrupted client context came back to life")
 	}
+	if _, _, err := half.client.Initialize(ctx, chal); err == nil {
+		t.Error("the client context of the interrupted handshake came back to life")
+	}
+	blocked.Delete()
 
 	// New handshakes work through the same provider, which dialed again.
 	cc2, sc2 := credentials(t, app, "alice", alicePassword)
@@ -118,10 +198,13 @@ func TestE2EKillMidHandshake(t *testing.T) {
 
 // TestE2EKillDuringAccountWrites SIGKILLs lsad a few times while it adds
 // accounts and counts failed logons (accounts/sqlite_process_test.go does
-// this 200 times on the store alone). After each restart the database
-// opens, every account whose creation lsad acknowledged is there, and the
-// failure counter never goes back: it holds at least every failure whose
-// refusal lsad sent, and never less than before the kill.
+// this many times on the store alone), each time once lsad has
+// acknowledged a random number of both (so the kill follows lsad's
+// progress, not a clock, and lands while writers are at work). After each
+// restart the database opens, every account whose creation lsad
+// acknowledged is there, and the failure counter never goes back: it
+// holds at least every failure whose refusal lsad sent, and never less
+// than before the kill.
 func TestE2EKillDuringAccountWrites(t *testing.T) {
 	const rounds = 5
 	d := startDaemon(t, "writes", daemonOpts{lockout: "threshold = 1000000\nwindow = \"24h\""})
@@ -134,6 +217,17 @@ func TestE2EKillDuringAccountWrites(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var mu sync.Mutex
 		var wg sync.WaitGroup
+		// Kill once lsad has acknowledged this many of each in the
+		// round.
+		wantAdds, wantFails := 1+mrand.IntN(20), 1+mrand.IntN(3)
+		adds, fails := 0, 0
+		progress := make(chan struct{}, 1)
+		tick := func() {
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
+		}
 		admin := d.client(t)
 		cc, sc := credentials(t, sspi.NewProvider(d.client(t), nil), "alice", "wrong-"+alicePassword)
 		wg.Go(func() {
@@ -144,7 +238,9 @@ func TestE2EKillDuringAccountWrites(t *testing.T) {
 				}
 				mu.Lock()
 				acked[name] = true
+				adds++
 				mu.Unlock()
+				tick()
 			}
 		})
 		wg.Go(func() {
@@ -156,10 +252,23 @@ func TestE2EKillDuringAccountWrites(t *testing.T) {
 				pr.delete()
 				mu.Lock()
 				ackedFailures++
+				fails++
 				mu.Unlock()
+				tick()
 			}
 		})
-		time.Sleep(time.Duration(50+mrand.IntN(200)) * time.Millisecond)
+		writers := make(chan struct{})
+		go func() { wg.Wait(); close(writers) }()
+		for reached := false; !reached; {
+			select {
+			case <-progress:
+			case <-writers:
+				t.Fatalf("round %d: the writers stopped before lsad was killed", r)
+			}
+			mu.Lock()
+			reached = adds >= wantAdds && fails >= wantFails
+			mu.Unlock()
+		}
 		d.kill(t)
 		cancel()
 		wg.Wait()

@@ -12,6 +12,7 @@ import (
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
@@ -91,13 +92,13 @@ type lsaMode struct {
 
 // engineWithAlice is an in-process LSA like lsad's: NTLM, a SQLite store
 // holding alice, the same machine names.
-func engineWithAlice(t testing.TB) *lsa.Engine {
+func engineWithAlice(t testing.TB) *engine.Engine {
 	t.Helper()
 	store, err := accounts.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "accounts.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := lsa.New(&lsa.Config{
+	e, err := engine.New(&engine.Config{
 		Packages: []string{"NTLM"}, Accounts: store,
 		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain, DNSMachineName: "server.example.com", DNSDomainName: "example.com"},
 	})
@@ -115,7 +116,7 @@ var lsaModes = []lsaMode{
 	{"Embedded", func(t *testing.T) (func(*testing.T) *sspi.Provider, func(*testing.T) lsa.Stats) {
 		e := engineWithAlice(t)
 		return func(t *testing.T) *sspi.Provider {
-			p := sspi.NewProvider(e.Connect(lsa.CurrentProcess()), nil)
+			p := sspi.NewProvider(e.Connect(engine.CurrentProcess()), nil)
 			t.Cleanup(func() { p.Close() })
 			return p
 		}, func(*testing.T) lsa.Stats { return e.Stats() }

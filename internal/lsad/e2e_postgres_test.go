@@ -21,13 +21,18 @@ import (
 
 // pgSchema makes a new schema on the test server for one test, dropped
 // when it ends, and returns a connection string whose search_path is that
-// schema: a database of its own, shared by the daemons of the test. It
-// skips the test when SSPI_TEST_POSTGRES is not set.
+// schema: a database of its own, shared by the daemons of the test.
+// Without SSPI_TEST_POSTGRES it skips the test, or fails it when
+// SSPI_INTEROP_REQUIRED=1 (scripts/test.sh sets both).
 func pgSchema(t *testing.T) string {
 	t.Helper()
 	dsn := os.Getenv("SSPI_TEST_POSTGRES")
 	if dsn == "" {
-		t.Skip(`SSPI_TEST_POSTGRES is not set (scripts/test.sh sets it; or run: eval "$(scripts/pg-test-server.sh start)")`)
+		msg := `SSPI_TEST_POSTGRES is not set (scripts/test.sh sets it; or run: eval "$(scripts/pg-test-server.sh start)")`
+		if os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
+			t.Fatal(msg + "; SSPI_INTEROP_REQUIRED=1: PostgreSQL is required")
+		}
+		t.Skip(msg)
 	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {

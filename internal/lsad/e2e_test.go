@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,6 +79,8 @@ func TestMain(m *testing.M) {
 		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	case "probe":
 		os.Exit(runProbe())
+	case "flood":
+		os.Exit(runFlood())
 	}
 	dir, err := os.MkdirTemp("", "lsad-e2e-logs")
 	if err != nil {
@@ -247,7 +250,8 @@ func childEnv(role string, extra ...string) []string {
 	return append(append(env, execEnv+"="+role, "GORACE="+gorace), extra...)
 }
 
-// start runs lsad and waits until it answers on its socket.
+// start runs lsad and waits until it says it is ready, the way systemd
+// learns it (sd_notify READY=1 on NOTIFY_SOCKET, sent once it listens).
 func (d *daemon) start(t testing.TB) {
 	t.Helper()
 	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -255,8 +259,16 @@ func (d *daemon) start(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
+	notifyPath := filepath.Join(d.dir, "notify.sock")
+	os.Remove(notifyPath)
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(notifyPath)
+	defer notify.Close()
 	cmd := exec.Command(exe(t), "-config", d.config)
-	cmd.Env = childEnv("lsad")
+	cmd.Env = childEnv("lsad", "NOTIFY_SOCKET="+notifyPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -266,24 +278,32 @@ func (d *daemon) start(t testing.TB) {
 	d.mu.Lock()
 	d.cmd, d.exit = cmd, exit
 	d.mu.Unlock()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		c, err := lsarpc.Dial(ctx, d.sock)
-		cancel()
-		if err == nil {
-			c.Close()
-			return
+	ready := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				ready <- err
+				return
+			}
+			for _, l := range strings.Split(string(buf[:n]), "\n") {
+				if l == "READY=1" {
+					ready <- nil
+					return
+				}
+			}
 		}
-		select {
-		case <-exit:
-			t.Fatalf("lsad %s exited at start: %v\n%s", d.name, cmd.ProcessState, tail(d.logPath))
-		default:
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("lsad %s: reading its readiness: %v", d.name, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lsad %s does not answer on %s: %v\n%s", d.name, d.sock, err, tail(d.logPath))
-		}
-		time.Sleep(10 * time.Millisecond)
+	case <-exit:
+		t.Fatalf("lsad %s exited at start: %v\n%s", d.name, cmd.ProcessState, tail(d.logPath))
+	case <-time.After(2 * time.Minute): // a guard against a hang, not a condition
+		t.Fatalf("lsad %s does not say it is ready\n%s", d.name, tail(d.logPath))
 	}
 }
 
@@ -644,10 +664,12 @@ func auditEvents(t testing.TB, path, event string) int {
 
 // ---- Helpers ----
 
-// eventually retries f until it succeeds or timeout passes.
+// eventually retries f until it succeeds, failing if it has not after
+// timeout (at least a minute: the bound only guards against a condition
+// that never comes, and a busy CI machine may be slow to bring it).
 func eventually(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(max(timeout, time.Minute))
 	for {
 		err := f()
 		if err == nil {
@@ -759,13 +781,13 @@ func exchange(t testing.TB, pr *pair, tag string) {
 	}
 }
 
-// handleOf formats an lsa.Handle for a child's environment.
-func handleOf(h lsa.Handle) string {
+// handleOf formats an lsa.SecHandle for a child's environment.
+func handleOf(h lsa.SecHandle) string {
 	return strconv.FormatUint(h.Epoch, 10) + ":" + strconv.FormatUint(h.ID, 10)
 }
 
-func parseHandle(s string) lsa.Handle {
-	var h lsa.Handle
+func parseHandle(s string) lsa.SecHandle {
+	var h lsa.SecHandle
 	fmt.Sscanf(s, "%d:%d", &h.Epoch, &h.ID)
 	return h
 }

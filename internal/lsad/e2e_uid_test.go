@@ -67,7 +67,7 @@ func TestE2EOtherUID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handles := map[string]lsa.Handle{"cred": cred.Handle, "srvcred": srvCred.Handle, "cli": cli, "srv": srv, "mapped": msrv, "pending": pending.Context}
+	handles := map[string]lsa.SecHandle{"cred": cred.Handle, "srvcred": srvCred.Handle, "cli": cli, "srv": srv, "mapped": msrv, "pending": pending.Context}
 	var hs []string
 	for n, h := range handles {
 		hs = append(hs, n+"="+handleOf(h))
@@ -124,7 +124,7 @@ func TestE2EOtherUID(t *testing.T) {
 }
 
 // rawHandshake establishes an NTLM pair on the lsa.Conn level.
-func rawHandshake(t *testing.T, c lsa.Conn, cred, srvCred lsa.Handle, canMap bool) (client, server lsa.Handle) {
+func rawHandshake(t *testing.T, c lsa.Conn, cred, srvCred lsa.SecHandle, canMap bool) (client, server lsa.SecHandle) {
 	t.Helper()
 	ctx := context.Background()
 	r1, err := c.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: cred, Target: target, Flags: e2eFlags, CanMap: canMap})
@@ -136,7 +136,7 @@ func rawHandshake(t *testing.T, c lsa.Conn, cred, srvCred lsa.Handle, canMap boo
 
 // finishHandshake runs the rest of a handshake whose first client leg is
 // r1, and returns the server's context.
-func finishHandshake(t *testing.T, c lsa.Conn, srvCred lsa.Handle, r1 *lsa.ContextReply, canMap bool) lsa.Handle {
+func finishHandshake(t *testing.T, c lsa.Conn, srvCred lsa.SecHandle, r1 *lsa.ContextReply, canMap bool) lsa.SecHandle {
 	t.Helper()
 	ctx := context.Background()
 	s1, err := c.AcceptContext(ctx, &lsa.AcceptContextRequest{Credential: srvCred, Token: r1.Token, CanMap: canMap})
@@ -175,44 +175,44 @@ func runProbe() int {
 	msg := func() []secpkg.Buffer {
 		return []secpkg.Buffer{{Type: secpkg.BufferData, Data: []byte("x")}, {Type: secpkg.BufferToken, Data: make([]byte, 16)}}
 	}
-	ops := map[string]func(h lsa.Handle) error{
-		"QueryCredentials": func(h lsa.Handle) error { _, err := c.QueryCredentials(ctx, h); return err },
-		"FreeCredentials":  func(h lsa.Handle) error { return c.FreeCredentials(ctx, h) },
-		"InitializeWithCredentials": func(h lsa.Handle) error {
+	ops := map[string]func(h lsa.SecHandle) error{
+		"QueryCredentials": func(h lsa.SecHandle) error { _, err := c.QueryCredentials(ctx, h); return err },
+		"FreeCredentials":  func(h lsa.SecHandle) error { return c.FreeCredentials(ctx, h) },
+		"InitializeWithCredentials": func(h lsa.SecHandle) error {
 			_, err := c.InitializeContext(ctx, &lsa.InitializeContextRequest{Credential: h, Target: target})
 			return err
 		},
-		"AcceptWithCredentials": func(h lsa.Handle) error {
+		"AcceptWithCredentials": func(h lsa.SecHandle) error {
 			_, err := c.AcceptContext(ctx, &lsa.AcceptContextRequest{Credential: h, Token: tok})
 			return err
 		},
-		"InitializeContinue": func(h lsa.Handle) error {
+		"InitializeContinue": func(h lsa.SecHandle) error {
 			_, err := c.InitializeContext(ctx, &lsa.InitializeContextRequest{Context: h, Target: target, Token: tok})
 			return err
 		},
-		"AcceptContinue": func(h lsa.Handle) error {
+		"AcceptContinue": func(h lsa.SecHandle) error {
 			_, err := c.AcceptContext(ctx, &lsa.AcceptContextRequest{Context: h, Token: tok})
 			return err
 		},
-		"ProtectMessage": func(h lsa.Handle) error {
+		"ProtectMessage": func(h lsa.SecHandle) error {
 			_, err := c.ProtectMessage(ctx, &lsa.MessageRequest{Context: h, Op: lsa.OpMakeSignature, Buffers: msg()})
 			return err
 		},
-		"QuerySessionKey":   func(h lsa.Handle) error { _, err := c.QuerySessionKey(ctx, h); return err },
-		"ExportContext":     func(h lsa.Handle) error { _, err := c.ExportContext(ctx, h, []byte("x")); return err },
-		"CallPackage":       func(h lsa.Handle) error { _, err := c.CallPackage(ctx, h, 1, nil); return err },
-		"ApplyControlToken": func(h lsa.Handle) error { return c.ApplyControlToken(ctx, h, nil) },
+		"QuerySessionKey":   func(h lsa.SecHandle) error { _, err := c.QuerySessionKey(ctx, h); return err },
+		"ExportContext":     func(h lsa.SecHandle) error { _, err := c.ExportContext(ctx, h, []byte("x")); return err },
+		"CallPackage":       func(h lsa.SecHandle) error { _, err := c.CallPackage(ctx, h, 1, nil); return err },
+		"ApplyControlToken": func(h lsa.SecHandle) error { return c.ApplyControlToken(ctx, h, nil) },
 	}
 	for _, kv := range strings.Split(os.Getenv(probeHandles), ",") {
 		name, hs, _ := strings.Cut(kv, "=")
 		h := parseHandle(hs)
-		missing := lsa.Handle{Epoch: h.Epoch, ID: h.ID ^ 0x5a5a}
+		missing := lsa.SecHandle{Epoch: h.Epoch, ID: h.ID ^ 0x5a5a}
 		for op, f := range ops {
 			errH, errM := f(h), f(missing)
 			if errH == nil {
 				return fail("%s on the parent's %s handle succeeded", op, name)
 			}
-			norm := func(err error, h lsa.Handle) string { return strings.ReplaceAll(err.Error(), h.String(), "H") }
+			norm := func(err error, h lsa.SecHandle) string { return strings.ReplaceAll(err.Error(), h.String(), "H") }
 			if secpkg.StatusOf(errH) != secpkg.StatusOf(errM) || norm(errH, h) != norm(errM, missing) {
 				return fail("%s tells the parent's %s handle from a missing one: %q vs %q", op, name, errH, errM)
 			}

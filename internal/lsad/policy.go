@@ -9,7 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -133,8 +133,8 @@ func (p *Policy) rule(ci secpkg.CallInfo) *Rule {
 	return p.Default
 }
 
-// Authorize decides a request (lsa.Config.Authorize).
-func (p *Policy) Authorize(ci secpkg.CallInfo, a lsa.Access) error {
+// Authorize decides a request (engine.Config.Authorize).
+func (p *Policy) Authorize(ci secpkg.CallInfo, a engine.Access) error {
 	r := p.rule(ci)
 	deny := func(why string, args ...any) error {
 		return secpkg.Errorf(secpkg.StatusNotOwner, "lsad: policy: uid %d: "+why, append([]any{ci.UID}, args...)...)
@@ -142,7 +142,7 @@ func (p *Policy) Authorize(ci secpkg.CallInfo, a lsa.Access) error {
 	if r == nil {
 		return deny("no rule")
 	}
-	if a.Kind == lsa.AccessAdminister {
+	if a.Kind == engine.AccessAdminister {
 		if !r.Admin {
 			return deny("may not administer accounts")
 		}
@@ -154,7 +154,7 @@ func (p *Policy) Authorize(ci secpkg.CallInfo, a lsa.Access) error {
 	if a.Explicit && !r.ExplicitCredentials {
 		return deny("may not present explicit credentials")
 	}
-	if a.Kind == lsa.AccessAcquireCredentials {
+	if a.Kind == engine.AccessAcquireCredentials {
 		if a.Use&secpkg.CredentialInbound != 0 && !matchAny(r.Accept, a.Principal, false) {
 			return deny("may not accept as %q", a.Principal)
 		}

@@ -16,6 +16,13 @@ Options:
                          gss_acquire_cred_with_password (no file needed)
     --target SVC@HOST    initiator's target, a host-based service name
     --cb-b64 B64         channel bindings: application_data (no addresses)
+    --mech MECH          ntlm (default): gss-ntlmssp directly; spnego: MIT's
+                         SPNEGO, which negotiates among the mechanisms it
+                         has credentials for (here gss-ntlmssp, or krb5
+                         with a ticket or keytab); krb5: MIT's Kerberos
+    --no-protect         initiator asks for no integrity or confidentiality
+                         (an authentication-only context; gss-ntlmssp then
+                         negotiates neither SIGN nor SEAL nor KEY_EXCH)
 
 The acceptor verifies against NTLM_USER_FILE. NETBIOS_COMPUTER_NAME and
 NETBIOS_DOMAIN_NAME name the acceptor machine in its CHALLENGE.
@@ -54,6 +61,9 @@ import gssapi
 import gssapi.raw as graw
 
 NTLM = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
+SPNEGO = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
+KRB5 = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2")
+MECHS = {"ntlm": NTLM, "spnego": SPNEGO, "krb5": KRB5}
 # GSS_C_INQ_SSPI_SESSION_KEY: the exported session key of an NTLM context.
 SSPI_SESSION_KEY = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2.5.5")
 
@@ -92,20 +102,26 @@ def bindings(args):
 
 
 def initiator(args):
+    mech = MECHS[args.mech]
     creds = None
     if args.user:
         name = gssapi.Name(args.user, gssapi.NameType.user)
         if args.password_env:
             pw = os.environ[args.password_env].encode()
             creds = gssapi.Credentials(graw.acquire_cred_with_password(
-                name, pw, usage="initiate", mechs=[NTLM]).creds)
+                name, pw, usage="initiate", mechs=[mech]).creds)
         else:  # the password comes from NTLM_USER_FILE
-            creds = gssapi.Credentials(name=name, usage="initiate", mechs=[NTLM])
+            creds = gssapi.Credentials(name=name, usage="initiate", mechs=[mech])
     F = gssapi.RequirementFlag
+    flags = F.confidentiality | F.integrity | F.replay_detection | F.out_of_sequence_detection
+    if args.no_protect:
+        # python-gssapi takes 0 for its default (mutual + sequence, which
+        # gss-ntlmssp turns into SIGN); mutual alone means nothing to NTLM.
+        flags = F.mutual_authentication
     ctx = gssapi.SecurityContext(
         name=gssapi.Name(args.target, gssapi.NameType.hostbased_service),
-        creds=creds, mech=NTLM, usage="initiate", channel_bindings=bindings(args),
-        flags=F.confidentiality | F.integrity | F.replay_detection | F.out_of_sequence_detection)
+        creds=creds, mech=mech, usage="initiate", channel_bindings=bindings(args),
+        flags=flags)
     out = ctx.step()
     while True:
         if out:
@@ -119,7 +135,7 @@ def initiator(args):
 
 
 def acceptor(args):
-    creds = gssapi.Credentials(usage="accept", mechs=[NTLM])
+    creds = gssapi.Credentials(usage="accept", mechs=[MECHS[args.mech]])
     ctx = gssapi.SecurityContext(creds=creds, usage="accept", channel_bindings=bindings(args))
     while not ctx.complete:
         kind, rest = read()
@@ -178,6 +194,8 @@ def main():
     p.add_argument("--password-env")
     p.add_argument("--target", default="HTTP@server.example.com")
     p.add_argument("--cb-b64")
+    p.add_argument("--no-protect", action="store_true")
+    p.add_argument("--mech", choices=sorted(MECHS), default="ntlm")
     args = p.parse_args()
     if args.role == "check":
         send("ok" if NTLM in graw.indicate_mechs() else "no-ntlm-mech")
@@ -188,7 +206,8 @@ def main():
         send("FAIL", failure(e))
         return 1
     done = {"session_key": session_key(ctx),
-            "flags": sorted(f.name for f in ctx.actual_flags)}
+            "flags": sorted(f.name for f in ctx.actual_flags),
+            "mech": ctx.mech.dotted_form if ctx.mech else ""}
     if peer is not None:
         done["peer"] = peer
     send("DONE", json.dumps(done, sort_keys=True))

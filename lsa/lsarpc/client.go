@@ -278,12 +278,12 @@ func (c *Client) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredent
 	return out, c.call(ctx, opAcquireCredentials, req, out)
 }
 
-func (c *Client) QueryCredentials(ctx context.Context, h lsa.Handle) (*lsa.CredentialsReply, error) {
+func (c *Client) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.CredentialsReply, error) {
 	out := new(lsa.CredentialsReply)
 	return out, c.call(ctx, opQueryCredentials, &handleBody{Handle: h}, out)
 }
 
-func (c *Client) FreeCredentials(ctx context.Context, h lsa.Handle) error {
+func (c *Client) FreeCredentials(ctx context.Context, h lsa.SecHandle) error {
 	return c.call(ctx, opFreeCredentials, &handleBody{Handle: h}, nil)
 }
 
@@ -307,11 +307,11 @@ func (c *Client) AcceptContext(ctx context.Context, req *lsa.AcceptContextReques
 // answer, saving a round trip per context: the context is gone for the
 // caller either way (the provider never names the handle again), and a
 // failure could only say the handle was already invalid.
-func (c *Client) DeleteContext(ctx context.Context, h lsa.Handle) error {
+func (c *Client) DeleteContext(ctx context.Context, h lsa.SecHandle) error {
 	return c.send(ctx, opDeleteContext, &handleBody{Handle: h})
 }
 
-func (c *Client) ApplyControlToken(ctx context.Context, h lsa.Handle, input []secpkg.Buffer) error {
+func (c *Client) ApplyControlToken(ctx context.Context, h lsa.SecHandle, input []secpkg.Buffer) error {
 	return c.call(ctx, opApplyControlToken, &controlTokenBody{Handle: h, Buffers: input}, nil)
 }
 
@@ -323,19 +323,19 @@ func (c *Client) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*
 	return out, nil
 }
 
-func (c *Client) QuerySessionKey(ctx context.Context, h lsa.Handle) ([]byte, error) {
+func (c *Client) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte, error) {
 	var out bytesBody
 	err := c.call(ctx, opQuerySessionKey, &handleBody{Handle: h}, &out)
 	return out.Data, err
 }
 
-func (c *Client) CallPackage(ctx context.Context, h lsa.Handle, id uint32, input []byte) ([]byte, error) {
+func (c *Client) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, input []byte) ([]byte, error) {
 	var out bytesBody
 	err := c.call(ctx, opCallPackage, &callPackageBody{Handle: h, ID: id, Input: input}, &out)
 	return out.Data, err
 }
 
-func (c *Client) ExportContext(ctx context.Context, h lsa.Handle, packed []byte) ([]byte, error) {
+func (c *Client) ExportContext(ctx context.Context, h lsa.SecHandle, packed []byte) ([]byte, error) {
 	var out bytesBody
 	err := c.call(ctx, opExportContext, &exportBody{Handle: h, Packed: packed}, &out)
 	return out.Data, err

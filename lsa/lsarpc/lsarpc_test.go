@@ -19,12 +19,13 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
-func newEngine(t testing.TB) *lsa.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
-	e, err := lsa.New(&lsa.Config{Packages: []string{}})
+	e, err := engine.New(&engine.Config{Packages: []string{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ type served struct {
 	dir  string
 }
 
-func serve(t testing.TB, e *lsa.Engine) *served {
+func serve(t testing.TB, e *engine.Engine) *served {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "lsarpc")
 	if err != nil {
@@ -50,13 +51,13 @@ func serve(t testing.TB, e *lsa.Engine) *served {
 	return s
 }
 
-func (s *served) start(t testing.TB, e *lsa.Engine) {
+func (s *served) start(t testing.TB, e *engine.Engine) {
 	t.Helper()
 	ln, err := net.Listen("unix", s.path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv = &Server{Engine: e, HelloTimeout: 2 * time.Second}
+	s.srv = &Server{Authority: e, HelloTimeout: 2 * time.Second}
 	go s.srv.Serve(ln)
 	t.Cleanup(func() { s.srv.Close() })
 }
@@ -251,7 +252,7 @@ func TestServerGoneAndBack(t *testing.T) {
 	if _, err := c.EnumeratePackages(context.Background()); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	old := lsa.Handle{Epoch: e.Epoch(), ID: 1}
+	old := lsa.SecHandle{Epoch: e.Epoch(), ID: 1}
 	if err := c.FreeCredentials(context.Background(), old); !errors.Is(err, secpkg.StatusInvalidHandle) {
 		t.Fatalf("old handle: %v", err)
 	}
@@ -301,7 +302,7 @@ func TestOtherUID(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a process as another uid")
 	}
-	e, err := lsa.New(&lsa.Config{Packages: []string{"RPCTest"}})
+	e, err := engine.New(&engine.Config{Packages: []string{"RPCTest"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +349,7 @@ func TestOtherUID(t *testing.T) {
 // probe runs in the child of TestOtherUID, as uid 65534.
 func probe() {
 	fail := func(f string, a ...any) { fmt.Printf("probe: "+f+"\n", a...); os.Exit(2) }
-	var h lsa.Handle
+	var h lsa.SecHandle
 	fmt.Sscanf(os.Getenv("LSARPC_HANDLE"), "%d:%d", &h.Epoch, &h.ID)
 	c := &Client{path: os.Getenv("LSARPC_PROBE"), name: "probe"}
 	cc, err := c.dial(context.Background())
@@ -357,13 +358,13 @@ func probe() {
 	}
 	c.cur = cc
 	defer c.Close()
-	missing := lsa.Handle{Epoch: h.Epoch, ID: h.ID + 1}
+	missing := lsa.SecHandle{Epoch: h.Epoch, ID: h.ID + 1}
 	errOwned := c.FreeCredentials(context.Background(), h)
 	errMissing := c.FreeCredentials(context.Background(), missing)
 	if !errors.Is(errOwned, secpkg.StatusInvalidHandle) {
 		fail("another uid freed the handle: %v", errOwned)
 	}
-	norm := func(err error, h lsa.Handle) string { return strings.ReplaceAll(err.Error(), h.String(), "H") }
+	norm := func(err error, h lsa.SecHandle) string { return strings.ReplaceAll(err.Error(), h.String(), "H") }
 	if norm(errOwned, h) != norm(errMissing, missing) {
 		fail("existing and missing handles are told apart: %q vs %q", errOwned, errMissing)
 	}

@@ -7,7 +7,7 @@
 //
 // [Client] implements lsa.Conn, so the provider in package sspi runs the
 // same code against the daemon as against the embedded engine. [Server]
-// serves an *lsa.Engine, attributing every call to the caller's uid, gid
+// serves an lsa.Authority (the engine), attributing every call to the caller's uid, gid
 // and pid as the kernel reports them (SO_PEERCRED, LOCAL_PEERCRED), never
 // as the message claims.
 package lsarpc
@@ -113,23 +113,23 @@ type helloReply struct {
 
 // Request bodies that are not lsa types.
 type handleBody struct {
-	Handle lsa.Handle `cbor:"handle"`
+	Handle lsa.SecHandle `cbor:"handle"`
 }
 
 type controlTokenBody struct {
-	Handle  lsa.Handle      `cbor:"handle"`
+	Handle  lsa.SecHandle   `cbor:"handle"`
 	Buffers []secpkg.Buffer `cbor:"buffers"`
 }
 
 type callPackageBody struct {
-	Handle lsa.Handle `cbor:"handle"`
-	ID     uint32     `cbor:"id"`
-	Input  []byte     `cbor:"input,omitempty"`
+	Handle lsa.SecHandle `cbor:"handle"`
+	ID     uint32        `cbor:"id"`
+	Input  []byte        `cbor:"input,omitempty"`
 }
 
 type exportBody struct {
-	Handle lsa.Handle `cbor:"handle"`
-	Packed []byte     `cbor:"packed"`
+	Handle lsa.SecHandle `cbor:"handle"`
+	Packed []byte        `cbor:"packed"`
 }
 
 type bytesBody struct {

@@ -20,8 +20,8 @@ import (
 
 // Server serves an LSA engine to local clients.
 type Server struct {
-	// Engine is the LSA the server exposes.
-	Engine *lsa.Engine
+	// Authority is the LSA the server exposes (an *engine.Engine).
+	Authority lsa.Authority
 	// Name is sent to clients in the hello reply ("lsad" if empty).
 	Name string
 	// Logger receives connection-level events (never secrets). Nil
@@ -158,7 +158,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	nc.SetReadDeadline(time.Time{})
 
-	c.conn = s.Engine.Connect(caller)
+	c.conn = s.Authority.Connect(caller)
 	defer c.conn.Close() // frees every handle of this client
 
 	maxInFlight := s.MaxInFlight
@@ -242,7 +242,7 @@ func (c *serverConn) hello() error {
 	if name == "" {
 		name = "lsad"
 	}
-	body, _ := encMode.Marshal(&helloReply{Version: Version, Server: name, Epoch: c.s.Engine.Epoch(), UID: c.caller.UID, GID: c.caller.GID, PID: c.caller.PID})
+	body, _ := encMode.Marshal(&helloReply{Version: Version, Server: name, Epoch: c.s.Authority.Epoch(), UID: c.caller.UID, GID: c.caller.GID, PID: c.caller.PID})
 	return c.send(&reply{ID: req.ID, Body: body})
 }
 

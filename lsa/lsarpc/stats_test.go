@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
 func TestStats(t *testing.T) {
 	var refuse atomic.Bool
-	e, err := lsa.New(&lsa.Config{Packages: []string{"RPCTest"}, Authorize: func(ci secpkg.CallInfo, a lsa.Access) error {
-		if a.Kind == lsa.AccessAdminister && refuse.Load() {
+	e, err := engine.New(&engine.Config{Packages: []string{"RPCTest"}, Authorize: func(ci secpkg.CallInfo, a engine.Access) error {
+		if a.Kind == engine.AccessAdminister && refuse.Load() {
 			return errors.New("not an administrator")
 		}
 		return nil

@@ -582,7 +582,7 @@ func (r *msgRecv) appendAround(segs []kcrypto.Segment, msg []secpkg.Buffer, pos 
 	return segs
 }
 
-// wrap is GSS_Wrap (RFC 2743 2.3.3) for tests and the Wrapper interface:
+// wrap is GSS_Wrap (RFC 2743 2.3.3), for tests and GSS-style callers:
 // it returns a whole Wrap token with RRC 0, as MIT's gss_wrap does.
 func (m *msgState) wrap(sealed bool, plaintext []byte) ([]byte, error) {
 	s := &m.send

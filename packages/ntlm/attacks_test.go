@@ -12,8 +12,14 @@ import (
 	"github.com/opensspi/sspi/secpkg"
 )
 
-// The attacks of security-tests.md section 1a, each asserting the exact
-// status. Every test here fails if the defence it names is removed.
+// Known attacks on NTLM, each asserting the exact status: MIC removal
+// (CVE-2019-1040, MS-NLMP 3.1.5.1.2), flag downgrades (MS-NLMP 2.2.2.5,
+// 3.2.5.1.2), AV pair edits (MS-NLMP 2.2.2.1), replay and expiry of the
+// challenge, target names and channel bindings (MS-NLMP 3.2.5.1.2,
+// Extended Protection for Authentication), NTLMv1/LM downgrades (MS-NLMP
+// 3.3.1), reflection (MS08-068, CVE-2025-33073), user enumeration and
+// anonymous logon (MS-NLMP 3.2.5.1.2). Every test here fails if the
+// defence it names is removed.
 
 // reauth re-encodes an AUTHENTICATE_MESSAGE after f edits it; the MIC
 // bytes stay what they were.

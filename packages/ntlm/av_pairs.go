@@ -242,3 +242,17 @@ func encodeUTF16(s string) []byte {
 func errInvalidToken(err error) error {
 	return secpkg.Errorf(secpkg.StatusInvalidToken, "%w", err)
 }
+
+// le32 encodes v little-endian.
+func le32(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+
+// set replaces the value of the pair with the given id, or appends one.
+func (l avPairs) set(id avID, v []byte) avPairs {
+	for i := range l {
+		if l[i].id == id {
+			l[i].value = v
+			return l
+		}
+	}
+	return append(l, avPair{id: id, value: v})
+}

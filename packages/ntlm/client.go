@@ -33,7 +33,7 @@ func (hs *clientState) wipe() {
 
 // clientFlags are the NegotiateFlags a current Windows client sends
 // (MS-NLMP 2.2.2.5, 3.1.5.1.1), before the per-request SIGN, SEAL,
-// DATAGRAM and IDENTIFY.
+// DATAGRAM and IDENTIFY; KEY_EXCH only goes with SIGN or SEAL.
 const clientFlags = flagUnicode | flagRequestTarget | flagNTLM | flagAlwaysSign |
 	flagExtendedSessionSecurity | flagVersion | flag128 | flag56 | flagKeyExch
 
@@ -58,6 +58,7 @@ func (p *lsaPackage) InitLsaModeContext(ctx context.Context, req *secpkg.InitCon
 	}
 	s := newSession(roleInitiator, hs.flags, hs.ctxFlags, hs.exportedKey, hs.now)
 	s.userName, s.clientName, s.serverName = hs.cred.name, hs.cred.name, hs.target
+	s.micPresent = hs.authenticate.mic != nil
 	hs.wipe()
 	c.client, c.sess = nil, s
 	return &secpkg.ContextResult{
@@ -72,7 +73,7 @@ func (p *lsaPackage) InitLsaModeContext(ctx context.Context, req *secpkg.InitCon
 
 // initFirst is leg 1: the NEGOTIATE_MESSAGE.
 func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextRequest) (*secpkg.ContextResult, error) {
-	cred, ok := p.creds.get(req.Credential)
+	cred, ok := p.creds.Get(req.Credential)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
 	}
@@ -89,7 +90,7 @@ func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextReque
 	if err := hs.writeNegotiate(); err != nil {
 		return nil, err
 	}
-	h := p.ctxs.add(&lsaContext{client: hs})
+	h := p.ctxs.Add(&lsaContext{client: hs})
 	return &secpkg.ContextResult{Context: h, Status: secpkg.StatusContinueNeeded, Token: hs.negotiate.raw}, nil
 }
 
@@ -108,6 +109,12 @@ func (hs *clientState) writeNegotiate() error {
 	}
 	if want&secpkg.FlagIdentify != 0 {
 		flags |= flagIdentify
+	}
+	if flags&(flagSign|flagSeal) == 0 {
+		// Authentication only: no key exchange to offer (see
+		// negotiateFlags). gss-ntlmssp 1.2's acceptor reads KEY_EXCH
+		// from its own CHALLENGE_MESSAGE, so it must not be offered.
+		flags &^= flagKeyExch
 	}
 	if hs.cred.anonymous {
 		// MS-NLMP 3.2.5.1.2, 3.4: an anonymous logon has no session
@@ -182,6 +189,14 @@ func (hs *clientState) negotiateFlags() error {
 	if f&flagDatagram != 0 && f&flagExtendedSessionSecurity == 0 {
 		return secpkg.Errorf(secpkg.StatusAlgorithmMismatch, "ntlm: datagram mode needs extended session security")
 	}
+	if f&(flagSign|flagSeal) == 0 {
+		// An authentication-only context: no key exchange, as Windows
+		// clients do (our flags are then 0xa2888205). ExportedSessionKey is then
+		// KeyExchangeKey on every acceptor, where KEY_EXCH with no key
+		// is refused by Samba and crashes gss-ntlmssp 1.2, and
+		// MS-NLMP 3.2.5.1.2 ignores a key without SIGN or SEAL.
+		f &^= flagKeyExch
+	}
 	hs.flags = f
 	hs.ctxFlags = contextFlagsFor(f, hs.req.Context(), hs.cred.anonymous, false)
 	if m := missingServices(hs.req.Context(), hs.ctxFlags); m != 0 {
@@ -243,7 +258,7 @@ func (hs *clientState) writeAuthenticate() error {
 	// KXKEY for NTLMv2 is the SessionBaseKey (MS-NLMP 3.4.5.1); under key
 	// exchange the ExportedSessionKey is fresh and sent under RC4.
 	var encryptedKey []byte
-	if hs.flags&flagKeyExch != 0 && hs.flags&(flagSign|flagSeal) != 0 {
+	if hs.flags&flagKeyExch != 0 { // only with SIGN or SEAL (negotiateFlags)
 		hs.exportedKey = make([]byte, 16)
 		if err := p.random(hs.exportedKey); err != nil {
 			return err
@@ -274,18 +289,4 @@ func (hs *clientState) signMIC() error {
 	copy(hs.authenticate.raw[micOffset:], mic[:])
 	copy(hs.authenticate.mic, mic[:])
 	return nil
-}
-
-// le32 encodes v little-endian.
-func le32(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
-
-// set replaces the value of the pair with the given id, or appends one.
-func (l avPairs) set(id avID, v []byte) avPairs {
-	for i := range l {
-		if l[i].id == id {
-			l[i].value = v
-			return l
-		}
-	}
-	return append(l, avPair{id: id, value: v})
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
-	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
@@ -26,13 +26,13 @@ const (
 )
 
 // newEngine is an LSA with NTLM and an account store holding alice.
-func newEngine(t testing.TB) *lsa.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	store, err := accounts.Open(context.Background(), "memory:", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := lsa.New(&lsa.Config{
+	e, err := engine.New(&engine.Config{
 		Packages: []string{ntlm.Name},
 		Accounts: store,
 		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
@@ -85,7 +85,7 @@ func TestConformance(t *testing.T) {
 // check (its per-uid rate limit), the peer sees an ordinary logon failure.
 func TestPasswordCheckRateLimit(t *testing.T) {
 	store, _ := accounts.Open(context.Background(), "memory:", nil)
-	e, err := lsa.New(&lsa.Config{Packages: []string{ntlm.Name}, Accounts: store,
+	e, err := engine.New(&engine.Config{Packages: []string{ntlm.Name}, Accounts: store,
 		PasswordChecksPerSecond: 0.001, PasswordCheckBurst: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestPasswordCheckRateLimit(t *testing.T) {
 	if err := e.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
 		t.Fatal(err)
 	}
-	p := sspi.NewProvider(e.Connect(lsa.CurrentProcess()), nil)
+	p := sspi.NewProvider(e.Connect(engine.CurrentProcess()), nil)
 	defer p.Close()
 	ctx := context.Background()
 	cc, _ := p.AcquireCredentials(ctx, ntlm.Name, sspi.CredentialOutbound, &sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte(password)}})

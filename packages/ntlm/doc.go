@@ -7,6 +7,29 @@
 // established it hands a packed context holding only session keys to the
 // user-mode half, which signs and seals in the application.
 //
+// # Place in the design
+//
+// NTLM is one of the security packages of the design (the msv1_0 role):
+// it implements the interfaces of package secpkg and nothing else sees its
+// internals. It may import only secpkg, internal/wire, golang.org/x/crypto
+// and the standard library; never the LSA (lsa), the account store
+// (accounts) or the application API (the module root), which reach it
+// through secpkg alone (TestImports enforces this).
+//
+// The files follow the order in which a reader of MS-NLMP meets the parts:
+// package.go (the entry points, SpLsaModeInitialize, SpUserModeInitialize,
+// SpInitialize, SpGetInfo, SpShutdown); credentials.go
+// (SpAcquireCredentialsHandle and the credential); messages.go,
+// av_pairs.go, flags.go and charset.go (MS-NLMP 2.2); keys.go (3.3,
+// 3.4.5); client.go (3.1.5, the initiator); server.go (3.2.5, the
+// acceptor); reflection.go (the acceptor's outstanding challenges, which
+// the initiator checks); lsa_context.go (the LSA's context handles:
+// DeleteContext, attributes, the unmapped message calls); session.go (an
+// established context); session_security.go and rc4.go (3.4);
+// mech_list_mic.go (the SPNEGO mechListMIC for Negotiate, MS-SPNG
+// 3.3.5.1); packed.go (the packed context); user_mode.go (the user-mode
+// half); logon.go (SpLogonUser and the verifiers).
+//
 // # Protocol
 //
 // The initiator sends a NEGOTIATE_MESSAGE with the flags of a current
@@ -16,7 +39,18 @@
 // response, a fresh exported session key under key exchange, and a MIC
 // over all three messages; its NTLMv2 blob carries MsvAvFlags 0x2,
 // MsvAvTargetName (the target SPN) and MsvAvChannelBindings (the MD5 of
-// the channel bindings, or Z(16)).
+// the channel bindings, or Z(16)). An authentication-only context (no
+// signing or sealing asked for) clears key exchange in the
+// AUTHENTICATE_MESSAGE and sends no EncryptedRandomSessionKey, as Windows
+// does; its session key is then KeyExchangeKey.
+//
+// The acceptor answers in the character set the client offers (MS-NLMP
+// 2.2.2.5): Unicode when NTLMSSP_NEGOTIATE_UNICODE is set, else OEM,
+// whose names it reads as code page 437 (charset.go); a message with
+// neither is SEC_E_INVALID_TOKEN. Under key exchange it takes the
+// client's EncryptedRandomSessionKey whenever one is sent, with or without
+// signing and sealing (as Samba and gss-ntlmssp do), and KeyExchangeKey
+// when a client without signing or sealing sends none.
 //
 // The acceptor issues a single-use challenge with a timestamp and this
 // machine's names, then checks, in this order: challenge lifetime and
@@ -51,7 +85,7 @@
 // Messages are parsed strictly: fields must lie in the payload (not in the
 // header, not past the end, not overlapping each other; offsets are
 // checked in 64-bit arithmetic), Unicode names must be valid UTF-16 of
-// even length without NUL, AV pair lists must end in MsvAvEOL, hold no
+// even length without NUL, OEM names must hold no NUL, AV pair lists must end in MsvAvEOL, hold no
 // pair twice and give Timestamp 8 and ChannelBindings 16 bytes. A
 // CHALLENGE_MESSAGE TargetInfo may hold nothing after MsvAvEOL; the AV
 // list in an NTLMv2 response may be followed by zero bytes only (the Z(4)

@@ -3,6 +3,8 @@ package ntlm
 import (
 	"fmt"
 	"strings"
+
+	"github.com/opensspi/sspi/secpkg"
 )
 
 // negotiateFlags is the NegotiateFlags field of every NTLM message
@@ -90,3 +92,41 @@ func (f negotiateFlags) has(want negotiateFlags) bool { return f&want == want }
 // for session security (MS-NLMP 3.1.5.1.2, 3.2.5.1.2).
 const sessionSecurityFlags = flagSign | flagSeal | flagAlwaysSign | flagKeyExch |
 	flag128 | flag56 | flagExtendedSessionSecurity | flagDatagram | flagIdentify | flagLMKey
+
+// contextFlagsFor maps negotiated NegotiateFlags and the caller's request
+// to the services the context provides. Signed NTLM messages always carry
+// a sequence number under the checksum; the initiator reports replay and
+// sequence detection as its caller asked, and the acceptor, which cannot
+// know what the client's caller asked, always provides them with signing.
+func contextFlagsFor(f negotiateFlags, requested secpkg.ContextFlags, anonymous, acceptor bool) secpkg.ContextFlags {
+	var c secpkg.ContextFlags
+	if f&(flagSign|flagSeal) != 0 && !anonymous {
+		c |= secpkg.FlagIntegrity
+		c |= requested & (secpkg.FlagReplayDetect | secpkg.FlagSequenceDetect)
+		if acceptor {
+			c |= secpkg.FlagReplayDetect | secpkg.FlagSequenceDetect
+		}
+	}
+	if f&flagSeal != 0 && !anonymous {
+		c |= secpkg.FlagConfidentiality
+	}
+	if f&flagIdentify != 0 {
+		c |= secpkg.FlagIdentify
+	}
+	if f&flagDatagram != 0 {
+		c |= secpkg.FlagDatagram
+	} else {
+		c |= secpkg.FlagConnection
+	}
+	if anonymous {
+		c |= secpkg.FlagNullSession
+	}
+	return c
+}
+
+// missingServices returns what the caller asked for that the context
+// does not provide.
+func missingServices(requested, got secpkg.ContextFlags) secpkg.ContextFlags {
+	const services = secpkg.FlagIntegrity | secpkg.FlagConfidentiality | secpkg.FlagReplayDetect | secpkg.FlagSequenceDetect
+	return requested & services &^ got
+}

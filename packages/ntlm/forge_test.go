@@ -18,6 +18,16 @@ type forgeOpts struct {
 	micFlag                *bool  // MsvAvFlags 0x2; default true
 	kind                   string // "v2" (default), "v1", "v1ess", "lmv2", "lmv1", "anonymous"
 	clientChallenge        []byte
+	// oem sends the names in the OEM character set (NTLM_NEGOTIATE_OEM
+	// instead of NTLMSSP_NEGOTIATE_UNICODE); rawUser, if set, is the
+	// UserName field as sent (the response still uses user).
+	oem     bool
+	rawUser []byte
+	// exchangeKey says when the AUTHENTICATE_MESSAGE carries an
+	// EncryptedRandomSessionKey: by default under KEY_EXCH with sign or
+	// seal; true: whenever KEY_EXCH is set (Samba's and python
+	// ntlm-auth's clients); false: never.
+	exchangeKey *bool
 }
 
 func forger(t testing.TB, o forgeOpts) func(neg, chal []byte) []byte {
@@ -38,6 +48,11 @@ func forgeAuth(t testing.TB, negRaw, chalRaw []byte, o forgeOpts) []byte {
 		t.Fatal(err)
 	}
 	flags := neg.flags&chal.flags&sessionSecurityFlags | flagUnicode | flagNTLM | flagVersion
+	encode := encodeUTF16
+	if o.oem {
+		flags = flags&^flagUnicode | flagOEM
+		encode = func(s string) []byte { return []byte(s) } // ASCII
+	}
 	if o.kind == "v1" {
 		flags &^= flagExtendedSessionSecurity
 	}
@@ -51,8 +66,11 @@ func forgeAuth(t testing.TB, negRaw, chalRaw []byte, o forgeOpts) []byte {
 	nt := ntowfv1([]byte(o.password))
 	sc := chal.serverChallenge[:]
 	m := authenticateMsg{
-		domain: encodeUTF16(o.domain), user: encodeUTF16(o.user), workstation: encodeUTF16("FORGER"),
+		domain: encode(o.domain), user: encode(o.user), workstation: encode("FORGER"),
 		flags: flags, version: ourVersion.marshal(),
+	}
+	if o.rawUser != nil {
+		m.user = o.rawUser
 	}
 	var kx [16]byte
 	switch o.kind {
@@ -101,7 +119,11 @@ func forgeAuth(t testing.TB, negRaw, chalRaw []byte, o forgeOpts) []byte {
 		t.Fatalf("unknown kind %q", o.kind)
 	}
 	esk := kx[:]
-	if flags&flagKeyExch != 0 && flags&(flagSign|flagSeal) != 0 && o.kind != "anonymous" {
+	exchange := flags&flagKeyExch != 0 && flags&(flagSign|flagSeal) != 0
+	if o.exchangeKey != nil {
+		exchange = *o.exchangeKey && flags&flagKeyExch != 0
+	}
+	if exchange && o.kind != "anonymous" {
 		esk = []byte("0123456789abcdef")
 		m.encryptedKey = rc4k(kx[:], esk)
 	}

@@ -253,4 +253,35 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	write("FuzzPackedContext", "ours-exported", exported, true)
 	write("FuzzAcceptor", "ours-negotiate-and-authenticate", r.neg, r.auth)
 	write("FuzzAcceptor", "ms-nlmp-4.2.4.3-authenticate", r.neg, vec(v.V2, "AUTHENTICATE_MESSAGE"))
+
+	// An OEM client (python ntlm-auth's flags) and its exchange.
+	oemNeg := oemNegotiate(t, 0xe288b032)
+	o := e.handshake(hsOpts{editNeg: func([]byte) []byte { return oemNeg }, forge: forger(t, forgeOpts{oem: true})})
+	if o.err() != nil {
+		t.Fatal(o.err())
+	}
+	write("FuzzNegotiate", "python-ntlm-auth-oem", oemNeg)
+	write("FuzzChallenge", "ours-oem", o.chal)
+	write("FuzzAuthenticate", "oem-names", o.auth)
+	write("FuzzAcceptor", "oem-negotiate-and-authenticate", oemNeg, o.auth)
+	write("FuzzOEMName", "cp437-high", []byte("J\x81rgen \x9c\xe1\xff"))
+	write("FuzzOEMName", "nul", []byte("ali\x00ce"))
+}
+
+// FuzzOEMName: decodeOEM accepts exactly the names without NUL up to
+// maxNameBytes, and code page 437 is a bijection: encoding what it
+// decoded gives the input back.
+func FuzzOEMName(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeOEM(b)
+		if err != nil {
+			if !bytes.Contains(b, []byte{0}) && len(b) <= maxNameBytes {
+				t.Fatalf("decodeOEM(%q): %v", b, err)
+			}
+			return
+		}
+		if out := encodeOEM(s); !bytes.Equal(out, b) {
+			t.Fatalf("encodeOEM(decodeOEM(%q)) = %q", b, out)
+		}
+	})
 }

@@ -32,7 +32,7 @@ func newEnv(t testing.TB, cfg *Config) *env {
 	e.serverAcct = e.srvLSA.addAccount(testDomain, testUser, testPassword)
 	e.cli = newLSAPackage(t, cfg, e.cliLSA, "CLIENT1")
 	e.srv = newLSAPackage(t, cfg, e.srvLSA, "SERVER1")
-	_, up, err := New(cfg).UserModeInitialize(secpkg.InterfaceVersion)
+	_, up, err := New(cfg).(secpkg.UserModeInitializer).UserModeInitialize(secpkg.InterfaceVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +166,11 @@ func (e *env) handshakeWith(cliCred, srvCred secpkg.Handle, isc secpkg.ISCFlags,
 		e.t.Fatalf("server leg 2 status %v mapped %v", res.Status, res.Mapped)
 	}
 	if r.cliRes != nil {
-		if r.cliUser, err = e.user.InitUserModeContext(r.cliCtx, r.cliRes.ContextData); err != nil {
+		if r.cliUser, err = e.user.InitUserModeContext(secpkg.UserContextHandle(r.cliCtx), r.cliRes.ContextData); err != nil {
 			e.t.Fatalf("client InitUserModeContext: %v", err)
 		}
 	}
-	if r.srvUser, err = e.user.InitUserModeContext(r.srvCtx, r.srvRes.ContextData); err != nil {
+	if r.srvUser, err = e.user.InitUserModeContext(secpkg.UserContextHandle(r.srvCtx), r.srvRes.ContextData); err != nil {
 		e.t.Fatalf("server InitUserModeContext: %v", err)
 	}
 	return r
@@ -321,7 +321,7 @@ func TestCredentialRedacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := e.cli.creds.get(res.Handle)
+	c, _ := e.cli.creds.Get(res.Handle)
 	nt := ntowfv1([]byte(testPassword))
 	if c.ntHash != nt {
 		t.Fatal("credential does not hold the NT hash")

@@ -2,6 +2,7 @@ package ntlm
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"io"
@@ -165,7 +166,7 @@ func TestInteropGoClientGSSServer(t *testing.T) {
 	if l := p.line(); !strings.HasPrefix(l, "done ") || !strings.Contains(strings.ToLower(l), testUser) {
 		t.Fatalf("gss-ntlmssp acceptor: %q", l)
 	}
-	u, err := e.user.InitUserModeContext(res.Context, res.ContextData)
+	u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), res.ContextData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +243,99 @@ func interopGSSClientCB(t *testing.T, cfg *Config, want secpkg.Status, bindings 
 	if attrs.Identity.User != testUser {
 		t.Fatalf("identity %+v", attrs.Identity)
 	}
-	u, err := e.user.InitUserModeContext(res.Context, res.ContextData)
+	u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), res.ContextData)
 	if err != nil {
 		t.Fatal(err)
 	}
 	exchangeMessages(t, p, u)
+}
+
+// TestInteropMechListMIC: the mechListMIC of RFC 4178 section 5 against
+// gss-ntlmssp, whose side is driven as MIT's SPNEGO drives it (gss_get_mic
+// or gss_verify_mic, then GSS_NTLMSSP_RESET_CRYPTO_OID), in the order of
+// the exchange: the initiator's MIC first, then the acceptor's. Each side
+// checks the other's; then the context, mapped with the ContextData of
+// our last MIC call, exchanges messages with the peer (MS-SPNG 3.3.5.1:
+// the first is sequence number 1 under the RC4 state of before the MIC).
+func TestInteropMechListMIC(t *testing.T) {
+	ctx := context.Background()
+	mechList := ntlmMechList
+	t.Run("GoClient", func(t *testing.T) {
+		p := startGSSPeer(t, "accept")
+		e := newEnv(t, nil)
+		cc, _ := e.cli.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialOutbound, Identity: &secpkg.AuthIdentity{User: testUser, Domain: testDomain, Password: []byte(testPassword)}})
+		res, err := e.cli.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Target: "HTTP/gsspeer", Flags: defaultISC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.sendHex("", res.Token)
+		chal := p.hexLine()
+		res, err = e.cli.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cc.Handle, Context: res.Context, Target: "HTTP/gsspeer", Flags: defaultISC, Token: chal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.sendHex("", res.Token)
+		if l := p.line(); !strings.HasPrefix(l, "done ") {
+			t.Fatalf("gss-ntlmssp acceptor: %q", l)
+		}
+		mic, _, err := e.cli.MakeMechListMIC(ctx, res.Context, mechList)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.send("spnegoverify " + hex.EncodeToString(mechList) + " " + hex.EncodeToString(mic))
+		if l := p.line(); l != "ok" {
+			t.Fatalf("gss-ntlmssp refused our mechListMIC: %s", l)
+		}
+		p.sendHex("spnegomic ", mechList)
+		theirs := p.hexLine()
+		bad := bytes.Clone(theirs)
+		bad[5] ^= 0x01
+		_, err = e.cli.VerifyMechListMIC(ctx, res.Context, mechList, bad)
+		wantStatus(t, err, secpkg.StatusMessageAltered)
+		data, err := e.cli.VerifyMechListMIC(ctx, res.Context, mechList, theirs)
+		if err != nil {
+			t.Fatalf("verifying gss-ntlmssp's mechListMIC: %v", err)
+		}
+		u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exchangeMessages(t, p, u)
+	})
+	t.Run("GoServer", func(t *testing.T) {
+		p := startGSSPeer(t, "init", "HTTP@server.example.com")
+		e := newEnv(t, nil)
+		e.srvLSA.now = time.Now() // gss-ntlmssp checks our MsvAvTimestamp against its clock
+		sc, _ := e.srv.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialInbound, Principal: testSPN})
+		res, err := e.srv.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Token: p.hexLine()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.sendHex("", res.Token)
+		auth := p.hexLine()
+		res, err = e.srv.AcceptLsaModeContext(ctx, &secpkg.AcceptContextRequest{Credential: sc.Handle, Context: res.Context, Token: auth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := p.line(); l != "done" {
+			t.Fatalf("gss-ntlmssp initiator: %q", l)
+		}
+		p.sendHex("spnegomic ", mechList)
+		if _, err := e.srv.VerifyMechListMIC(ctx, res.Context, mechList, p.hexLine()); err != nil {
+			t.Fatalf("verifying gss-ntlmssp's mechListMIC: %v", err)
+		}
+		mic, data, err := e.srv.MakeMechListMIC(ctx, res.Context, mechList)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.send("spnegoverify " + hex.EncodeToString(mechList) + " " + hex.EncodeToString(mic))
+		if l := p.line(); l != "ok" {
+			t.Fatalf("gss-ntlmssp refused our mechListMIC: %s", l)
+		}
+		u, err := e.user.InitUserModeContext(secpkg.UserContextHandle(res.Context), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exchangeMessages(t, p, u)
+	})
 }

@@ -45,7 +45,7 @@ func TestContextMappedDropsKeys(t *testing.T) {
 		p *lsaPackage
 		h secpkg.Handle
 	}{{e.cli, r.cliCtx}, {e.srv, r.srvCtx}} {
-		lc, _ := c.p.ctxs.get(c.h)
+		lc, _ := c.p.ctxs.Get(c.h)
 		if lc.sess.sec != nil || lc.sess.hasKeys || lc.sess.exportedKey != ([16]byte{}) {
 			t.Fatalf("LSA-mode context still holds keys after ContextMapped")
 		}

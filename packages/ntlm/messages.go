@@ -260,10 +260,10 @@ func (m *challengeMsg) unmarshal(raw []byte) error {
 		return err
 	}
 	m.targetName, m.targetInfo = f[0], f[1]
-	if m.flags&flagUnicode != 0 {
-		if _, err := decodeUTF16(m.targetName); err != nil {
-			return fmt.Errorf("ntlm: CHALLENGE_MESSAGE TargetName: %w", err)
-		}
+	if cs := charsetOf(m.flags); cs == charsetNone {
+		return fmt.Errorf("ntlm: CHALLENGE_MESSAGE: %w", errNoCharset)
+	} else if _, err := cs.decodeName(m.targetName); err != nil {
+		return fmt.Errorf("ntlm: CHALLENGE_MESSAGE TargetName: %w", err)
 	}
 	m.avPairs = nil
 	if len(m.targetInfo) > 0 {
@@ -279,9 +279,9 @@ func (m *challengeMsg) unmarshal(raw []byte) error {
 type authenticateMsg struct {
 	lmResponse   []byte         // LmChallengeResponseFields: LM_RESPONSE or LMv2_RESPONSE (2.2.2.3-4)
 	ntResponse   []byte         // NtChallengeResponseFields: NTLM_RESPONSE or NTLMv2_RESPONSE (2.2.2.6-8)
-	domain       []byte         // DomainNameFields: UTF-16 with NTLMSSP_NEGOTIATE_UNICODE
-	user         []byte         // UserNameFields: UTF-16 with NTLMSSP_NEGOTIATE_UNICODE
-	workstation  []byte         // WorkstationFields: UTF-16 with NTLMSSP_NEGOTIATE_UNICODE
+	domain       []byte         // DomainNameFields: UTF-16 with NTLMSSP_NEGOTIATE_UNICODE, else OEM (charset.go)
+	user         []byte         // UserNameFields: likewise
+	workstation  []byte         // WorkstationFields: likewise
 	encryptedKey []byte         // EncryptedRandomSessionKeyFields, with NTLMSSP_NEGOTIATE_KEY_EXCH
 	flags        negotiateFlags // NegotiateFlags, MS-NLMP 2.2.2.5
 	// version is the 8 bytes at offset 64: the VERSION structure when
@@ -380,29 +380,40 @@ func (m *authenticateMsg) unmarshal(raw []byte) error {
 		return err
 	}
 	m.lmResponse, m.ntResponse, m.domain, m.user, m.workstation, m.encryptedKey = f[0], f[1], f[2], f[3], f[4], f[5]
-	if m.flags&flagUnicode != 0 {
-		for _, n := range []struct {
-			what string
-			v    []byte
-		}{{"DomainName", m.domain}, {"UserName", m.user}, {"Workstation", m.workstation}} {
-			if _, err := decodeUTF16(n.v); err != nil {
-				return fmt.Errorf("ntlm: AUTHENTICATE_MESSAGE %s: %w", n.what, err)
-			}
+	// The names are in the character set the message's own flags name
+	// (MS-NLMP 2.2.1.3, 2.2.2.5); with neither bit it is invalid.
+	cs := charsetOf(m.flags)
+	if cs == charsetNone {
+		return fmt.Errorf("ntlm: AUTHENTICATE_MESSAGE: %w", errNoCharset)
+	}
+	for _, n := range []struct {
+		what string
+		v    []byte
+	}{{"DomainName", m.domain}, {"UserName", m.user}, {"Workstation", m.workstation}} {
+		if _, err := cs.decodeName(n.v); err != nil {
+			return fmt.Errorf("ntlm: AUTHENTICATE_MESSAGE %s: %w", n.what, err)
 		}
 	}
 	m.raw = raw
 	return nil
 }
 
-// names returns the user, domain and workstation as strings.
+// names returns the user, domain and workstation as strings, decoded from
+// the character set of the message's flags.
 func (m *authenticateMsg) names() (user, domain, workstation string, err error) {
-	if m.flags&flagUnicode == 0 {
-		return "", "", "", fmt.Errorf("ntlm: AUTHENTICATE_MESSAGE without NTLMSSP_NEGOTIATE_UNICODE")
+	cs := charsetOf(m.flags)
+	if cs == charsetNone {
+		return "", "", "", errNoCharset
 	}
-	// unmarshal checked the encodings; built messages come from strings.
-	user, _ = decodeUTF16(m.user)
-	domain, _ = decodeUTF16(m.domain)
-	workstation, _ = decodeUTF16(m.workstation)
+	if user, err = cs.decodeName(m.user); err != nil {
+		return "", "", "", err
+	}
+	if domain, err = cs.decodeName(m.domain); err != nil {
+		return "", "", "", err
+	}
+	if workstation, err = cs.decodeName(m.workstation); err != nil {
+		return "", "", "", err
+	}
 	return user, domain, workstation, nil
 }
 

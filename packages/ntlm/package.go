@@ -2,27 +2,21 @@ package ntlm
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/opensspi/sspi/internal/wire"
 	"github.com/opensspi/sspi/secpkg"
 )
 
 // Name is the package name, as Windows names msv1_0's NTLM package.
 const Name = "NTLM"
 
-// Values of SecPkgInfo for NTLM, as Windows reports them (sspi-surface.md
-// section 6).
+// Values of SecPkgInfo (SecPkgInfoW in sspi.h) for NTLM, as
+// EnumerateSecurityPackages reports them on Windows: cbMaxToken 2888,
+// wRPCID RPC_C_AUTHN_WINNT, and the SECPKG_FLAG_* capabilities below.
 const (
 	maxToken     = 2888 // cbMaxToken
 	capabilities = secpkg.CapIntegrity | secpkg.CapPrivacy | secpkg.CapTokenOnly |
@@ -75,8 +69,8 @@ type lsaPackage struct {
 	// the same path as wrong passwords.
 	dummy [16]byte
 
-	creds handleTable[*credential]
-	ctxs  handleTable[*lsaContext]
+	creds secpkg.HandleTable[*credential]
+	ctxs  secpkg.HandleTable[*lsaContext]
 
 	// Reflection detection (MS08-068, CVE-2025-33073): the challenges
 	// our acceptor has issued and not yet seen answered, with the
@@ -94,11 +88,6 @@ var (
 	_ secpkg.LSAMessageProtector = (*lsaPackage)(nil)
 	_ secpkg.ContextMapper       = (*lsaPackage)(nil)
 )
-
-// maxSelfChallenges bounds the outstanding challenges. When that many
-// handshakes are waiting for their AUTHENTICATE_MESSAGE, new ones fail
-// rather than weaken reflection detection.
-const maxSelfChallenges = 1 << 16
 
 // Initialize is SpInitialize.
 func (p *lsaPackage) Initialize(ctx context.Context, id uint32, params *secpkg.Parameters, lsa secpkg.LSAFunctions) error {
@@ -149,10 +138,10 @@ func (p *lsaPackage) GetInfo() secpkg.PackageInfo {
 
 // Shutdown is SpShutdown: it drops and wipes every credential and context.
 func (p *lsaPackage) Shutdown(ctx context.Context) error {
-	for _, c := range p.creds.drain() {
+	for _, c := range p.creds.Drain() {
 		c.wipe()
 	}
-	for _, c := range p.ctxs.drain() {
+	for _, c := range p.ctxs.Drain() {
 		c.wipe()
 	}
 	p.mu.Lock()
@@ -170,367 +159,4 @@ func (p *lsaPackage) random(b []byte) error {
 		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: reading randomness: %w", err)
 	}
 	return nil
-}
-
-// noteIssued records a challenge our acceptor issued for principal. It
-// fails if the challenge is already outstanding (a repeat of our own
-// randomness must never be answered twice) or too many are.
-func (p *lsaPackage) noteIssued(c [8]byte, until time.Time, principal string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.issued.add(c, until, principal, p.now())
-}
-
-// forgetIssued removes a challenge once its context is done.
-func (p *lsaPackage) forgetIssued(c [8]byte) {
-	p.mu.Lock()
-	p.issued.remove(c)
-	p.mu.Unlock()
-}
-
-// issuedFor reports whether our acceptor issued c, still outstanding, and
-// for which principal.
-func (p *lsaPackage) issuedFor(c [8]byte) (principal string, ok bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.issued.get(c, p.now())
-}
-
-// issuedTable is the set of outstanding challenges. Entries leave when
-// their handshake ends, or when they expire; expiries are kept in issue
-// order (every challenge lives as long), so pruning is amortized O(1).
-type issuedTable struct {
-	m     map[[8]byte]issuedChallenge
-	order [][8]byte // issue order; may hold challenges already removed
-}
-
-type issuedChallenge struct {
-	until     time.Time
-	principal string
-}
-
-func (t *issuedTable) add(c [8]byte, until time.Time, principal string, now time.Time) error {
-	if t.m == nil {
-		t.m = make(map[[8]byte]issuedChallenge)
-	}
-	t.prune(now)
-	if _, dup := t.m[c]; dup {
-		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: server challenge repeated")
-	}
-	if len(t.m) >= maxSelfChallenges {
-		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "ntlm: too many outstanding challenges")
-	}
-	t.m[c] = issuedChallenge{until, principal}
-	t.order = append(t.order, c)
-	return nil
-}
-
-func (t *issuedTable) remove(c [8]byte) { delete(t.m, c) }
-
-func (t *issuedTable) get(c [8]byte, now time.Time) (string, bool) {
-	e, ok := t.m[c]
-	if !ok || !now.Before(e.until) {
-		return "", false
-	}
-	return e.principal, true
-}
-
-// prune drops expired challenges from the front of the issue order, and
-// compacts the order once most of it names removed challenges.
-func (t *issuedTable) prune(now time.Time) {
-	i := 0
-	for ; i < len(t.order); i++ {
-		e, ok := t.m[t.order[i]]
-		if ok && now.Before(e.until) {
-			break
-		}
-		if ok {
-			delete(t.m, t.order[i])
-		}
-	}
-	t.order = t.order[i:]
-	if len(t.order) > 64 && len(t.order) > 4*len(t.m) {
-		live := t.order[:0:0]
-		for _, c := range t.order {
-			if _, ok := t.m[c]; ok {
-				live = append(live, c)
-			}
-		}
-		t.order = live
-	}
-}
-
-// handleTable gives values random, non-zero handles, like
-// secpkg.HandleTable, and can also be drained at shutdown (which
-// secpkg.HandleTable cannot).
-type handleTable[T any] struct {
-	mu sync.Mutex
-	m  map[secpkg.Handle]T
-}
-
-func (t *handleTable[T]) add(v T) secpkg.Handle {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = make(map[secpkg.Handle]T)
-	}
-	for {
-		var b [8]byte
-		rand.Read(b[:])
-		h := secpkg.Handle(binary.LittleEndian.Uint64(b[:]))
-		if _, taken := t.m[h]; h != 0 && !taken {
-			t.m[h] = v
-			return h
-		}
-	}
-}
-
-func (t *handleTable[T]) get(h secpkg.Handle) (T, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.m[h]
-	return v, ok
-}
-
-func (t *handleTable[T]) remove(h secpkg.Handle) (T, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.m[h]
-	delete(t.m, h)
-	return v, ok
-}
-
-func (t *handleTable[T]) drain() []T {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]T, 0, len(t.m))
-	for _, v := range t.m {
-		out = append(out, v)
-	}
-	clear(t.m)
-	return out
-}
-
-// credential is an acquired credentials handle. Outbound credentials
-// hold the NT hash (password-equivalent): it never leaves the LSA and the
-// type redacts itself.
-type credential struct {
-	use       secpkg.CredentialUse
-	user      string   // outbound: the account name
-	domain    string   // outbound: its domain
-	ntHash    [16]byte // outbound: NTOWFv1 of the password
-	anonymous bool     // outbound: empty user and password (MS-NLMP 3.2.5.1.2)
-	principal string   // inbound: the service principal (SPN) for target-name checks
-	name      string   // SecPkgCredentials_Names
-}
-
-// String describes the credential without its secret.
-func (c *credential) String() string {
-	return fmt.Sprintf("ntlm.credential{%s %q nthash:REDACTED}", c.use, c.name)
-}
-
-// GoString keeps the NT hash out of %#v.
-func (c *credential) GoString() string { return c.String() }
-
-// LogValue implements slog.LogValuer without the secret.
-func (c *credential) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("use", c.use.String()), slog.String("name", c.name), slog.String("nthash", "REDACTED"))
-}
-
-func (c *credential) wipe() { clear(c.ntHash[:]) }
-
-// logonCredentialKey is the key under which LogonUser stores the NT hash
-// in a logon session (AddCredential).
-const logonCredentialKey = "ntlm-ntowf-v1"
-
-// packLogonCredential encodes what a logon session keeps for NTLM:
-// version 1, the user and domain (16-bit length and UTF-8 each) and the
-// NT hash.
-func packLogonCredential(user, domain string, ntHash [16]byte) []byte {
-	b := wire.NewBuilder(nil)
-	b.AddUint8(1)
-	b.AddUint16(uint16(len(user)))
-	b.AddBytes([]byte(user))
-	b.AddUint16(uint16(len(domain)))
-	b.AddBytes([]byte(domain))
-	b.AddBytes(ntHash[:])
-	out, _ := b.Bytes()
-	return out
-}
-
-func unpackLogonCredential(b []byte) (user, domain string, ntHash [16]byte, err error) {
-	s := wire.String(b)
-	var v uint8
-	var n uint16
-	var u, d []byte
-	if !s.ReadUint8(&v) || v != 1 || !s.ReadUint16(&n) || !s.ReadBytes(&u, int(n)) ||
-		!s.ReadUint16(&n) || !s.ReadBytes(&d, int(n)) || !s.CopyBytes(ntHash[:]) || !s.Empty() {
-		return "", "", ntHash, secpkg.Errorf(secpkg.StatusNoCredentials, "ntlm: malformed logon session credential")
-	}
-	return string(u), string(d), ntHash, nil
-}
-
-// AcquireCredentialsHandle is SpAcquireCredentialsHandle.
-func (p *lsaPackage) AcquireCredentialsHandle(ctx context.Context, req *secpkg.CredentialsRequest) (*secpkg.Credentials, error) {
-	use := req.Use &^ secpkg.CredentialDefault
-	if use == 0 || use&^secpkg.CredentialBoth != 0 {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "ntlm: credential use %v", req.Use)
-	}
-	c := &credential{use: use, principal: req.Principal, name: req.Principal}
-	if use&secpkg.CredentialOutbound != 0 {
-		if err := p.outboundSecret(ctx, req, c); err != nil {
-			return nil, err
-		}
-	}
-	h := p.creds.add(c)
-	return &secpkg.Credentials{Handle: h, Name: c.name}, nil
-}
-
-// outboundSecret fills an outbound credential from the explicit identity,
-// or from the caller's logon session when there is none.
-func (p *lsaPackage) outboundSecret(ctx context.Context, req *secpkg.CredentialsRequest, c *credential) error {
-	if id := req.Identity; id != nil {
-		switch {
-		case id.User == "" && len(id.Password) == 0:
-			c.anonymous = true
-			c.name = "ANONYMOUS"
-			return nil
-		case id.User == "":
-			return secpkg.Errorf(secpkg.StatusUnknownCredentials, "ntlm: password without a user name")
-		}
-		c.user, c.domain = id.User, id.Domain
-		c.ntHash = ntowfv1(id.Password)
-		c.name = accountName(c.domain, c.user)
-		return nil
-	}
-	logon := req.LogonID
-	if logon == 0 {
-		logon = p.lsa.GetCallInfo(ctx).LogonID
-	}
-	if logon == 0 {
-		return secpkg.Errorf(secpkg.StatusNoCredentials, "ntlm: no identity and no logon session")
-	}
-	b, err := p.lsa.GetCredential(ctx, logon, logonCredentialKey)
-	if err != nil {
-		return secpkg.Errorf(secpkg.StatusNoCredentials, "ntlm: logon session %v: %w", logon, err)
-	}
-	c.user, c.domain, c.ntHash, err = unpackLogonCredential(b)
-	clear(b)
-	if err != nil {
-		return err
-	}
-	c.name = accountName(c.domain, c.user)
-	return nil
-}
-
-// accountName formats DOMAIN\user.
-func accountName(domain, user string) string {
-	if domain == "" {
-		return user
-	}
-	return domain + `\` + user
-}
-
-// FreeCredentialsHandle is SpFreeCredentialsHandle.
-func (p *lsaPackage) FreeCredentialsHandle(ctx context.Context, h secpkg.Handle) error {
-	c, ok := p.creds.remove(h)
-	if !ok {
-		return secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
-	}
-	c.wipe()
-	return nil
-}
-
-// QueryCredentialsAttributes is SpQueryCredentialsAttributes
-// (SECPKG_CRED_ATTR_NAMES).
-func (p *lsaPackage) QueryCredentialsAttributes(ctx context.Context, h secpkg.Handle) (*secpkg.Credentials, error) {
-	c, ok := p.creds.get(h)
-	if !ok {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
-	}
-	return &secpkg.Credentials{Handle: h, Name: c.name}, nil
-}
-
-// LogonUser is SpLogonUser: an interactive logon. If the account exists in
-// the local store the password must match its verifier; an account the
-// store does not know is taken as a remote one whose password cannot be
-// checked here (the NT hash is kept for outbound use only, like a
-// "runas /netonly" logon). The logon session then holds the NT hash for
-// default outbound credentials.
-func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*secpkg.LogonResult, error) {
-	id := req.Identity
-	if id.User == "" {
-		return nil, secpkg.Errorf(secpkg.StatusUnknownCredentials, "ntlm: logon without a user name")
-	}
-	ntHash := ntowfv1(id.Password)
-	defer clear(ntHash[:])
-	acct, err := p.lsa.LookupAccount(ctx, id.Domain, id.User)
-	switch {
-	case secpkg.IsNoSuchAccount(err):
-		acct = nil
-	case secpkg.StatusOf(err) == secpkg.StatusLogonDenied:
-		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: %w", err) // the LSA's rate limit
-	case err != nil:
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "ntlm: looking up %s: %w", accountName(id.Domain, id.User), err)
-	}
-	user, domain := id.User, id.Domain
-	if acct != nil {
-		ok := len(acct.Verifier) == 16 && subtle.ConstantTimeCompare(acct.Verifier, ntHash[:]) == 1
-		if !ok || acct.Disabled || acct.Locked {
-			if !ok {
-				p.reportFailure(ctx, acct)
-			}
-			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: accountName(id.Domain, id.User), Reason: failureReason(ok, acct), Status: secpkg.StatusLogonDenied})
-			return nil, errLogonFailure
-		}
-		if err := p.lsa.ReportLogon(ctx, acct, true); err != nil {
-			return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: recording logon: %w", err)
-		}
-		user, domain = acct.User, acct.Domain
-	}
-	logon, err := p.lsa.CreateLogonSession(ctx, user, domain)
-	if err != nil {
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "ntlm: creating logon session: %w", err)
-	}
-	cred := packLogonCredential(user, domain, ntHash)
-	defer clear(cred)
-	if err := p.lsa.AddCredential(ctx, logon, logonCredentialKey, cred); err != nil {
-		_ = p.lsa.DeleteLogonSession(ctx, logon)
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "ntlm: storing credential: %w", err)
-	}
-	return &secpkg.LogonResult{LogonID: logon, User: user, Domain: domain}, nil
-}
-
-// errLogonFailure is the one error every credential failure returns, so
-// that an unknown account, a wrong password, a disabled and a locked
-// account look alike. The reason goes to the audit log only.
-var errLogonFailure = secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: the user name or password is incorrect")
-
-// failureReason is the audit reason of a failed password check.
-func failureReason(passwordOK bool, acct *secpkg.Account) string {
-	switch {
-	case acct == nil:
-		return "unknown account"
-	case !passwordOK:
-		return "wrong password"
-	case acct.Disabled:
-		return "account disabled"
-	case acct.Locked:
-		return "account locked out"
-	}
-	return "logon failure"
-}
-
-// reportFailure counts a wrong password towards lockout.
-func (p *lsaPackage) reportFailure(ctx context.Context, acct *secpkg.Account) {
-	if err := p.lsa.ReportLogon(ctx, acct, false); errors.Is(err, secpkg.ErrLockedOut) {
-		p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLockout, Principal: accountName(acct.Domain, acct.User), Reason: "too many failures", Status: secpkg.StatusLogonDenied})
-	}
-}
-
-// MakeVerifier is the NTLM verifier of a password: its NT hash
-// (NTOWFv1, MS-NLMP 3.3.1), 16 bytes, password-equivalent.
-func (p *lsaPackage) MakeVerifier(ctx context.Context, user, domain string, password []byte) ([]byte, error) {
-	h := ntowfv1(password)
-	return h[:], nil
 }

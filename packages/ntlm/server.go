@@ -22,6 +22,7 @@ type serverState struct {
 	bindings *secpkg.ChannelBindings // the acceptor's bindings, from either leg
 
 	negotiate     negotiateMsg
+	charset       charset // of our CHALLENGE_MESSAGE: Unicode if offered, else OEM
 	challenge     challengeMsg
 	challengeSent bool
 	issuedAt      time.Time
@@ -73,8 +74,8 @@ func (k responseKind) String() string {
 }
 
 // challengeFlags are the NegotiateFlags a server always sets in the
-// CHALLENGE_MESSAGE (MS-NLMP 3.2.5.1.1).
-const challengeFlags = flagUnicode | flagNTLM | flagTargetInfo | flagVersion | flagTargetTypeServer
+// CHALLENGE_MESSAGE (MS-NLMP 3.2.5.1.1), besides the character set.
+const challengeFlags = flagNTLM | flagTargetInfo | flagVersion | flagTargetTypeServer
 
 // AcceptLsaModeContext is SpAcceptLsaModeContext: leg 1 answers the
 // NEGOTIATE_MESSAGE with a CHALLENGE_MESSAGE, leg 2 judges the
@@ -113,6 +114,7 @@ func (p *lsaPackage) AcceptLsaModeContext(ctx context.Context, req *secpkg.Accep
 		key = hs.exportedKey
 	}
 	s := newSession(roleAcceptor, hs.flags, hs.ctxFlags, key, hs.now)
+	s.micPresent = hs.authenticate.mic != nil
 	id := hs.identity()
 	s.userName, s.clientName = id.String(), id.String()
 	s.serverName = hs.cred.principal
@@ -160,7 +162,7 @@ func (hs *serverState) identity() *secpkg.Identity {
 
 // acceptFirst is leg 1: NEGOTIATE_MESSAGE in, CHALLENGE_MESSAGE out.
 func (p *lsaPackage) acceptFirst(ctx context.Context, req *secpkg.AcceptContextRequest) (*secpkg.ContextResult, error) {
-	cred, ok := p.creds.get(req.Credential)
+	cred, ok := p.creds.Get(req.Credential)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "ntlm: no such credentials handle")
 	}
@@ -174,7 +176,7 @@ func (p *lsaPackage) acceptFirst(ctx context.Context, req *secpkg.AcceptContextR
 	if err := hs.writeChallenge(); err != nil {
 		return nil, err
 	}
-	h := p.ctxs.add(&lsaContext{server: hs})
+	h := p.ctxs.Add(&lsaContext{server: hs})
 	return &secpkg.ContextResult{
 		Context: h,
 		Status:  secpkg.StatusContinueNeeded,
@@ -189,8 +191,11 @@ func (hs *serverState) readNegotiate(token []byte) error {
 		return errInvalidToken(err)
 	}
 	f := hs.negotiate.flags
-	if f&flagUnicode == 0 {
-		return secpkg.Errorf(secpkg.StatusAlgorithmMismatch, "ntlm: client does not speak Unicode")
+	// MS-NLMP 2.2.2.5: Unicode if the client offers it, else OEM (python
+	// ntlm-auth sends 0xe288b032); with neither the message is invalid.
+	hs.charset = charsetOf(f)
+	if hs.charset == charsetNone {
+		return secpkg.Errorf(secpkg.StatusInvalidToken, "%w", errNoCharset)
 	}
 	if f&flagExtendedSessionSecurity == 0 {
 		if !hs.p.cfg.InsecureAllowNTLMv1 {
@@ -211,7 +216,7 @@ func (hs *serverState) writeChallenge() error {
 	// Echo what the client offered, but never LM_KEY: with extended
 	// session security it is ignored anyway (MS-NLMP 2.2.2.5), without
 	// it only an LM hash could use it.
-	flags := challengeFlags | hs.negotiate.flags&(sessionSecurityFlags&^flagLMKey)
+	flags := challengeFlags | hs.charset.flag() | hs.negotiate.flags&(sessionSecurityFlags&^flagLMKey)
 	if hs.negotiate.flags&flagRequestTarget != 0 {
 		flags |= flagRequestTarget
 	}
@@ -232,7 +237,7 @@ func (hs *serverState) writeChallenge() error {
 	}
 	pairs = append(pairs, avPair{avTimestamp, fileTimeBytes(hs.timestamp)})
 	hs.challenge = challengeMsg{
-		targetName: encodeUTF16(p.params.DomainName),
+		targetName: hs.charset.encodeName(p.params.DomainName), // MS-NLMP 2.2.1.2
 		flags:      flags,
 		targetInfo: pairs.marshal(),
 		avPairs:    pairs,
@@ -302,7 +307,7 @@ func (hs *serverState) readAuthenticate(token []byte) error {
 	}
 	user, domain, ws, err := hs.authenticate.names()
 	if err != nil {
-		return secpkg.Errorf(secpkg.StatusAlgorithmMismatch, "%w", err)
+		return errInvalidToken(err) // unmarshal checked them; never here
 	}
 	hs.user, hs.domain, hs.workstation = user, domain, ws
 	return nil
@@ -371,7 +376,7 @@ func (hs *serverState) classifyResponse() error {
 // CHALLENGE_MESSAGE offered. A client cannot add what was not offered.
 func (hs *serverState) settleFlags() error {
 	a := hs.authenticate.flags
-	f := a&hs.challenge.flags&sessionSecurityFlags | flagUnicode | flagNTLM | a&flagAnonymous
+	f := a&hs.challenge.flags&sessionSecurityFlags | charsetOf(a).flag() | flagNTLM | a&flagAnonymous
 	insecure := hs.p.cfg.InsecureAllowNTLMv1
 	if hs.kind == responseAnonymous || hs.kind == responseLM {
 		// No session security: MS-NLMP 3.4 for anonymous; an LMv2-only
@@ -501,13 +506,26 @@ func (hs *serverState) deriveKeys() error {
 		return nil
 	}
 	defer clear(kx[:])
-	if hs.flags&flagKeyExch != 0 && hs.flags&(flagSign|flagSeal) != 0 {
-		if len(a.encryptedKey) != 16 {
-			return secpkg.Errorf(secpkg.StatusInvalidToken, "ntlm: EncryptedRandomSessionKey of %d bytes", len(a.encryptedKey))
-		}
-		hs.exportedKey = rc4k(kx[:], a.encryptedKey)
-	} else {
+	// Under KEY_EXCH the client chose the ExportedSessionKey and sent it
+	// under RC4 (MS-NLMP 3.1.5.1.2), and the MIC is keyed with it. It is
+	// taken whenever it is there, with or without signing and sealing,
+	// as Samba's and gss-ntlmssp's acceptors do: clients that keep
+	// KEY_EXCH without SIGN or SEAL (Samba's without
+	// NTLMSSP_FEATURE_SIGN) send one. Without SIGN
+	// or SEAL a client may also send none (MS-NLMP 3.2.5.1.2 applies key
+	// exchange only with SIGN or SEAL; older versions of this package
+	// did that); the key is then KeyExchangeKey and KEY_EXCH is dropped
+	// from NegFlg. With SIGN or SEAL the key is required.
+	switch {
+	case hs.flags&flagKeyExch == 0:
 		hs.exportedKey = append([]byte(nil), kx[:]...)
+	case len(a.encryptedKey) == 16:
+		hs.exportedKey = rc4k(kx[:], a.encryptedKey)
+	case len(a.encryptedKey) == 0 && hs.flags&(flagSign|flagSeal) == 0:
+		hs.flags &^= flagKeyExch
+		hs.exportedKey = append([]byte(nil), kx[:]...)
+	default:
+		return secpkg.Errorf(secpkg.StatusInvalidToken, "ntlm: EncryptedRandomSessionKey of %d bytes", len(a.encryptedKey))
 	}
 	return nil
 }

@@ -460,3 +460,35 @@ func TestErrorsAreSticky(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestShutdownWipes: SpShutdown drops every credential and context handle
+// and wipes the NT hashes and session keys they held.
+func TestShutdownWipes(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.handshake(hsOpts{})
+	if err := r.err(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cc, err := e.cli.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialOutbound,
+		Identity: &secpkg.AuthIdentity{User: testUser, Domain: testDomain, Password: []byte(testPassword)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, _ := e.cli.creds.Get(cc.Handle)
+	lc, _ := e.cli.ctxs.Get(r.cliCtx)
+	sess := lc.sess
+	if cred.ntHash == ([16]byte{}) || !sess.hasKeys {
+		t.Fatal("nothing to wipe")
+	}
+	if err := e.cli.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cred.ntHash != ([16]byte{}) || sess.hasKeys || sess.exportedKey != ([16]byte{}) {
+		t.Fatal("Shutdown left secrets behind")
+	}
+	_, err = e.cli.QueryCredentialsAttributes(ctx, cc.Handle)
+	wantStatus(t, err, secpkg.StatusInvalidHandle)
+	_, err = e.cli.QueryContextAttributes(ctx, r.cliCtx)
+	wantStatus(t, err, secpkg.StatusInvalidHandle)
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // The MS-NLMP section 4.2 examples, as data (testdata/ms-nlmp-4.2.json,
-// copied from shared/vectors/ntlm and checked there by verify_vectors.py).
+// transcribed from the specification's hexadecimal dumps).
 
 type vectorValue struct {
 	Hex        string `json:"hex"`

@@ -89,7 +89,7 @@ func (r *recordingConn) AcquireCredentials(ctx context.Context, req *lsa.Acquire
 	return a, err
 }
 
-func (r *recordingConn) QueryCredentials(ctx context.Context, h lsa.Handle) (*lsa.CredentialsReply, error) {
+func (r *recordingConn) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.CredentialsReply, error) {
 	a, err := r.Conn.QueryCredentials(ctx, h)
 	r.record(a, err)
 	return a, err
@@ -113,19 +113,19 @@ func (r *recordingConn) ProtectMessage(ctx context.Context, req *lsa.MessageRequ
 	return a, err
 }
 
-func (r *recordingConn) QuerySessionKey(ctx context.Context, h lsa.Handle) ([]byte, error) {
+func (r *recordingConn) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte, error) {
 	a, err := r.Conn.QuerySessionKey(ctx, h)
 	r.record(a, err)
 	return a, err
 }
 
-func (r *recordingConn) CallPackage(ctx context.Context, h lsa.Handle, id uint32, in []byte) ([]byte, error) {
+func (r *recordingConn) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, in []byte) ([]byte, error) {
 	a, err := r.Conn.CallPackage(ctx, h, id, in)
 	r.record(a, err)
 	return a, err
 }
 
-func (r *recordingConn) ExportContext(ctx context.Context, h lsa.Handle, packed []byte) ([]byte, error) {
+func (r *recordingConn) ExportContext(ctx context.Context, h lsa.SecHandle, packed []byte) ([]byte, error) {
 	a, err := r.Conn.ExportContext(ctx, h, packed)
 	r.record(a, err)
 	return a, err
@@ -149,13 +149,13 @@ func (r *recordingConn) LogonSessions(ctx context.Context) ([]lsa.LogonSessionIn
 	return a, err
 }
 
-func (r *recordingConn) DeleteContext(ctx context.Context, h lsa.Handle) error {
+func (r *recordingConn) DeleteContext(ctx context.Context, h lsa.SecHandle) error {
 	err := r.Conn.DeleteContext(ctx, h)
 	r.record(err)
 	return err
 }
 
-func (r *recordingConn) FreeCredentials(ctx context.Context, h lsa.Handle) error {
+func (r *recordingConn) FreeCredentials(ctx context.Context, h lsa.SecHandle) error {
 	err := r.Conn.FreeCredentials(ctx, h)
 	r.record(err)
 	return err

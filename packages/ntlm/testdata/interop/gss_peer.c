@@ -13,6 +13,10 @@
  *     "unwrap <hex>" -> plaintext, or "error" if it does not verify
  *     "mic <hex>"    -> gss_get_mic token
  *     "verify <msg-hex> <mic-hex>" -> "ok" or "error"
+ *     "spnegomic <hex>", "spnegoverify <msg-hex> <mic-hex>": mic and verify
+ *                    as MIT's SPNEGO does them for the mechListMIC, each
+ *                    followed by GSS_NTLMSSP_RESET_CRYPTO_OID (value 0:
+ *                    the sending RC4 state, 1: the receiving one)
  *
  * Build: gcc -O2 -o gss_peer gss_peer.c $(krb5-config --cflags --libs gssapi)
  * Users come from NTLM_USER_FILE (DOMAIN:USER:PASSWORD), gss-ntlmssp's
@@ -20,11 +24,23 @@
  */
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static gss_OID_desc ntlm_oid = {10, "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"};
+/* GSS_NTLMSSP_RESET_CRYPTO_OID, 1.3.6.1.4.1.7165.655.1.3 (gssapi_ntlmssp.h) */
+static gss_OID_desc reset_crypto_oid = {11, "\x2b\x06\x01\x04\x01\xb7\x7d\x85\x0f\x01\x03"};
+
+/* reset_crypto re-initializes one RC4 state of ctx, as MIT's SPNEGO does
+ * after a mechListMIC (MS-SPNG 3.3.5.1). */
+static OM_uint32 reset_crypto(gss_ctx_id_t ctx, uint32_t which)
+{
+    OM_uint32 min;
+    gss_buffer_desc v = {sizeof which, &which};
+    return gss_set_sec_context_option(&min, &ctx, &reset_crypto_oid, &v);
+}
 
 static void die(const char *what, OM_uint32 maj, OM_uint32 min)
 {
@@ -165,6 +181,25 @@ int main(int argc, char **argv)
             if (GSS_ERROR(maj))
                 die("gss_get_mic", maj, min);
             writehex("", &o);
+        } else if (strcmp(line, "spnegomic") == 0) {
+            readhex(&a, sp);
+            maj = gss_get_mic(&min, ctx, GSS_C_QOP_DEFAULT, &a, &o);
+            if (GSS_ERROR(maj))
+                die("gss_get_mic", maj, min);
+            maj = reset_crypto(ctx, 0);
+            if (GSS_ERROR(maj))
+                die("gss_set_sec_context_option", maj, 0);
+            writehex("", &o);
+        } else if (strcmp(line, "spnegoverify") == 0) {
+            char *sp2 = strchr(sp, ' ');
+            *sp2++ = 0;
+            readhex(&a, sp);
+            readhex(&b, sp2);
+            maj = gss_verify_mic(&min, ctx, &a, &b, NULL);
+            if (!GSS_ERROR(maj))
+                maj = reset_crypto(ctx, 1);
+            printf(GSS_ERROR(maj) ? "error\n" : "ok\n");
+            fflush(stdout);
         } else if (strcmp(line, "verify") == 0) {
             char *sp2 = strchr(sp, ' ');
             *sp2++ = 0;

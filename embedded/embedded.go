@@ -1,0 +1,104 @@
+// Package embedded runs the Local Security Authority inside the
+// application process: the embedded mode of the design, for programs and
+// tests that want authentication without a daemon.
+//
+// Importing it is the one line a program needs:
+//
+//	import _ "github.com/opensspi/sspi/embedded"
+//
+// after which [sspi.Default] and [sspi.OpenLSA] start an LSA engine in
+// this process (unless SSPI_LSA names lsad's socket), with the account
+// store SSPI_STORE names, if any. The application then holds long-term
+// secrets in its own address space: the same code as lsad runs, without
+// the process boundary. Programs that talk to lsad should not import this
+// package; they then link neither the engine nor any account store
+// driver.
+//
+// Part of the authority side: it may import the engine (lsa/engine) and
+// the account store; nothing on the application side imports it.
+package embedded
+
+import (
+	"context"
+	"errors"
+
+	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/engine"
+)
+
+func init() {
+	sspi.RegisterEmbeddedLSA(func(ctx context.Context, store string) (lsa.Conn, error) {
+		cfg, err := Config(ctx, store)
+		if err != nil {
+			return nil, err
+		}
+		return Open(cfg)
+	})
+}
+
+// Config returns the configuration of an embedded engine: every
+// registered package, machine names from the host, and the account store
+// named by the data source name store (see accounts.Open), or none when
+// store is empty. The caller owns the store it opens (Open closes it with
+// the engine).
+func Config(ctx context.Context, store string) (*engine.Config, error) {
+	cfg := &engine.Config{}
+	if store != "" {
+		s, err := accounts.Open(ctx, store, nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Accounts = s
+	}
+	return cfg, nil
+}
+
+// Open starts an LSA engine with cfg and returns a connection to it as
+// the current process. Closing the connection stops the engine and closes
+// cfg.Accounts. The connection implements [lsa.Admin] and [lsa.Monitor].
+func Open(cfg *engine.Config) (lsa.Conn, error) {
+	if cfg == nil {
+		cfg = &engine.Config{}
+	}
+	e, err := engine.New(cfg)
+	if err != nil {
+		if cfg.Accounts != nil {
+			cfg.Accounts.Close()
+		}
+		return nil, err
+	}
+	c := e.Connect(engine.CurrentProcess())
+	return &conn{Conn: c, Admin: c.(lsa.Admin), Monitor: c.(lsa.Monitor), e: e, store: cfg.Accounts}, nil
+}
+
+// NewProvider starts an LSA engine with cfg and returns a provider
+// connected to it as the current process, with the engine for the
+// program's own administration (SetPassword). Closing the provider stops
+// the engine.
+func NewProvider(cfg *engine.Config, pcfg *sspi.ProviderConfig) (*sspi.Provider, *engine.Engine, error) {
+	c, err := Open(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sspi.NewProvider(c, pcfg), c.(*conn).e, nil
+}
+
+// conn is the engine's connection, which owns the engine and the store.
+type conn struct {
+	lsa.Conn
+	lsa.Admin
+	lsa.Monitor
+	e     *engine.Engine
+	store accounts.Store
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	err = errors.Join(err, c.e.Close())
+	if c.store != nil {
+		err = errors.Join(err, c.store.Close())
+	}
+	return err
+}

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"testing"
+
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// TestParseLogonID: a logon id reads back in either form the commands
+// accept, hex with or without 0x, and nothing else.
+func TestParseLogonID(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want secpkg.LogonID
+		ok   bool
+	}{
+		{"0x1a2b", 0x1a2b, true},
+		{"1a2b", 0x1a2b, true},
+		{"0X1A2B", 0x1a2b, true},
+		{secpkg.LogonID(0xfedcba9876543210).String(), 0xfedcba9876543210, true},
+		{"10", 0x10, true},
+		{"", 0, false},
+		{"0x", 0, false},
+		{"xyz", 0, false},
+		{"-1", 0, false},
+		{"+1", 0, false},
+		{"0x1_0", 0, false},
+		{"10000000000000000", 0, false},
+	} {
+		got, ok := parseLogonID(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseLogonID(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestDefaultTarget: connect's default target names the server's host,
+// or this host for a loopback address, where serve's default principal
+// names this host.
+func TestDefaultTarget(t *testing.T) {
+	here := defaultPrincipal()
+	for addr, want := range map[string]string{
+		"127.0.0.1:7000":          here,
+		"[::1]:7000":              here,
+		"localhost:7000":          here,
+		":7000":                   here,
+		"server.example.com:7000": "HOST/server.example.com",
+		"192.0.2.1:7000":          "HOST/192.0.2.1",
+	} {
+		if got := defaultTarget(addr); got != want {
+			t.Errorf("defaultTarget(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
