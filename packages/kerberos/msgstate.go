@@ -169,10 +169,11 @@ func (m *msgState) sealedTrailerLen() int {
 
 // sizes answers SECPKG_ATTR_SIZES (SecPkgContext_Sizes): cbMaxSignature is
 // a MIC token (16 + h: 28 bytes for the SHA-1 types); cbSecurityTrailer
-// is what Windows reports, room for the trailer plus one block of EC
-// filler (76 for the SHA-1 types, although the trailer written is 60 and
-// SealMessage shortens the TOKEN buffer to it); cbBlockSize is 1, as
-// ciphertext stealing needs no padding.
+// is room for the trailer plus one block of EC filler, 76 for the SHA-1
+// types, the value Windows' Kerberos package reports (FreeRDP observed it,
+// FreeRDP PR 8307), although the trailer written is 60 and SealMessage
+// shortens the TOKEN buffer to it; cbBlockSize is 1, as ciphertext
+// stealing needs no padding.
 func (m *msgState) sizes() secpkg.Sizes {
 	return secpkg.Sizes{
 		MaxToken:        cfxMaxToken,

@@ -434,7 +434,8 @@ func TestSizes(t *testing.T) {
 		e                  kcrypto.EType
 		sig, trailer, real int
 	}{
-		// Windows reports 28 and 76 for AES with HMAC-SHA1 and writes 60.
+		// AES with HMAC-SHA1: a 28-byte MIC; cbSecurityTrailer 76 as
+		// Windows reports it (observed by FreeRDP, PR 8307), 60 written.
 		{kcrypto.AES128CTSHMACSHA196, 28, 76, 60},
 		{kcrypto.AES256CTSHMACSHA196, 28, 76, 60},
 		{kcrypto.AES128CTSHMACSHA256128, 32, 80, 64},
