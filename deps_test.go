@@ -51,9 +51,10 @@ var importRules = []importRule{
 
 	// Security packages: both halves, linked by applications and the LSA.
 	{pkgs: "packages/all", ours: []string{"packages/*", "secpkg"}, why: "registers the built-in packages"},
-	{pkgs: "packages/*", ours: []string{"secpkg", "internal/wire", "internal/gssframe", "internal/krb5"},
+	{pkgs: "packages/*", ours: []string{"secpkg", "internal/wire", "internal/gssframe", "internal/krb5", "internal/krb5/kcrypto"},
 		theirs: []string{"golang.org/x/crypto", "github.com/cloudflare/circl", "github.com/xdg-go/scram"},
 		why:    "a package sees the LSA and the other packages through secpkg only (LSAFunctions.LocatePackage, the registry)"},
+	{pkgs: "internal/krb5/kcrypto", why: "Kerberos per-message cryptography on the standard library"},
 	{pkgs: "internal/krb5", ours: []string{"secpkg"}, theirs: []string{"github.com/jcmturner/gokrb5/v8", "golang.org/x/crypto"},
 		why: "the one door to gokrb5, for the Kerberos package"},
 
