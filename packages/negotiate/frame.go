@@ -3,35 +3,30 @@ package negotiate
 import (
 	"encoding/asn1"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"github.com/opensspi/sspi/internal/gssframe"
 )
 
-// The RFC 2743 Section 3.1 framing of an initial context token:
-//
-//	InitialContextToken ::= [APPLICATION 0] IMPLICIT SEQUENCE {
-//	    thisMech          MechType,
-//	    innerContextToken ANY DEFINED BY thisMech }
-var tagInitialContextToken = cbasn1.Tag(0).Constructed() | 0x40
-
-// frame wraps inner in the InitialContextToken framing for mech.
+// frame wraps inner in the RFC 2743 Section 3.1 InitialContextToken
+// framing for mech.
 func frame(mech asn1.ObjectIdentifier, inner []byte) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(tagInitialContextToken, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(mech)
-		b.AddBytes(inner)
-	})
-	return b.BytesOrPanic()
+	der, err := asn1.Marshal(mech)
+	if err != nil {
+		panic("negotiate: bad mechanism OID " + mech.String())
+	}
+	return gssframe.Marshal(gssframe.OID(der[2:]), inner)
 }
 
-// unframe parses an InitialContextToken strictly (DER lengths, nothing
-// after it) and returns its mechanism and inner token.
+// unframe parses an InitialContextToken strictly (gssframe.Parse) and
+// returns its mechanism and inner token.
 func unframe(tok []byte) (asn1.ObjectIdentifier, []byte, bool) {
-	s := cryptobyte.String(tok)
-	var body cryptobyte.String
-	var oid asn1.ObjectIdentifier
-	if !s.ReadASN1(&body, tagInitialContextToken) || !s.Empty() || !body.ReadASN1ObjectIdentifier(&oid) {
+	mech, inner, err := gssframe.Parse(tok)
+	if err != nil {
 		return nil, nil, false
 	}
-	return oid, body, true
+	var oid asn1.ObjectIdentifier
+	der := append([]byte{0x06, byte(len(mech))}, mech...)
+	if rest, err := asn1.Unmarshal(der, &oid); err != nil || len(rest) != 0 {
+		return nil, nil, false
+	}
+	return oid, inner, true
 }
