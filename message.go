@@ -177,10 +177,11 @@ func (c *Context) UnwrapInPlace(token []byte) (plaintext []byte, encrypted bool,
 	if err != nil {
 		return nil, false, err
 	}
-	t := int(sz.SecurityTrailer)
-	if len(token) < t {
-		return nil, false, secpkg.Errorf(StatusIncompleteMessage, "sspi: token of %d bytes is shorter than the %d-byte trailer", len(token), t)
-	}
+	// cbSecurityTrailer bounds the trailer; a package whose trailer
+	// varies (Kerberos: 60 bytes sealed, 28 signed only, with the SHA-1
+	// types) may have written less, and an empty message's token may be
+	// shorter than the bound: the package finds its trailer's end.
+	t := min(int(sz.SecurityTrailer), len(token))
 	msg := []Buffer{
 		{Type: secpkg.BufferToken, Data: token[:t]},
 		{Type: secpkg.BufferData, Data: token[t:]},

@@ -169,7 +169,46 @@ type Identity struct {
 	Anonymous   bool                 // an anonymous (null session) logon
 	Workstation string               // client workstation name, where the protocol carries one
 	Bindings    ChannelBindingResult // what became of channel bindings
-	LogonID     LogonID              // logon session created for the client, if any
+	// LogonID is the logon session created for the client, if any:
+	// Kerberos creates one (a network logon session, owned by the caller
+	// that accepted the context) to hold the TGT the client delegated;
+	// AcquireCredentials with this LogonID then authenticates as the
+	// client (impersonation by delegation).
+	LogonID LogonID
+	// PAC is what the client's KDC said of the client in the ticket's
+	// Privilege Attribute Certificate (MS-PAC; Active Directory, Samba
+	// and MIT 1.20 KDCs issue one), after the package verified its server
+	// signature; nil if the ticket had none.
+	PAC *PACInfo
+}
+
+// PACInfo is the part of a Kerberos ticket's PAC (MS-PAC 2.4) that says
+// who the client is: the logon information (KERB_VALIDATION_INFO, MS-PAC
+// 2.5) with the user's and groups' security identifiers, the client
+// information (MS-PAC 2.7) and the UPN and DNS domain (MS-PAC 2.10). A
+// KDC without Windows accounts (MIT without a KDB plugin that adds them)
+// sends no logon information: the SIDs and names below are then empty.
+type PACInfo struct {
+	// UserSID is the user's SID ("S-1-5-21-…-1104"); GroupSIDs every
+	// group's: the domain groups, the extra SIDs and the resource groups.
+	UserSID   string
+	GroupSIDs []string
+	// EffectiveName is the account name, FullName the display name,
+	// LogonDomainName the NetBIOS domain and LogonServer the domain
+	// controller that logged the user on.
+	EffectiveName   string
+	FullName        string
+	LogonDomainName string
+	LogonServer     string
+	// UserFlags and UserAccountControl are the logon information's flag
+	// words (MS-PAC 2.5, MS-SAMR 2.2.1.12).
+	UserFlags          uint32
+	UserAccountControl uint32
+	// ClientName is PAC_CLIENT_INFO's name; UPN and DNSDomain are
+	// UPN_DNS_INFO's.
+	ClientName string
+	UPN        string
+	DNSDomain  string
 }
 
 // String returns "DOMAIN\user", or "ANONYMOUS" for an anonymous logon.

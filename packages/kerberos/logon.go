@@ -1,0 +1,82 @@
+package kerberos
+
+import (
+	"context"
+	"errors"
+
+	"github.com/opensspi/sspi/secpkg"
+)
+
+// LogonUser is SpLogonUser: an interactive logon to a Kerberos realm, as
+// kinit makes one. The KDC checks the password (the AS exchange with
+// PA-ENC-TIMESTAMP and the KDC's salt), and the TGT it issues goes into a
+// new logon session of the caller, in the LSA, where default credentials
+// (AcquireCredentials without explicit credentials) find it. The password
+// is not kept. The user is "alice" with the realm as the domain (or the
+// default realm), "alice@REALM" or "REALM\alice".
+func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*secpkg.LogonResult, error) {
+	kdc, err := p.krb()
+	if err != nil {
+		return nil, err
+	}
+	id := req.Identity
+	client, err := clientPrincipal(kdc.Config, id.User, id.Domain)
+	if err != nil {
+		return nil, err
+	}
+	if len(id.Password) == 0 {
+		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "kerberos: logon of %v without a password", client)
+	}
+	kctx, cancel := p.kdcContext(ctx)
+	defer cancel()
+	tgt, err := kdc.GetInitialCredentialsPassword(kctx, client, string(id.Password), nil)
+	if err != nil {
+		if secpkg.StatusOf(err) == secpkg.StatusLogonDenied {
+			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: client.String(), Reason: "the KDC refused the AS exchange", Status: secpkg.StatusLogonDenied})
+		}
+		return nil, err
+	}
+	defer destroyCredential(tgt)
+	user, realm := tgt.Client.NameString(), tgt.Client.Realm
+	logon, err := p.lsa.CreateLogonSession(ctx, user, realm)
+	if err != nil {
+		return nil, err
+	}
+	blob := storedTGT(tgt)
+	defer clear(blob)
+	if err := p.lsa.AddCredential(ctx, logon, credKeyTGT, blob); err != nil {
+		p.lsa.DeleteLogonSession(ctx, logon)
+		return nil, err
+	}
+	if _, err := p.sessions.cache(logon, blob); err != nil {
+		p.lsa.DeleteLogonSession(ctx, logon)
+		return nil, err
+	}
+	p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonSuccess, Principal: tgt.Client.String()})
+	return &secpkg.LogonResult{LogonID: logon, User: user, Domain: realm}, nil
+}
+
+// LogonTerminated is SpLogonTerminated: the LSA ended a logon session,
+// whose TGT it has wiped; the service tickets obtained with it go too.
+func (p *lsaPackage) LogonTerminated(ctx context.Context, id secpkg.LogonID) {
+	p.sessions.drop(id)
+}
+
+// ListCredentials implements secpkg.CredentialLister: the tickets of a
+// logon session, as klist lists them (the TGT, then the service tickets
+// obtained with it, least recently used first), without their keys.
+func (p *lsaPackage) ListCredentials(ctx context.Context, id secpkg.LogonID) ([]secpkg.CredentialInfo, error) {
+	blob, err := p.lsa.GetCredential(ctx, id, credKeyTGT)
+	if errors.Is(err, secpkg.ErrNoCredential) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cache, err := p.sessions.cache(id, blob)
+	clear(blob)
+	if err != nil {
+		return nil, err
+	}
+	return cache.describe(), nil
+}
