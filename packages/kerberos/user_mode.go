@@ -182,16 +182,19 @@ func contiguous(a, b []byte) ([]byte, bool) {
 	return whole, &whole[len(a)] == &b[0]
 }
 
-// isTrailer reports whether tok has exactly the length of the trailer
-// its header announces (RFC 4121 4.2.6.2), which unsealMessage reads with
-// the data in place.
+// isTrailer reports whether tok is a trailer as Windows and our
+// EncryptMessage write it (RFC 4121 4.2.6.2): the length its header
+// announces, and an RRC that rotates the data to after it. A whole token
+// with RRC 0 (MIT's gss_wrap) of an empty message has a trailer's length
+// too, but not its RRC.
 func isTrailer(m *msgState, tok []byte) bool {
 	if len(tok) < cfxHeaderLen {
 		return true // let unsealMessage say what is wrong
 	}
 	ec := int(binary.BigEndian.Uint16(tok[4:6]))
+	rrc := int(binary.BigEndian.Uint16(tok[6:8]))
 	if tok[2]&cfxFlagSealed == 0 {
-		return len(tok) == cfxHeaderLen+m.h
+		return len(tok) == cfxHeaderLen+m.h && rrc == m.h
 	}
-	return len(tok) == cfxHeaderLen+ec+cfxHeaderLen+m.h+kcrypto.ConfounderSize
+	return len(tok) == cfxHeaderLen+ec+cfxHeaderLen+m.h+kcrypto.ConfounderSize && rrc == ec+cfxHeaderLen+m.h
 }
