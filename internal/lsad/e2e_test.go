@@ -131,6 +131,8 @@ type daemonOpts struct {
 	limits   string   // the [limits] section's body
 	format   string   // log format; "" means json
 	level    string   // log level; "" means debug
+	top      string   // more top-level settings (TOML lines)
+	sections string   // more sections, appended (TOML)
 }
 
 // daemon is one lsad process (and its restarts) with its directory,
@@ -183,7 +185,7 @@ func (d *daemon) writeConfig(t testing.TB, o daemonOpts) {
 		format = "json"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "socket = %q\nstore = %q\n", d.sock, store)
+	fmt.Fprintf(&b, "socket = %q\nstore = %q\n%s\n", d.sock, store, o.top)
 	if o.packages != nil {
 		fmt.Fprintf(&b, "packages = [")
 		for i, p := range o.packages {
@@ -213,7 +215,7 @@ func (d *daemon) writeConfig(t testing.TB, o daemonOpts) {
 	}
 	fmt.Fprintf(&b, "[log]\nlevel = %q\nformat = %q\n", level, format)
 	fmt.Fprintf(&b, "[machine]\nnetbios_name = \"SERVER\"\ndomain = %q\ndns_name = \"server.example.com\"\ndns_domain = \"example.com\"\n", domain)
-	fmt.Fprintf(&b, "[limits]\n%s\n[lockout]\n%s\n", o.limits, o.lockout)
+	fmt.Fprintf(&b, "[limits]\n%s\n[lockout]\n%s\n%s\n", o.limits, o.lockout, o.sections)
 	if err := os.WriteFile(d.config, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
