@@ -268,39 +268,60 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// EnumeratePackages is lsa.Conn.EnumeratePackages over the socket
+// (EnumerateSecurityPackages).
 func (c *Client) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, error) {
-	var out []secpkg.PackageInfo
-	return out, c.call(ctx, opEnumeratePackages, nil, &out)
+	var out packagesReply
+	if err := c.call(ctx, opEnumeratePackages, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.packages(), nil
 }
 
+// AcquireCredentials is lsa.Conn.AcquireCredentials over the socket
+// (AcquireCredentialsHandle).
 func (c *Client) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentialsRequest) (*lsa.CredentialsReply, error) {
-	out := new(lsa.CredentialsReply)
-	return out, c.call(ctx, opAcquireCredentials, req, out)
+	var out credentialsReply
+	if err := c.call(ctx, opAcquireCredentials, toAcquireRequest(req), &out); err != nil {
+		return nil, err
+	}
+	return out.reply(), nil
 }
 
+// QueryCredentials is lsa.Conn.QueryCredentials over the socket
+// (QueryCredentialsAttributes).
 func (c *Client) QueryCredentials(ctx context.Context, h lsa.Handle) (*lsa.CredentialsReply, error) {
-	out := new(lsa.CredentialsReply)
-	return out, c.call(ctx, opQueryCredentials, &handleBody{Handle: h}, out)
+	var out credentialsReply
+	if err := c.call(ctx, opQueryCredentials, &handleBody{Handle: toWireHandle(h)}, &out); err != nil {
+		return nil, err
+	}
+	return out.reply(), nil
 }
 
+// FreeCredentials is lsa.Conn.FreeCredentials over the socket
+// (FreeCredentialsHandle).
 func (c *Client) FreeCredentials(ctx context.Context, h lsa.Handle) error {
-	return c.call(ctx, opFreeCredentials, &handleBody{Handle: h}, nil)
+	return c.call(ctx, opFreeCredentials, &handleBody{Handle: toWireHandle(h)}, nil)
 }
 
+// InitializeContext is lsa.Conn.InitializeContext over the socket (one
+// leg of InitializeSecurityContext).
 func (c *Client) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
-	out := new(lsa.ContextReply)
-	if err := c.call(ctx, opInitializeContext, req, out); err != nil {
+	var out contextReply
+	if err := c.call(ctx, opInitializeContext, toInitializeRequest(req), &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
+// AcceptContext is lsa.Conn.AcceptContext over the socket (one leg of
+// AcceptSecurityContext).
 func (c *Client) AcceptContext(ctx context.Context, req *lsa.AcceptContextRequest) (*lsa.ContextReply, error) {
-	out := new(lsa.ContextReply)
-	if err := c.call(ctx, opAcceptContext, req, out); err != nil {
+	var out contextReply
+	if err := c.call(ctx, opAcceptContext, toAcceptRequest(req), &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
 // DeleteContext sends DeleteSecurityContext without waiting for the
@@ -308,72 +329,98 @@ func (c *Client) AcceptContext(ctx context.Context, req *lsa.AcceptContextReques
 // caller either way (the provider never names the handle again), and a
 // failure could only say the handle was already invalid.
 func (c *Client) DeleteContext(ctx context.Context, h lsa.Handle) error {
-	return c.send(ctx, opDeleteContext, &handleBody{Handle: h})
+	return c.send(ctx, opDeleteContext, &handleBody{Handle: toWireHandle(h)})
 }
 
+// ApplyControlToken is lsa.Conn.ApplyControlToken over the socket.
 func (c *Client) ApplyControlToken(ctx context.Context, h lsa.Handle, input []secpkg.Buffer) error {
-	return c.call(ctx, opApplyControlToken, &controlTokenBody{Handle: h, Buffers: input}, nil)
+	return c.call(ctx, opApplyControlToken, &controlTokenBody{Handle: toWireHandle(h), Buffers: toWireBuffers(input)}, nil)
 }
 
+// ProtectMessage is lsa.Conn.ProtectMessage over the socket (the message
+// functions of an unmapped context).
 func (c *Client) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*lsa.MessageReply, error) {
-	out := new(lsa.MessageReply)
-	if err := c.call(ctx, opProtectMessage, req, out); err != nil {
+	var out messageReply
+	if err := c.call(ctx, opProtectMessage, toMessageRequest(req), &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
+// QuerySessionKey is lsa.Conn.QuerySessionKey over the socket
+// (SECPKG_ATTR_SESSION_KEY of an unmapped context).
 func (c *Client) QuerySessionKey(ctx context.Context, h lsa.Handle) ([]byte, error) {
 	var out bytesBody
-	err := c.call(ctx, opQuerySessionKey, &handleBody{Handle: h}, &out)
+	err := c.call(ctx, opQuerySessionKey, &handleBody{Handle: toWireHandle(h)}, &out)
 	return out.Data, err
 }
 
+// CallPackage is lsa.Conn.CallPackage over the socket.
 func (c *Client) CallPackage(ctx context.Context, h lsa.Handle, id uint32, input []byte) ([]byte, error) {
 	var out bytesBody
-	err := c.call(ctx, opCallPackage, &callPackageBody{Handle: h, ID: id, Input: input}, &out)
+	err := c.call(ctx, opCallPackage, &callPackageBody{Handle: toWireHandle(h), ID: id, Input: input}, &out)
 	return out.Data, err
 }
 
+// ExportContext is lsa.Conn.ExportContext over the socket
+// (ExportSecurityContext).
 func (c *Client) ExportContext(ctx context.Context, h lsa.Handle, packed []byte) ([]byte, error) {
 	var out bytesBody
-	err := c.call(ctx, opExportContext, &exportBody{Handle: h, Packed: packed}, &out)
+	err := c.call(ctx, opExportContext, &exportBody{Handle: toWireHandle(h), Packed: packed}, &out)
 	return out.Data, err
 }
 
+// ImportContext is lsa.Conn.ImportContext over the socket
+// (ImportSecurityContext).
 func (c *Client) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportReply, error) {
-	out := new(lsa.ImportReply)
-	if err := c.call(ctx, opImportContext, &bytesBody{Data: blob}, out); err != nil {
+	var out importReply
+	if err := c.call(ctx, opImportContext, &bytesBody{Data: blob}, &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
+// LogonUser is lsa.Conn.LogonUser over the socket (LsaLogonUser).
 func (c *Client) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
-	out := new(lsa.LogonSessionInfo)
-	if err := c.call(ctx, opLogonUser, req, out); err != nil {
+	var out wireLogonSession
+	in := &logonRequest{Package: req.Package, Identity: *toWireIdentity(&req.Identity)}
+	if err := c.call(ctx, opLogonUser, in, &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	info := out.info()
+	return &info, nil
 }
 
+// LogonSessions is lsa.Conn.LogonSessions over the socket.
 func (c *Client) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error) {
-	var out []lsa.LogonSessionInfo
-	return out, c.call(ctx, opLogonSessions, nil, &out)
+	var out sessionsReply
+	if err := c.call(ctx, opLogonSessions, nil, &out); err != nil {
+		return nil, err
+	}
+	list := make([]lsa.LogonSessionInfo, len(out.Sessions))
+	for i := range out.Sessions {
+		list[i] = out.Sessions[i].info()
+	}
+	return list, nil
 }
 
+// Logoff is lsa.Conn.Logoff over the socket.
 func (c *Client) Logoff(ctx context.Context, id secpkg.LogonID) error {
 	return c.call(ctx, opLogoff, &logoffBody{LogonID: uint64(id)}, nil)
 }
 
+func toAccountRequest(r *lsa.AccountRequest) *accountRequest {
+	return &accountRequest{Domain: r.Domain, User: r.User, Password: r.Password, Groups: r.Groups, Disabled: r.Disabled}
+}
+
 // AddAccount is lsa.Admin.AddAccount over the socket.
 func (c *Client) AddAccount(ctx context.Context, req *lsa.AccountRequest) error {
-	return c.call(ctx, opAddAccount, req, nil)
+	return c.call(ctx, opAddAccount, toAccountRequest(req), nil)
 }
 
 // SetPassword is lsa.Admin.SetPassword over the socket.
 func (c *Client) SetPassword(ctx context.Context, req *lsa.AccountRequest) error {
-	return c.call(ctx, opSetPassword, req, nil)
+	return c.call(ctx, opSetPassword, toAccountRequest(req), nil)
 }
 
 // DeleteAccount is lsa.Admin.DeleteAccount over the socket.
@@ -388,17 +435,24 @@ func (c *Client) UnlockAccount(ctx context.Context, domain, user string) error {
 
 // ListAccounts is lsa.Admin.ListAccounts over the socket.
 func (c *Client) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
-	var out []lsa.AccountInfo
-	return out, c.call(ctx, opListAccounts, nil, &out)
+	var out accountsReply
+	if err := c.call(ctx, opListAccounts, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.accounts(), nil
 }
 
 // Stats is lsa.Monitor.Stats over the socket: what lsad holds and uses.
 func (c *Client) Stats(ctx context.Context, req *lsa.StatsRequest) (*lsa.StatsReply, error) {
-	out := new(lsa.StatsReply)
-	if err := c.call(ctx, opStats, req, out); err != nil {
+	var in any
+	if req != nil {
+		in = &statsRequest{GC: req.GC}
+	}
+	var out statsReply
+	if err := c.call(ctx, opStats, in, &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
 var (

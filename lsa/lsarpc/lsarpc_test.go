@@ -124,13 +124,13 @@ func TestBadFramesDropOnlyTheirConnection(t *testing.T) {
 		"GarbageFirst":      bytes.Repeat([]byte{0xde, 0xad}, 40),
 		"HugeLength":        huge,
 		"ZeroLength":        {0, 0, 0, 0},
-		"NotCBOR":           append(helloFrame(1), 0, 0, 0, 3, 0xff, 0xff, 0xff),
+		"NotCBOR":           append(helloFrame(Version), 0, 0, 0, 3, 0xff, 0xff, 0xff),
 		"RequestBeforeHelo": frame(&request{ID: 1, Op: opEnumeratePackages}),
-		"CBORNotAMap":       append(helloFrame(1), frame([]int{1, 2, 3})...),
-		"SecondHello":       append(helloFrame(1), helloFrame(1)...),
-		"Truncated":         append(helloFrame(1), 0, 0, 1, 0, 0xa1),
-		"IndefiniteLength":  append(helloFrame(1), 0, 0, 0, 2, 0x9f, 0xff),
-		"DuplicateKeys":     append(helloFrame(1), 0, 0, 0, 7, 0xa2, 0x62, 'o', 'p', 0x60, 0x62, 'o', 'p'),
+		"CBORNotAMap":       append(helloFrame(Version), frame([]int{1, 2, 3})...),
+		"SecondHello":       append(helloFrame(Version), helloFrame(Version)...),
+		"Truncated":         append(helloFrame(Version), 0, 0, 1, 0, 0xa1),
+		"IndefiniteLength":  append(helloFrame(Version), 0, 0, 0, 2, 0x9f, 0xff),
+		"DuplicateKeys":     append(helloFrame(Version), 0, 0, 0, 7, 0xa2, 0x62, 'o', 'p', 0x60, 0x62, 'o', 'p'),
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +153,7 @@ func TestBadFramesDropOnlyTheirConnection(t *testing.T) {
 func TestUnknownVersion(t *testing.T) {
 	s := serve(t, newEngine(t))
 	c := rawDial(t, s.path)
-	c.Write(helloFrame(2, 3))
+	c.Write(helloFrame(Version-1, Version+1))
 	b, err := readFrame(c, MaxFrame)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestUnknownVersion(t *testing.T) {
 func TestUnknownOpAndBadBody(t *testing.T) {
 	s := serve(t, newEngine(t))
 	c := rawDial(t, s.path)
-	c.Write(helloFrame(1))
+	c.Write(helloFrame(Version))
 	if _, err := readFrame(c, MaxFrame); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestCallTimeout(t *testing.T) {
 		}
 		defer nc.Close()
 		readFrame(nc, MaxFrame)
-		body, _ := encMode.Marshal(&helloReply{Version: 1})
+		body, _ := encMode.Marshal(&helloReply{Version: Version})
 		nc.Write(frame(&reply{Body: body}))
 		io.Copy(io.Discard, nc)
 	}()
@@ -417,11 +417,11 @@ func (p *rpcTest) Shutdown(context.Context) error { return nil }
 func FuzzDispatch(f *testing.F) {
 	// Well-formed requests of several kinds, and their corruptions.
 	f.Add(frame(&request{ID: 1, Op: opEnumeratePackages})[4:])
-	body, _ := encMode.Marshal(&lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound, Identity: &secpkg.AuthIdentity{User: "u", Password: []byte("p")}})
+	body, _ := encMode.Marshal(toAcquireRequest(&lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound, Identity: &secpkg.AuthIdentity{User: "u", Password: []byte("p")}}))
 	f.Add(frame(&request{ID: 2, Op: opAcquireCredentials, Body: body})[4:])
-	body, _ = encMode.Marshal(&lsa.InitializeContextRequest{Target: "HOST/x", Token: []byte{1, 2, 3}, Bindings: &secpkg.ChannelBindings{ApplicationData: []byte("tls-unique:x")}})
+	body, _ = encMode.Marshal(toInitializeRequest(&lsa.InitializeContextRequest{Target: "HOST/x", Token: []byte{1, 2, 3}, Bindings: &secpkg.ChannelBindings{ApplicationData: []byte("tls-unique:x")}}))
 	f.Add(frame(&request{ID: 3, Op: opInitializeContext, Body: body})[4:])
-	body, _ = encMode.Marshal(&lsa.MessageRequest{Op: lsa.OpMakeSignature, Buffers: []secpkg.Buffer{{Type: 1, Data: []byte("x")}}})
+	body, _ = encMode.Marshal(toMessageRequest(&lsa.MessageRequest{Op: lsa.OpMakeSignature, Buffers: []secpkg.Buffer{{Type: 1, Data: []byte("x")}}}))
 	f.Add(frame(&request{ID: 4, Op: opProtectMessage, Body: body})[4:])
 	f.Add([]byte{0xa0})
 	e := newEngine(f)

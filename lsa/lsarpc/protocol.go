@@ -20,12 +20,13 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
-	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
 )
 
-// Version is the protocol version this package speaks.
-const Version = 1
+// Version is the protocol version this package speaks. Version 1 carried
+// some bodies under the Go field names of the lsa types; version 2 gives
+// every message its own snake_case keys (doc/lsa-protocol.md).
+const Version = 2
 
 // MaxFrame bounds a frame's payload (1 MiB, as gssproxy bounds its RPCs).
 // A larger length prefix ends the connection before anything is allocated.
@@ -61,6 +62,16 @@ const (
 	// Monitoring (lsa.Monitor); the policy's admin right.
 	opStats = "Stats"
 )
+
+// allOps lists the operations after Hello, in the order of the document.
+var allOps = []string{
+	opEnumeratePackages, opAcquireCredentials, opQueryCredentials, opFreeCredentials,
+	opInitializeContext, opAcceptContext, opDeleteContext, opApplyControlToken,
+	opProtectMessage, opQuerySessionKey, opCallPackage, opExportContext, opImportContext,
+	opLogonUser, opLogonSessions, opLogoff,
+	opAddAccount, opSetPassword, opDeleteAccount, opUnlockAccount, opListAccounts,
+	opStats,
+}
 
 // request is one call: frame payload from client to server.
 type request struct {
@@ -111,40 +122,6 @@ type helloReply struct {
 	PID     int32  `cbor:"pid"`
 }
 
-// Request bodies that are not lsa types.
-type handleBody struct {
-	Handle lsa.Handle `cbor:"handle"`
-}
-
-type controlTokenBody struct {
-	Handle  lsa.Handle      `cbor:"handle"`
-	Buffers []secpkg.Buffer `cbor:"buffers"`
-}
-
-type callPackageBody struct {
-	Handle lsa.Handle `cbor:"handle"`
-	ID     uint32     `cbor:"id"`
-	Input  []byte     `cbor:"input,omitempty"`
-}
-
-type exportBody struct {
-	Handle lsa.Handle `cbor:"handle"`
-	Packed []byte     `cbor:"packed"`
-}
-
-type bytesBody struct {
-	Data []byte `cbor:"data,omitempty"`
-}
-
-type accountBody struct {
-	Domain string `cbor:"domain,omitempty"`
-	User   string `cbor:"user"`
-}
-
-type logoffBody struct {
-	LogonID uint64 `cbor:"logon_id"`
-}
-
 var (
 	encMode cbor.EncMode
 	decMode cbor.DecMode
@@ -154,7 +131,7 @@ func init() {
 	var err error
 	encMode, err = cbor.EncOptions{
 		Sort:    cbor.SortCoreDeterministic,
-		Time:    cbor.TimeRFC3339Nano,
+		Time:    cbor.TimeRFC3339NanoUTC,
 		TimeTag: cbor.EncTagRequired,
 	}.EncMode()
 	if err != nil {

@@ -299,62 +299,87 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 	conn := c.conn
 	switch req.Op {
 	case opEnumeratePackages:
-		return conn.EnumeratePackages(ctx)
-	case opAcquireCredentials:
-		b, err := decode[lsa.AcquireCredentialsRequest](req.Body)
+		ps, err := conn.EnumeratePackages(ctx)
 		if err != nil {
 			return nil, err
 		}
-		defer clearIdentity(b.Identity)
-		return conn.AcquireCredentials(ctx, b)
+		return toPackagesReply(ps), nil
+	case opAcquireCredentials:
+		b, err := decode[acquireRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		r := b.request()
+		defer clearIdentity(r.Identity)
+		out, err := conn.AcquireCredentials(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return toCredentialsReply(out), nil
 	case opQueryCredentials:
 		b, err := decode[handleBody](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return conn.QueryCredentials(ctx, b.Handle)
+		out, err := conn.QueryCredentials(ctx, b.Handle.handle())
+		if err != nil {
+			return nil, err
+		}
+		return toCredentialsReply(out), nil
 	case opFreeCredentials:
 		b, err := decode[handleBody](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return nil, conn.FreeCredentials(ctx, b.Handle)
+		return nil, conn.FreeCredentials(ctx, b.Handle.handle())
 	case opInitializeContext:
-		b, err := decode[lsa.InitializeContextRequest](req.Body)
+		b, err := decode[initializeRequest](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return conn.InitializeContext(ctx, b)
+		out, err := conn.InitializeContext(ctx, b.request())
+		if err != nil {
+			return nil, err
+		}
+		return toContextReply(out), nil
 	case opAcceptContext:
-		b, err := decode[lsa.AcceptContextRequest](req.Body)
+		b, err := decode[acceptRequest](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return conn.AcceptContext(ctx, b)
+		out, err := conn.AcceptContext(ctx, b.request())
+		if err != nil {
+			return nil, err
+		}
+		return toContextReply(out), nil
 	case opDeleteContext:
 		b, err := decode[handleBody](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return nil, conn.DeleteContext(ctx, b.Handle)
+		return nil, conn.DeleteContext(ctx, b.Handle.handle())
 	case opApplyControlToken:
 		b, err := decode[controlTokenBody](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return nil, conn.ApplyControlToken(ctx, b.Handle, b.Buffers)
+		return nil, conn.ApplyControlToken(ctx, b.Handle.handle(), buffers(b.Buffers))
 	case opProtectMessage:
-		b, err := decode[lsa.MessageRequest](req.Body)
+		b, err := decode[messageRequest](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return conn.ProtectMessage(ctx, b)
+		out, err := conn.ProtectMessage(ctx, b.request())
+		if err != nil {
+			return nil, err
+		}
+		return toMessageReply(out), nil
 	case opQuerySessionKey:
 		b, err := decode[handleBody](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		k, err := conn.QuerySessionKey(ctx, b.Handle)
+		k, err := conn.QuerySessionKey(ctx, b.Handle.handle())
 		if err != nil {
 			return nil, err
 		}
@@ -364,7 +389,7 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := conn.CallPackage(ctx, b.Handle, b.ID, b.Input)
+		out, err := conn.CallPackage(ctx, b.Handle.handle(), b.ID, b.Input)
 		if err != nil {
 			return nil, err
 		}
@@ -374,7 +399,7 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		blob, err := conn.ExportContext(ctx, b.Handle, b.Packed)
+		blob, err := conn.ExportContext(ctx, b.Handle.handle(), b.Packed)
 		clear(b.Packed)
 		if err != nil {
 			return nil, err
@@ -385,16 +410,34 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return conn.ImportContext(ctx, b.Data)
-	case opLogonUser:
-		b, err := decode[lsa.LogonUserRequest](req.Body)
+		out, err := conn.ImportContext(ctx, b.Data)
 		if err != nil {
 			return nil, err
 		}
-		defer clearIdentity(&b.Identity)
-		return conn.LogonUser(ctx, b)
+		return toImportReply(out), nil
+	case opLogonUser:
+		b, err := decode[logonRequest](req.Body)
+		if err != nil {
+			return nil, err
+		}
+		r := &lsa.LogonUserRequest{Package: b.Package, Identity: *b.Identity.identity()}
+		defer clearIdentity(&r.Identity)
+		out, err := conn.LogonUser(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		w := toWireLogonSession(out)
+		return &w, nil
 	case opLogonSessions:
-		return conn.LogonSessions(ctx)
+		list, err := conn.LogonSessions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r := &sessionsReply{Sessions: make([]wireLogonSession, len(list))}
+		for i := range list {
+			r.Sessions[i] = toWireLogonSession(&list[i])
+		}
+		return r, nil
 	case opLogoff:
 		b, err := decode[logoffBody](req.Body)
 		if err != nil {
@@ -410,18 +453,18 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if !ok {
 			return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: this LSA reports no statistics")
 		}
-		b, err := decode[lsa.StatsRequest](req.Body)
+		b, err := decode[statsRequest](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		out, err := m.Stats(ctx, b)
+		out, err := m.Stats(ctx, &lsa.StatsRequest{GC: b.GC})
 		if err != nil {
 			return nil, err
 		}
 		if c.s != nil {
 			out.Calls = c.s.calls.Load()
 		}
-		return out, nil
+		return toStatsReply(out), nil
 	}
 	return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: unknown operation %q", req.Op)
 }
@@ -441,11 +484,12 @@ func (c *serverConn) dispatchAdmin(ctx context.Context, req *request) (out any, 
 	}
 	switch req.Op {
 	case opAddAccount, opSetPassword:
-		b, err := decode[lsa.AccountRequest](req.Body)
+		w, err := decode[accountRequest](req.Body)
 		if err != nil {
 			return nil, true, err
 		}
-		defer clear(b.Password)
+		defer clear(w.Password)
+		b := &lsa.AccountRequest{Domain: w.Domain, User: w.User, Password: w.Password, Groups: w.Groups, Disabled: w.Disabled}
 		if req.Op == opAddAccount {
 			return nil, true, admin.AddAccount(ctx, b)
 		}
@@ -461,7 +505,10 @@ func (c *serverConn) dispatchAdmin(ctx context.Context, req *request) (out any, 
 		return nil, true, admin.UnlockAccount(ctx, b.Domain, b.User)
 	case opListAccounts:
 		list, err := admin.ListAccounts(ctx)
-		return list, true, err
+		if err != nil {
+			return nil, true, err
+		}
+		return toAccountsReply(list), true, nil
 	}
 	return nil, false, nil
 }
