@@ -3,10 +3,12 @@ package lsarpc
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opensspi/sspi/lsa"
@@ -57,6 +59,10 @@ type clientConn struct {
 	nextID  uint64
 	done    chan struct{}
 	err     error
+	// drained says the server closed the connection after a notice that
+	// it read no request after it (an idle connection): requests without
+	// a reply may be sent again.
+	drained bool
 }
 
 func unreachable(format string, args ...any) error {
@@ -77,13 +83,15 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	}
 	body, _ := encMode.Marshal(&hello{Versions: []uint32{Version}, Client: c.name})
 	b, _ := marshalFrame(&request{ID: 0, Op: opHello, Body: body})
-	if _, err := nc.Write(b); err != nil {
-		nc.Close()
-		return nil, unreachable("hello: %v", err)
-	}
+	_, werr := nc.Write(b)
+	// A server that refuses the connection (its limits) says why before
+	// the hello and closes: read its answer even if the write failed.
 	rb, err := readFrame(cc.r, MaxFrame)
 	if err != nil {
 		nc.Close()
+		if werr != nil {
+			err = werr
+		}
 		return nil, unreachable("hello: %v", err)
 	}
 	var r reply
@@ -116,6 +124,14 @@ func (cc *clientConn) readLoop() {
 		}
 		var r reply
 		if err = decMode.Unmarshal(b, &r); err != nil {
+			break
+		}
+		if r.ID == 0 {
+			// A notice: the server is closing the connection.
+			if r.Err != nil {
+				err = r.Err.err()
+				cc.drained = r.Err.Status == uint32(secpkg.StatusContextExpired)
+			}
 			break
 		}
 		cc.mu.Lock()
@@ -175,7 +191,12 @@ func (c *Client) send(ctx context.Context, op string, in any) error {
 	id := cc.nextID
 	cc.nextID++
 	cc.mu.Unlock()
-	return cc.write(ctx, id, op, body)
+	if err := cc.write(ctx, id, op, body); err != errDrained {
+		return err
+	}
+	// The connection closed idle, holding no handle: there was nothing
+	// for the request to do.
+	return nil
 }
 
 // write sends a request frame.
@@ -192,59 +213,86 @@ func (cc *clientConn) write(ctx context.Context, id uint64, op string, body []by
 		cc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	}
 	if _, err := cc.nc.Write(frame); err != nil {
-		// A partial write leaves the stream unusable: close it and wait
-		// until the reader has marked the connection dead, so that the
-		// next call dials again.
-		cc.nc.Close()
+		// A partial write leaves the stream unusable. If the server
+		// closed it, the reader will see why (a notice, then the end);
+		// otherwise close it. Either way wait until the reader has marked
+		// the connection dead, so that the next call dials again.
+		if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+			cc.nc.Close()
+		}
 		<-cc.done
+		if cc.drained {
+			return errDrained
+		}
 		return unreachable("send %s: %v", op, err)
 	}
 	return nil
 }
 
+// errDrained is what write returns when the server closed the connection
+// without reading the request.
+var errDrained = errors.New("lsarpc: connection drained")
+
 // call sends one request and decodes the reply body into out (if not nil).
+// If the server closed the connection without reading the request (an
+// idle connection), call sends it again once on a new connection.
 func (c *Client) call(ctx context.Context, op string, in, out any) error {
-	cc, err := c.conn(ctx)
-	if err != nil {
-		return err
-	}
 	var body []byte
 	if in != nil {
+		var err error
 		if body, err = encMode.Marshal(in); err != nil {
 			return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
 		}
 	}
-	ch := make(chan *reply, 1)
-	cc.mu.Lock()
-	if cc.pending == nil {
-		cc.mu.Unlock()
-		<-cc.done
-		return cc.err
-	}
-	id := cc.nextID
-	cc.nextID++
-	cc.pending[id] = ch
-	cc.mu.Unlock()
-	if err := cc.write(ctx, id, op, body); err != nil {
-		cc.forget(id)
-		return err
-	}
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return r.Err.err()
+	for attempt := 0; ; attempt++ {
+		cc, err := c.conn(ctx)
+		if err != nil {
+			return err
 		}
-		if out != nil && len(r.Body) > 0 {
-			if err := decMode.Unmarshal(r.Body, out); err != nil {
-				return unreachable("malformed %s reply: %v", op, err)
+		ch := make(chan *reply, 1)
+		cc.mu.Lock()
+		if cc.pending == nil {
+			cc.mu.Unlock()
+			<-cc.done
+			if cc.drained && attempt == 0 {
+				continue
 			}
+			return cc.err
 		}
-		return nil
-	case <-cc.done:
-		return cc.err
-	case <-ctx.Done():
-		cc.forget(id)
-		return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", op, ctx.Err())
+		id := cc.nextID
+		cc.nextID++
+		cc.pending[id] = ch
+		cc.mu.Unlock()
+		if err := cc.write(ctx, id, op, body); err != nil {
+			cc.forget(id)
+			if err == errDrained && attempt == 0 {
+				continue
+			}
+			if err == errDrained {
+				return cc.err
+			}
+			return err
+		}
+		select {
+		case r := <-ch:
+			if r.Err != nil {
+				return r.Err.err()
+			}
+			if out != nil && len(r.Body) > 0 {
+				if err := decMode.Unmarshal(r.Body, out); err != nil {
+					return unreachable("malformed %s reply: %v", op, err)
+				}
+			}
+			return nil
+		case <-cc.done:
+			if cc.drained && attempt == 0 {
+				continue
+			}
+			return cc.err
+		case <-ctx.Done():
+			cc.forget(id)
+			return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", op, ctx.Err())
+		}
 	}
 }
 

@@ -57,7 +57,7 @@ func (s *served) start(t testing.TB, e *engine.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv = &Server{Authority: e, HelloTimeout: 2 * time.Second}
+	s.srv = &Server{Authority: e, Limits: Limits{HelloTimeout: 2 * time.Second}}
 	go s.srv.Serve(ln)
 	t.Cleanup(func() { s.srv.Close() })
 }

@@ -26,6 +26,7 @@ type wireHandle struct {
 
 func toWireHandle(h lsa.Handle) wireHandle { return wireHandle{Epoch: h.Epoch, ID: h.ID} }
 func (h wireHandle) handle() lsa.Handle    { return lsa.Handle{Epoch: h.Epoch, ID: h.ID} }
+func (h wireHandle) isZero() bool          { return h == wireHandle{} }
 
 // utc puts a time in UTC, so that its encoding does not depend on the
 // zone of the process.

@@ -13,11 +13,6 @@
 package lsarpc
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
-
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/opensspi/sspi/secpkg"
@@ -148,41 +143,4 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
-}
-
-var errFrameTooLarge = errors.New("lsarpc: frame exceeds the size limit")
-
-// readFrame reads one length-prefixed frame. The length is checked before
-// anything is allocated.
-func readFrame(r io.Reader, max int) ([]byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 || uint64(n) > uint64(max) {
-		return nil, fmt.Errorf("%w: %d bytes", errFrameTooLarge, n)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return b, nil
-}
-
-// marshalFrame encodes v as a frame.
-func marshalFrame(v any) ([]byte, error) {
-	body, err := encMode.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > MaxFrame {
-		return nil, errFrameTooLarge
-	}
-	b := make([]byte, 4, 4+len(body))
-	binary.BigEndian.PutUint32(b, uint32(len(body)))
-	return append(b, body...), nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,8 @@ import (
 	"github.com/opensspi/sspi/secpkg"
 )
 
-// Server serves an LSA engine to local clients.
+// Server serves an LSA to local clients on Unix sockets (the daemon side
+// of the protocol, the LPC port of LSASS).
 type Server struct {
 	// Authority is the LSA the server exposes (an *engine.Engine).
 	Authority lsa.Authority
@@ -27,23 +29,27 @@ type Server struct {
 	// Logger receives connection-level events (never secrets). Nil
 	// discards.
 	Logger *slog.Logger
-	// MaxInFlight bounds the calls one connection may have running; the
-	// server stops reading from a connection that reaches it. Zero means
-	// 64.
-	MaxInFlight int
-	// HelloTimeout bounds how long a new connection may take to say hello.
-	// Zero means 10 seconds.
-	HelloTimeout time.Duration
-	// CallTimeout bounds each call. Zero means 2 minutes.
-	CallTimeout time.Duration
+	// Limits bound what callers may make the server hold.
+	Limits Limits
+	// Privileged reports whether a caller may use the connections held in
+	// reserve (Limits.ReservedConns) and is free of the per-uid connection
+	// limit: lsad says the policy's administrators. Nil means root only.
+	Privileged func(secpkg.CallInfo) bool
 
 	calls atomic.Uint64 // requests read, on every connection
 
-	mu     sync.Mutex
-	conns  map[*serverConn]struct{}
-	lns    map[net.Listener]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	once   sync.Once
+	limits Limits // Limits with defaults, fixed at the first Serve
+
+	mu       sync.Mutex
+	conns    map[*serverConn]struct{}
+	nconns   int // admitted connections, hello or not
+	uids     map[uint32]*uidQuota
+	lns      map[net.Listener]struct{}
+	closed   bool
+	refused  int       // connections refused since lastWarn
+	lastWarn time.Time // of a refusal
+	wg       sync.WaitGroup
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -56,16 +62,24 @@ func (s *Server) log() *slog.Logger {
 	return s.Logger
 }
 
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.limits = s.Limits.withDefaults()
+		s.mu.Lock()
+		s.conns = make(map[*serverConn]struct{})
+		s.uids = make(map[uint32]*uidQuota)
+		s.lns = make(map[net.Listener]struct{})
+		s.mu.Unlock()
+	})
+}
+
 // Serve accepts connections on ln (a Unix socket listener) until Close.
 func (s *Server) Serve(ln net.Listener) error {
+	s.init()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrServerClosed
-	}
-	if s.lns == nil {
-		s.lns = make(map[net.Listener]struct{})
-		s.conns = make(map[*serverConn]struct{})
 	}
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
@@ -100,6 +114,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // Close stops the listeners, closes every connection (which frees every
 // handle of every client) and waits for the connections' goroutines.
 func (s *Server) Close() error {
+	s.init()
 	s.mu.Lock()
 	s.closed = true
 	for ln := range s.lns {
@@ -113,111 +128,273 @@ func (s *Server) Close() error {
 	return nil
 }
 
+func (s *Server) privileged(ci secpkg.CallInfo) bool {
+	if s.Privileged != nil {
+		return s.Privileged(ci)
+	}
+	return ci.UID == 0
+}
+
+// admit counts a new connection of caller against the limits, or says
+// why it may not have one.
+func (s *Server) admit(caller secpkg.CallInfo) (*uidQuota, error) {
+	l := &s.limits
+	priv := s.privileged(caller)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, secpkg.Errorf(secpkg.StatusShutdownInProgress, "lsarpc: the LSA is shutting down")
+	}
+	q := s.uids[caller.UID]
+	switch {
+	case !priv && s.nconns >= l.MaxConns-l.ReservedConns, priv && s.nconns >= l.MaxConns:
+		return nil, secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsarpc: the LSA serves its limit of %d connections", s.nconns)
+	case !priv && q != nil && q.conns >= l.MaxConnsPerUID:
+		return nil, secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsarpc: uid %d holds its limit of %d connections", caller.UID, l.MaxConnsPerUID)
+	}
+	if q == nil {
+		q = new(uidQuota)
+		s.uids[caller.UID] = q
+	}
+	q.conns++
+	s.nconns++
+	return q, nil
+}
+
+// leave ends what admit began, once the connection's calls are over.
+func (s *Server) leave(uid uint32, q *uidQuota) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nconns--
+	if q.conns--; q.conns == 0 {
+		delete(s.uids, uid)
+	}
+}
+
+// refuse tells a caller over a limit why, and logs it (at most one line
+// a second, with the count).
+func (s *Server) refuse(nc net.Conn, caller secpkg.CallInfo, err error) {
+	s.mu.Lock()
+	s.refused++
+	now := time.Now()
+	var n int
+	if now.Sub(s.lastWarn) >= time.Second {
+		n, s.refused, s.lastWarn = s.refused, 0, now
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		s.log().Warn("connection refused", "uid", caller.UID, "pid", caller.PID, "err", err, "refused", n)
+	}
+	b, _ := marshalFrame(&reply{Err: toWireError(err)})
+	nc.SetWriteDeadline(now.Add(time.Second))
+	nc.Write(b)
+}
+
 type serverConn struct {
 	s      *Server
+	l      *Limits
 	nc     net.Conn
 	r      *bufio.Reader
 	conn   lsa.Conn
 	caller secpkg.CallInfo
+	q      *uidQuota
 	log    *slog.Logger
+
+	sem     chan struct{}  // a place per call running or sending its reply
+	calls   sync.WaitGroup // the calls' goroutines
+	done    chan struct{}  // closed when the reader stops
+	handles atomic.Int64   // handles the connection holds, as far as the replies tell
+	frames  uint64         // frames read (the reader's own)
+	idleAt  uint64         // frames when the idle deadline was set
 
 	wmu sync.Mutex // serializes writes
 }
 
+// readBufferSize is the read buffer of a connection: most frames fit, and
+// are decoded where they lie.
+const readBufferSize = 8 << 10
+
 func (s *Server) serveConn(nc net.Conn) {
 	defer nc.Close()
+	s.init()
 	log := s.log()
 	caller, err := peerCredentials(nc)
 	if err != nil {
 		log.Warn("connection without peer credentials refused", "err", err)
 		return
 	}
-	log = log.With("uid", caller.UID, "pid", caller.PID)
-	c := &serverConn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 16<<10), caller: caller, log: log}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	q, err := s.admit(caller)
+	if err != nil {
+		s.refuse(nc, caller, err)
 		return
 	}
+	log = log.With("uid", caller.UID, "pid", caller.PID)
+	c := &serverConn{s: s, l: &s.limits, nc: nc, r: bufio.NewReaderSize(nc, readBufferSize), caller: caller, q: q, log: log,
+		sem: make(chan struct{}, s.limits.MaxCallsPerConn), done: make(chan struct{})}
+	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
+		s.leave(caller.UID, q)
 	}()
 
-	helloTimeout := s.HelloTimeout
-	if helloTimeout <= 0 {
-		helloTimeout = 10 * time.Second
-	}
-	nc.SetReadDeadline(time.Now().Add(helloTimeout))
 	if err := c.hello(); err != nil {
 		log.Info("connection dropped during hello", "err", err)
 		return
 	}
-	nc.SetReadDeadline(time.Time{})
-
 	c.conn = s.Authority.Connect(caller)
 	defer c.conn.Close() // frees every handle of this client
 
-	maxInFlight := s.MaxInFlight
-	if maxInFlight <= 0 {
-		maxInFlight = 64
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	work := make(chan *request)
-	var workers, idle int
-	var wmu sync.Mutex // guards workers and idle
-	var calls sync.WaitGroup
 	defer func() {
-		close(work)
+		close(c.done)
 		cancel()
-		calls.Wait()
+		c.calls.Wait()
 	}()
-	// Calls run on a pool of workers that lives as long as the
-	// connection: a worker keeps the stack it grew, and a new one starts
-	// only when every worker is busy, up to maxInFlight. The reader
-	// blocks (backpressure) when all of them are.
-	worker := func() {
-		defer calls.Done()
-		for req := range work {
-			c.handle(ctx, req)
-			wmu.Lock()
-			idle++
-			wmu.Unlock()
-		}
-	}
+	c.armIdle()
 	for {
-		b, err := readFrame(c.r, MaxFrame)
+		req, size, err := c.readRequest()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			switch {
+			case errors.Is(err, errIdle):
+				log.Debug("idle connection closed")
+			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				log.Info("connection dropped", "err", err)
 			}
 			return
 		}
-		req := new(request)
-		if err := decMode.Unmarshal(b, req); err != nil || req.Op == "" || req.Op == opHello {
-			log.Info("connection dropped: malformed request", "err", err)
+		s.calls.Add(1)
+		// A place on the connection, then one of the uid's: the reader
+		// stops here while either is full.
+		c.sem <- struct{}{}
+		if err := q.acquire(c.l, 0, 1, time.Time{}, nil); err != nil {
+			<-c.sem
+			q.release(size, 0)
 			return
 		}
-		s.calls.Add(1)
-		wmu.Lock()
-		if idle > 0 {
-			idle--
-		} else if workers < maxInFlight {
-			workers++
-			calls.Add(1)
-			go worker()
-		}
-		wmu.Unlock()
-		work <- req
+		c.calls.Add(1)
+		go c.serve(ctx, req, size)
 	}
 }
 
+var errIdle = errors.New("lsarpc: connection idle")
+
+// armIdle sets the read deadline at which the connection is looked at
+// for idleness.
+func (c *serverConn) armIdle() {
+	c.idleAt = c.frames
+	if c.l.IdleTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.l.IdleTimeout))
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// awaitFrame waits for the first byte of the next frame. When the idle
+// deadline passes on a connection that holds no handle, has no call and
+// read no frame since the deadline was set, it tells the client and
+// returns errIdle: the server read nothing after the notice, so the client
+// may send its unanswered requests again on a new connection.
+func (c *serverConn) awaitFrame() error {
+	for c.r.Buffered() == 0 {
+		_, err := c.r.Peek(1)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		if c.frames == c.idleAt && len(c.sem) == 0 && c.handles.Load() <= 0 {
+			c.send(&reply{Err: toWireError(secpkg.Errorf(secpkg.StatusContextExpired, "lsarpc: connection idle for %v", c.l.IdleTimeout))})
+			return errIdle
+		}
+		c.armIdle()
+	}
+	return nil
+}
+
+// readRequest reads and decodes the next request, with the frame's
+// length reserved in the uid's budget (size).
+func (c *serverConn) readRequest() (req *request, size int64, err error) {
+	if err := c.awaitFrame(); err != nil {
+		return nil, 0, err
+	}
+	// The frame has begun: all of it must arrive within FrameTimeout.
+	var deadline time.Time
+	arm := func() {
+		if deadline.IsZero() && c.l.FrameTimeout > 0 {
+			deadline = time.Now().Add(c.l.FrameTimeout)
+			c.nc.SetReadDeadline(deadline)
+		}
+	}
+	defer func() {
+		if !deadline.IsZero() && err == nil {
+			c.armIdle()
+		}
+	}()
+	if c.r.Buffered() < 4 {
+		arm()
+	}
+	hdr, err := c.r.Peek(4)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := frameLen(hdr, MaxFrame)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.frames++
+	wait := deadline
+	if wait.IsZero() && c.l.FrameTimeout > 0 {
+		wait = time.Now().Add(c.l.FrameTimeout)
+	}
+	if err := c.q.acquire(c.l, int64(n), 0, wait, nil); err != nil {
+		return nil, 0, err
+	}
+	defer func() {
+		if err != nil {
+			c.q.release(int64(n), 0)
+		}
+	}()
+	var payload []byte
+	if 4+n <= c.r.Size() {
+		// Decoded where it lies in the read buffer (the decoder copies
+		// what it keeps).
+		if c.r.Buffered() < 4+n {
+			arm()
+		}
+		b, err := c.r.Peek(4 + n)
+		if err != nil {
+			return nil, 0, err
+		}
+		payload = b[4:]
+	} else {
+		arm()
+		c.r.Discard(4)
+		if payload, err = readBody(c.r, n); err != nil {
+			return nil, 0, err
+		}
+	}
+	req = new(request)
+	err = decMode.Unmarshal(payload, req)
+	if 4+n <= c.r.Size() {
+		c.r.Discard(4 + n)
+	}
+	if err != nil || req.Op == "" || req.Op == opHello || req.ID == 0 {
+		return nil, 0, fmt.Errorf("lsarpc: malformed request: %v", err)
+	}
+	return req, int64(n), nil
+}
+
 // hello runs the version handshake: the first frame must be a hello
-// naming version 1.
+// naming a version the server speaks, within HelloTimeout.
 func (c *serverConn) hello() error {
+	if c.l.HelloTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.l.HelloTimeout))
+	}
 	b, err := readFrame(c.r, 4096)
 	if err != nil {
 		return err
@@ -246,27 +423,38 @@ func (c *serverConn) hello() error {
 	return c.send(&reply{ID: req.ID, Body: body})
 }
 
+// send writes a reply, within WriteTimeout.
 func (c *serverConn) send(r *reply) error {
 	b, err := marshalFrame(r)
 	if err != nil {
 		b, _ = marshalFrame(&reply{ID: r.ID, Err: toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: reply too large"))})
 	}
+	return c.write(b)
+}
+
+func (c *serverConn) write(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	_, err = c.nc.Write(b)
+	if c.l.WriteTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.l.WriteTimeout))
+	}
+	_, err := c.nc.Write(b)
 	return err
 }
 
-func (c *serverConn) handle(ctx context.Context, req *request) {
-	timeout := c.s.CallTimeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
+// serve runs one call and sends its reply. The request's bytes are given
+// back to the budget once it is served; the reply's are charged until
+// they are sent.
+func (c *serverConn) serve(ctx context.Context, req *request, size int64) {
+	defer c.calls.Done()
+	if c.l.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.l.CallTimeout)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	out, err := c.dispatch(ctx, req)
 	r := &reply{ID: req.ID}
+	req = nil // the request's bytes are garbage from here on
 	if err != nil {
 		r.Err = toWireError(err)
 	} else if out != nil {
@@ -277,9 +465,18 @@ func (c *serverConn) handle(ctx context.Context, req *request) {
 			r.Body = body
 		}
 	}
-	if err := c.send(r); err != nil {
+	b, err := marshalFrame(r)
+	if err != nil {
+		b, _ = marshalFrame(&reply{ID: r.ID, Err: toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: reply too large"))})
+	}
+	r = nil
+	c.q.charge(int64(len(b)))
+	c.q.release(size, 0)
+	if err := c.write(b); err != nil {
 		c.nc.Close()
 	}
+	c.q.release(int64(len(b)), 1)
+	<-c.sem
 }
 
 // decode unmarshals a request body, turning a bad one into
@@ -315,6 +512,7 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.handles.Add(1)
 		return toCredentialsReply(out), nil
 	case opQueryCredentials:
 		b, err := decode[handleBody](req.Body)
@@ -331,7 +529,7 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, conn.FreeCredentials(ctx, b.Handle.handle())
+		return nil, c.dropped(conn.FreeCredentials(ctx, b.Handle.handle()))
 	case opInitializeContext:
 		b, err := decode[initializeRequest](req.Body)
 		if err != nil {
@@ -340,6 +538,9 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		out, err := conn.InitializeContext(ctx, b.request())
 		if err != nil {
 			return nil, err
+		}
+		if b.Context.isZero() {
+			c.handles.Add(1)
 		}
 		return toContextReply(out), nil
 	case opAcceptContext:
@@ -351,13 +552,16 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if b.Context.isZero() {
+			c.handles.Add(1)
+		}
 		return toContextReply(out), nil
 	case opDeleteContext:
 		b, err := decode[handleBody](req.Body)
 		if err != nil {
 			return nil, err
 		}
-		return nil, conn.DeleteContext(ctx, b.Handle.handle())
+		return nil, c.dropped(conn.DeleteContext(ctx, b.Handle.handle()))
 	case opApplyControlToken:
 		b, err := decode[controlTokenBody](req.Body)
 		if err != nil {
@@ -401,7 +605,7 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		}
 		blob, err := conn.ExportContext(ctx, b.Handle.handle(), b.Packed)
 		clear(b.Packed)
-		if err != nil {
+		if err := c.dropped(err); err != nil {
 			return nil, err
 		}
 		return &bytesBody{Data: blob}, nil
@@ -414,6 +618,7 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.handles.Add(1)
 		return toImportReply(out), nil
 	case opLogonUser:
 		b, err := decode[logonRequest](req.Body)
@@ -467,6 +672,14 @@ func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
 		return toStatsReply(out), nil
 	}
 	return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: unknown operation %q", req.Op)
+}
+
+// dropped counts a handle the connection no longer holds, if err is nil.
+func (c *serverConn) dropped(err error) error {
+	if err == nil {
+		c.handles.Add(-1)
+	}
+	return err
 }
 
 func clearIdentity(id *secpkg.AuthIdentity) {
