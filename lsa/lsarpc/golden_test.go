@@ -179,8 +179,6 @@ func goldenCases() []goldenCase {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // encode builds the frame of a case.
 func (gc *goldenCase) encode(t *testing.T) []byte {
 	t.Helper()

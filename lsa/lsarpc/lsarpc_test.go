@@ -425,6 +425,8 @@ func FuzzDispatch(f *testing.F) {
 	f.Add(frame(&request{ID: 4, Op: opProtectMessage, Body: body})[4:])
 	f.Add([]byte{0xa0})
 	e := newEngine(f)
+	s := &Server{Authority: e}
+	s.init()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var req request
 		if err := decMode.Unmarshal(b, &req); err != nil {
@@ -432,8 +434,8 @@ func FuzzDispatch(f *testing.F) {
 		}
 		conn := e.Connect(secpkg.CallInfo{UID: 1000})
 		defer conn.Close()
-		c := &serverConn{conn: conn}
-		out, err := c.dispatch(context.Background(), &req)
+		c := &serverConn{s: s, l: &s.limits, conn: conn}
+		out, err := c.dispatch(context.Background(), req.Op, req.Body)
 		if err != nil && !secpkg.StatusOf(err).Failed() {
 			t.Fatalf("error without a failure status: %v", err)
 		}
@@ -443,6 +445,19 @@ func FuzzDispatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHandlers checks that the table serves exactly the operations of the
+// protocol.
+func TestHandlers(t *testing.T) {
+	for _, op := range allOps {
+		if handlers[op] == nil {
+			t.Errorf("no handler for %s", op)
+		}
+	}
+	if len(handlers) != len(allOps) {
+		t.Errorf("%d handlers for %d operations", len(handlers), len(allOps))
+	}
 }
 
 // BenchmarkRoundTrip is one call on an established connection: the cost

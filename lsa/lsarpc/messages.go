@@ -402,6 +402,10 @@ type accountRequest struct {
 	Disabled bool     `cbor:"disabled,omitzero"`
 }
 
+func (w *accountRequest) request() *lsa.AccountRequest {
+	return &lsa.AccountRequest{Domain: w.Domain, User: w.User, Password: w.Password, Groups: w.Groups, Disabled: w.Disabled}
+}
+
 // wireAccount is an lsa.AccountInfo.
 type wireAccount struct {
 	Domain      string    `cbor:"domain,omitzero"`
