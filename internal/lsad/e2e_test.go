@@ -88,6 +88,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runProbe())
 	case "attack":
 		os.Exit(runAttack())
+	case "echo":
+		os.Exit(runEcho())
 	}
 	dir, err := os.MkdirTemp("", "lsad-e2e-logs")
 	if err != nil {

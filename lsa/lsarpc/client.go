@@ -63,7 +63,19 @@ type clientConn struct {
 	// it read no request after it (an idle connection): requests without
 	// a reply may be sent again.
 	drained bool
+
+	// Requests that want no reply (DeleteContext) wait in deferred, in
+	// order, and go out with the next request in the same write, or after
+	// oneWayDelay: a handshake's deletes then cost lsad no wake-up of
+	// their own. Guarded by wmu.
+	deferred []byte
+	flush    *time.Timer
+	armed    bool
 }
+
+// oneWayDelay bounds how long a request that wants no reply may wait for
+// the next request to go out with it.
+const oneWayDelay = 5 * time.Millisecond
 
 func unreachable(format string, args ...any) error {
 	return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: "+format, args...)
@@ -122,8 +134,8 @@ func (cc *clientConn) readLoop() {
 		if b, err = readFrame(cc.r, MaxFrame); err != nil {
 			break
 		}
-		var r reply
-		if err = decMode.Unmarshal(b, &r); err != nil {
+		var r *reply
+		if r, err = parseReply(b); err != nil {
 			break
 		}
 		if r.ID == 0 {
@@ -139,7 +151,7 @@ func (cc *clientConn) readLoop() {
 		delete(cc.pending, r.ID)
 		cc.mu.Unlock()
 		if ch != nil {
-			ch <- &r
+			ch <- r
 		}
 	}
 	cc.mu.Lock()
@@ -173,15 +185,12 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 	return cc, nil
 }
 
-// send sends one request whose reply nobody waits for.
+// send queues one request that asks for no reply; it goes out with the
+// next request, or within oneWayDelay.
 func (c *Client) send(ctx context.Context, op string, in any) error {
 	cc, err := c.conn(ctx)
 	if err != nil {
 		return err
-	}
-	body, err := encMode.Marshal(in)
-	if err != nil {
-		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
 	}
 	cc.mu.Lock()
 	if cc.pending == nil {
@@ -191,28 +200,79 @@ func (c *Client) send(ctx context.Context, op string, in any) error {
 	id := cc.nextID
 	cc.nextID++
 	cc.mu.Unlock()
-	if err := cc.write(ctx, id, op, body); err != errDrained {
-		return err
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	n := len(cc.deferred)
+	if cc.deferred, err = appendRequest(cc.deferred, id, op, true, in); err != nil {
+		cc.deferred = cc.deferred[:n]
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
 	}
-	// The connection closed idle, holding no handle: there was nothing
-	// for the request to do.
+	switch {
+	case len(cc.deferred) >= 16<<10:
+		cc.writeLocked(ctx, op, nil)
+	case cc.flush == nil:
+		cc.flush = time.AfterFunc(oneWayDelay, cc.flushDeferred)
+		cc.armed = true
+	case !cc.armed:
+		cc.flush.Reset(oneWayDelay)
+		cc.armed = true
+	}
+	// A failed write closed the connection: the request had nothing left
+	// to do (the server frees every handle of a closed connection).
 	return nil
 }
 
-// write sends a request frame.
-func (cc *clientConn) write(ctx context.Context, id uint64, op string, body []byte) error {
-	frame, err := marshalFrame(&request{ID: id, Op: op, Body: body})
-	if err != nil {
-		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: %s request too large", op)
-	}
+// flushDeferred writes the deferred requests that no request took along.
+func (cc *clientConn) flushDeferred() {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
+	cc.armed = false
+	if len(cc.deferred) > 0 {
+		cc.writeLocked(context.Background(), "deferred requests", nil)
+	}
+}
+
+// writeRequest encodes and sends a request frame.
+func (cc *clientConn) writeRequest(ctx context.Context, id uint64, op string, noReply bool, in any) error {
+	bp := framePool.Get().(*[]byte)
+	frame, err := appendRequest((*bp)[:0], id, op, noReply, in)
+	if err != nil {
+		putFrame(bp, frame)
+		if errors.Is(err, errFrameTooLarge) {
+			return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: %s request too large", op)
+		}
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
+	}
+	cc.wmu.Lock()
+	err = cc.writeLocked(ctx, op, frame)
+	cc.wmu.Unlock()
+	putFrame(bp, frame)
+	return err
+}
+
+// writeLocked sends the deferred requests and frame, in one write.
+func (cc *clientConn) writeLocked(ctx context.Context, op string, frame []byte) error {
 	if dl, ok := ctx.Deadline(); ok {
 		cc.nc.SetWriteDeadline(dl)
 	} else {
 		cc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	}
-	if _, err := cc.nc.Write(frame); err != nil {
+	var err error
+	if len(cc.deferred) == 0 {
+		_, err = cc.nc.Write(frame)
+	} else {
+		bufs := net.Buffers{cc.deferred, frame}
+		_, err = bufs.WriteTo(cc.nc)
+		cc.deferred = cc.deferred[:0]
+		if cap(cc.deferred) > 64<<10 {
+			cc.deferred = nil
+		}
+		if cc.armed {
+			cc.flush.Stop()
+			cc.armed = false
+		}
+	}
+	if err != nil {
 		// A partial write leaves the stream unusable. If the server
 		// closed it, the reader will see why (a notice, then the end);
 		// otherwise close it. Either way wait until the reader has marked
@@ -237,13 +297,6 @@ var errDrained = errors.New("lsarpc: connection drained")
 // If the server closed the connection without reading the request (an
 // idle connection), call sends it again once on a new connection.
 func (c *Client) call(ctx context.Context, op string, in, out any) error {
-	var body []byte
-	if in != nil {
-		var err error
-		if body, err = encMode.Marshal(in); err != nil {
-			return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
-		}
-	}
 	for attempt := 0; ; attempt++ {
 		cc, err := c.conn(ctx)
 		if err != nil {
@@ -263,7 +316,7 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 		cc.nextID++
 		cc.pending[id] = ch
 		cc.mu.Unlock()
-		if err := cc.write(ctx, id, op, body); err != nil {
+		if err := cc.writeRequest(ctx, id, op, false, in); err != nil {
 			cc.forget(id)
 			if err == errDrained && attempt == 0 {
 				continue
@@ -279,7 +332,7 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 				return r.Err.err()
 			}
 			if out != nil && len(r.Body) > 0 {
-				if err := decMode.Unmarshal(r.Body, out); err != nil {
+				if err := decodeBody(r.Body, out); err != nil {
 					return unreachable("malformed %s reply: %v", op, err)
 				}
 			}
@@ -372,10 +425,11 @@ func (c *Client) AcceptContext(ctx context.Context, req *lsa.AcceptContextReques
 	return out.reply(), nil
 }
 
-// DeleteContext sends DeleteSecurityContext without waiting for the
-// answer, saving a round trip per context: the context is gone for the
-// caller either way (the provider never names the handle again), and a
-// failure could only say the handle was already invalid.
+// DeleteContext sends DeleteSecurityContext asking for no reply, saving a
+// round trip per context: the context is gone for the caller either way
+// (the provider never names the handle again), and a failure could only
+// say the handle was already invalid. The request goes out with the next
+// one, or within oneWayDelay.
 func (c *Client) DeleteContext(ctx context.Context, h lsa.Handle) error {
 	return c.send(ctx, opDeleteContext, &handleBody{Handle: toWireHandle(h)})
 }

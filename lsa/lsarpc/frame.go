@@ -5,7 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
+
+// framePool holds buffers for frames being written; buffers that grew
+// past 64 KiB are not kept.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func putFrame(bp *[]byte, b []byte) {
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		framePool.Put(bp)
+	}
+}
 
 var errFrameTooLarge = errors.New("lsarpc: frame exceeds the size limit")
 
@@ -68,4 +80,132 @@ func marshalFrame(v any) ([]byte, error) {
 	b := make([]byte, 4, 4+len(body))
 	binary.BigEndian.PutUint32(b, uint32(len(body)))
 	return append(b, body...), nil
+}
+
+// appendFrameStart reserves a frame's length prefix; endFrame fills it in
+// once the payload (from start+4 on) is written.
+func appendFrameStart(b []byte) ([]byte, int) { return append(b, 0, 0, 0, 0), len(b) }
+
+func endFrame(b []byte, start int) ([]byte, error) {
+	n := len(b) - start - 4
+	if n > MaxFrame {
+		return b[:start], errFrameTooLarge
+	}
+	binary.BigEndian.PutUint32(b[start:], uint32(n))
+	return b, nil
+}
+
+// appendRequest appends the frame of a request (the hand-written form of
+// marshalFrame(&request{…}): the same bytes). A nil body is left out.
+func appendRequest(b []byte, id uint64, op string, noReply bool, body any) ([]byte, error) {
+	b, start := appendFrameStart(b)
+	m := beginMap(b)
+	m.key("id")
+	m.b = appendHead(m.b, majorUint, id)
+	m.key("op")
+	m.b = appendText(m.b, op)
+	if body != nil {
+		m.key("body")
+		var err error
+		if m.b, err = appendBody(m.b, body); err != nil {
+			return b[:start], err
+		}
+	}
+	m.bool("noreply", noReply)
+	return endFrame(m.end(), start)
+}
+
+// appendReply appends the frame of a reply: an error, or a body (nil for
+// none).
+func appendReply(b []byte, id uint64, werr *wireError, body any) ([]byte, error) {
+	b, start := appendFrameStart(b)
+	m := beginMap(b)
+	m.key("id")
+	m.b = appendHead(m.b, majorUint, id)
+	if werr != nil {
+		m.key("err")
+		e := beginMap(m.b)
+		e.text("msg", werr.Msg)
+		e.key("status")
+		e.b = appendHead(e.b, majorUint, uint64(werr.Status))
+		m.b = e.end()
+	}
+	if body != nil {
+		m.key("body")
+		var err error
+		if m.b, err = appendBody(m.b, body); err != nil {
+			return b[:start], err
+		}
+	}
+	return endFrame(m.end(), start)
+}
+
+// parseRequest decodes a request frame's payload; the body is a view into
+// b.
+func parseRequest(b []byte) (*request, error) {
+	req := new(request)
+	d := decoder{b: b}
+	m, err := d.beginMap()
+	for k := m.next(&err); k != nil; k = m.next(&err) {
+		switch string(k) {
+		case "id":
+			req.ID, err = d.uint64()
+		case "op":
+			req.Op, err = d.text()
+		case "body":
+			req.Body, err = d.raw()
+		case "noreply":
+			req.NoReply, err = d.bool()
+		default:
+			err = d.skip()
+		}
+	}
+	err = m.end(err)
+	if err == nil {
+		err = d.end()
+	}
+	return req, err
+}
+
+func (w *wireError) decodeCBOR(d *decoder) error {
+	m, err := d.beginMap()
+	for k := m.next(&err); k != nil; k = m.next(&err) {
+		switch string(k) {
+		case "msg":
+			w.Msg, err = d.text()
+		case "status":
+			w.Status, err = d.uint32()
+		default:
+			err = d.skip()
+		}
+	}
+	return m.end(err)
+}
+
+// parseReply decodes a reply frame's payload; the body is a view into b.
+func parseReply(b []byte) (*reply, error) {
+	r := new(reply)
+	d := decoder{b: b}
+	m, err := d.beginMap()
+	for k := m.next(&err); k != nil; k = m.next(&err) {
+		switch string(k) {
+		case "id":
+			r.ID, err = d.uint64()
+		case "err":
+			if d.null() {
+				continue
+			}
+			r.Err = new(wireError)
+			err = r.Err.decodeCBOR(&d)
+		case "body":
+			r.Body, err = d.raw()
+		default:
+			err = d.skip()
+		}
+	}
+	err = m.end(err)
+	if err == nil {
+		err = d.end()
+	}
+	return r, err
 }

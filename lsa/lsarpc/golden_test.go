@@ -34,6 +34,7 @@ type goldenCase struct {
 	name      string
 	id        uint64
 	op        string
+	noReply   bool
 	err       *wireError
 	body      any
 	roundTrip func(b []byte) (any, error)
@@ -116,6 +117,7 @@ func goldenCases() []goldenCase {
 			roundTrip: via(func(w *contextReply) any { return toContextReply(w.reply()) })},
 		{name: "DeleteContext.request", id: 7, op: opDeleteContext, body: &handleBody{Handle: toWireHandle(h(3))}, roundTrip: same[handleBody]()},
 		ok("DeleteContext.reply", 7),
+		{name: "DeleteContext.noreply.request", id: 24, op: opDeleteContext, noReply: true, body: &handleBody{Handle: toWireHandle(h(3))}, roundTrip: same[handleBody]()},
 
 		{name: "ApplyControlToken.request", id: 8, op: opApplyControlToken,
 			body: &controlTokenBody{Handle: toWireHandle(h(3)), Buffers: toWireBuffers([]secpkg.Buffer{{Type: secpkg.BufferToken, Data: []byte{0, 0, 0, 1}}})},
@@ -192,7 +194,7 @@ func (gc *goldenCase) encode(t *testing.T) []byte {
 	}
 	var v any = &reply{ID: gc.id, Err: gc.err, Body: body}
 	if gc.op != "" {
-		v = &request{ID: gc.id, Op: gc.op, Body: body}
+		v = &request{ID: gc.id, Op: gc.op, Body: body, NoReply: gc.noReply}
 	}
 	b, err := marshalFrame(v)
 	if err != nil {
@@ -279,7 +281,7 @@ func TestGoldenFrames(t *testing.T) {
 				if err := decMode.Unmarshal(got[4:], &req); err != nil {
 					t.Fatal(err)
 				}
-				if req.ID != gc.id || req.Op != gc.op {
+				if req.ID != gc.id || req.Op != gc.op || req.NoReply != gc.noReply {
 					t.Fatalf("decoded request %d %q", req.ID, req.Op)
 				}
 				body = req.Body

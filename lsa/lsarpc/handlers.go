@@ -8,9 +8,13 @@ import (
 )
 
 // A handler serves one operation: it decodes the request body into the
-// operation's wire type and makes the call on the connection's lsa.Conn.
-// Its reply is a wire body, or nil for none.
-type handler func(ctx context.Context, c *serverConn, body []byte) (any, error)
+// operation's wire type (in the connection's reader, before the frame's
+// bytes are reused) and returns the call to make on the connection's
+// lsa.Conn.
+type handler func(body []byte) (call, error)
+
+// A call is a decoded request. Its reply is a wire body, or nil for none.
+type call func(ctx context.Context, c *serverConn) (any, error)
 
 // none is the body of operations that take none: any map decodes into it.
 type none struct{}
@@ -19,14 +23,14 @@ type none struct{}
 // body that does not decode is SEC_E_INVALID_PARAMETER (the connection
 // stays: the frame itself was sound), an absent one the zero Req.
 func op[Req any](f func(ctx context.Context, c *serverConn, req *Req) (any, error)) handler {
-	return func(ctx context.Context, c *serverConn, body []byte) (any, error) {
+	return func(body []byte) (call, error) {
 		req := new(Req)
 		if len(body) > 0 {
-			if err := decMode.Unmarshal(body, req); err != nil {
+			if err := decodeBody(body, req); err != nil {
 				return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: malformed request body: %v", err)
 			}
 		}
-		return f(ctx, c, req)
+		return func(ctx context.Context, c *serverConn) (any, error) { return f(ctx, c, req) }, nil
 	}
 }
 
@@ -183,13 +187,22 @@ var handlers = map[string]handler{
 	}),
 }
 
-// dispatch serves one call.
-func (c *serverConn) dispatch(ctx context.Context, op string, body []byte) (any, error) {
+// decode finds an operation's handler and decodes its request body.
+func (c *serverConn) decode(op string, body []byte) (call, error) {
 	h, ok := handlers[op]
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: unknown operation %q", op)
 	}
-	return h(ctx, c, body)
+	return h(body)
+}
+
+// dispatch serves one call.
+func (c *serverConn) dispatch(ctx context.Context, op string, body []byte) (any, error) {
+	f, err := c.decode(op, body)
+	if err != nil {
+		return nil, err
+	}
+	return f(ctx, c)
 }
 
 // admin runs f on the connection's lsa.Admin face, if the LSA has one.

@@ -49,7 +49,10 @@ type Limits struct {
 	// WriteTimeout bounds the sending of one reply: a client that does not
 	// read its replies loses its connection. Default 30 seconds.
 	WriteTimeout time.Duration
-	// CallTimeout bounds each call. Default 2 minutes.
+	// CallTimeout cancels a call's context after this long. Zero means
+	// none: a call runs to its end, and the packages bound their own work
+	// (handshake deadlines, a KDC's). A context that may be cancelled
+	// costs each query of the SQL account store two goroutines.
 	CallTimeout time.Duration
 }
 
@@ -65,7 +68,6 @@ const (
 	DefaultFrameTimeout    = 10 * time.Second
 	DefaultIdleTimeout     = 5 * time.Minute
 	DefaultWriteTimeout    = 30 * time.Second
-	DefaultCallTimeout     = 2 * time.Minute
 )
 
 // withDefaults returns l with every zero field set to its default.
@@ -99,7 +101,7 @@ func (l Limits) withDefaults() Limits {
 	dur(&l.FrameTimeout, DefaultFrameTimeout)
 	dur(&l.IdleTimeout, DefaultIdleTimeout)
 	dur(&l.WriteTimeout, DefaultWriteTimeout)
-	dur(&l.CallTimeout, DefaultCallTimeout)
+	l.CallTimeout = max(l.CallTimeout, 0)
 	return l
 }
 

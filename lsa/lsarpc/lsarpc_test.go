@@ -1,6 +1,7 @@
 package lsarpc
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -476,4 +477,57 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// fuzzConn is a net.Conn over bytes: reads come from r, writes vanish,
+// and deadlines do nothing, so that the frame reader can be fuzzed without
+// waiting on a clock.
+type fuzzConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *fuzzConn) Read(b []byte) (int, error)       { return c.r.Read(b) }
+func (c *fuzzConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (c *fuzzConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *fuzzConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *fuzzConn) SetDeadline(time.Time) error      { return nil }
+func (c *fuzzConn) Close() error                     { return nil }
+
+// FuzzReadRequest feeds a connection's bytes after the hello to the
+// server's frame reader: it reads requests until the bytes end or a frame
+// is malformed, never panics, reserves each frame's length in the budget
+// and gives back what it reserved for a frame it refused.
+func FuzzReadRequest(f *testing.F) {
+	for _, gc := range goldenCases() {
+		if gc.op != "" && gc.op != opHello {
+			f.Add(gc.encode(&testing.T{}))
+		}
+	}
+	f.Add(append(header(MaxFrame), 0xa1)) // a frame that never ends
+	f.Add([]byte{0, 0, 0, 0})             // zero length
+	f.Add(append(frame(&request{ID: 1, Op: opDeleteContext, NoReply: true}), frame(&request{ID: 2, Op: opEnumeratePackages})...))
+	s := &Server{}
+	s.init()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := &serverConn{s: s, l: &s.limits, nc: &fuzzConn{r: bytes.NewReader(b)}, q: new(uidQuota)}
+		c.r = bufio.NewReaderSize(c.nc, readBufferSize)
+		var held int64
+		for {
+			req, size, err := c.readRequest()
+			if err != nil {
+				break
+			}
+			if req.id == 0 || req.op == "" || (req.call == nil) == (req.err == nil) {
+				t.Fatalf("request %+v", req)
+			}
+			if req.err != nil && !secpkg.StatusOf(req.err).Failed() {
+				t.Fatalf("decoding error without a failure status: %v", req.err)
+			}
+			held += size
+		}
+		if c.q.bytes != held {
+			t.Fatalf("the budget holds %d bytes, the requests read %d", c.q.bytes, held)
+		}
+	})
 }

@@ -68,11 +68,14 @@ var allOps = []string{
 	opStats,
 }
 
-// request is one call: frame payload from client to server.
+// request is one call: frame payload from client to server. NoReply asks
+// the server to send no reply (DeleteContext, whose answer nobody waits
+// for).
 type request struct {
-	ID   uint64          `cbor:"id"`
-	Op   string          `cbor:"op"`
-	Body cbor.RawMessage `cbor:"body,omitempty"`
+	ID      uint64          `cbor:"id"`
+	Op      string          `cbor:"op"`
+	Body    cbor.RawMessage `cbor:"body,omitempty"`
+	NoReply bool            `cbor:"noreply,omitzero"`
 }
 
 // reply answers the request with the same ID.
@@ -139,6 +142,8 @@ func init() {
 		MaxArrayElements: 4096,
 		MaxMapPairs:      256,
 		TimeTag:          cbor.DecTagRequired,
+		// Keys are case-sensitive: "Handle" is not "handle".
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
 	}.DecMode()
 	if err != nil {
 		panic(err)

@@ -35,6 +35,7 @@ type Server struct {
 	Privileged func(secpkg.CallInfo) bool
 
 	calls atomic.Uint64 // requests read, on every connection
+	idle  chan func()   // workers waiting for a call
 
 	once   sync.Once
 	limits Limits // Limits with defaults, fixed at the first Serve
@@ -63,6 +64,7 @@ func (s *Server) log() *slog.Logger {
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.limits = s.Limits.withDefaults()
+		s.idle = make(chan func())
 		s.mu.Lock()
 		s.conns = make(map[*serverConn]struct{})
 		s.uids = make(map[uint32]*uidQuota)
@@ -246,10 +248,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.conn = s.Authority.Connect(caller)
 	defer c.conn.Close() // frees every handle of this client
 
-	ctx, cancel := context.WithCancel(context.Background())
 	defer func() {
 		close(c.done)
-		cancel()
 		c.calls.Wait()
 	}()
 	c.armIdle()
@@ -274,7 +274,44 @@ func (s *Server) serveConn(nc net.Conn) {
 			return
 		}
 		c.calls.Add(1)
-		go c.serve(ctx, req, size)
+		if req.noReply {
+			// A request nobody waits for (DeleteContext) runs here: it
+			// is quick, and the frames after it, often in the same read,
+			// wait only for this connection's own request.
+			c.serve(req, size)
+			continue
+		}
+		s.spawn(func() { c.serve(req, size) })
+	}
+}
+
+// workerIdle is how long a worker waits for the next call before it ends.
+const workerIdle = 10 * time.Second
+
+// spawn runs f on an idle worker, or on a new one. A worker keeps the
+// stack it grew for the next call: a call into the engine goes deep (the
+// account store's SQLite), and growing a fresh goroutine's stack to that
+// depth for every call cost lsad 15 % of its CPU. The calls in flight
+// are bounded by the connections' semaphores, not here.
+func (s *Server) spawn(f func()) {
+	select {
+	case s.idle <- f:
+	default:
+		go s.worker(f)
+	}
+}
+
+func (s *Server) worker(f func()) {
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		f()
+		t.Reset(workerIdle)
+		select {
+		case f = <-s.idle:
+		case <-t.C:
+			return
+		}
 	}
 }
 
@@ -314,9 +351,18 @@ func (c *serverConn) awaitFrame() error {
 	return nil
 }
 
-// readRequest reads and decodes the next request, with the frame's
-// length reserved in the uid's budget (size).
-func (c *serverConn) readRequest() (req *request, size int64, err error) {
+// inRequest is a request read and decoded, ready to run.
+type inRequest struct {
+	id      uint64
+	op      string
+	noReply bool
+	call    call  // nil if decoding failed
+	err     error // why
+}
+
+// readRequest reads the next request and decodes its body into the call
+// to run, with the frame's length reserved in the uid's budget (size).
+func (c *serverConn) readRequest() (req *inRequest, size int64, err error) {
 	if err := c.awaitFrame(); err != nil {
 		return nil, 0, err
 	}
@@ -358,9 +404,10 @@ func (c *serverConn) readRequest() (req *request, size int64, err error) {
 		}
 	}()
 	var payload []byte
-	if 4+n <= c.r.Size() {
-		// Decoded where it lies in the read buffer (the decoder copies
-		// what it keeps).
+	inBuffer := 4+n <= c.r.Size()
+	if inBuffer {
+		// Decoded where it lies in the read buffer: the decoder copies
+		// what it keeps.
 		if c.r.Buffered() < 4+n {
 			arm()
 		}
@@ -376,13 +423,17 @@ func (c *serverConn) readRequest() (req *request, size int64, err error) {
 			return nil, 0, err
 		}
 	}
-	req = new(request)
-	err = decMode.Unmarshal(payload, req)
-	if 4+n <= c.r.Size() {
-		c.r.Discard(4 + n)
+	r, err := parseRequest(payload)
+	if err == nil && (r.Op == "" || r.Op == opHello || r.ID == 0) {
+		err = errors.New("no op or id")
 	}
-	if err != nil || req.Op == "" || req.Op == opHello || req.ID == 0 {
-		return nil, 0, fmt.Errorf("lsarpc: malformed request: %v", err)
+	if err != nil {
+		return nil, 0, fmt.Errorf("lsarpc: malformed request: %w", err)
+	}
+	req = &inRequest{id: r.ID, op: r.Op, noReply: r.NoReply}
+	req.call, req.err = c.decode(r.Op, r.Body)
+	if inBuffer {
+		c.r.Discard(4 + n)
 	}
 	return req, int64(n), nil
 }
@@ -443,36 +494,49 @@ func (c *serverConn) write(b []byte) error {
 // serve runs one call and sends its reply. The request's bytes are given
 // back to the budget once it is served; the reply's are charged until
 // they are sent.
-func (c *serverConn) serve(ctx context.Context, req *request, size int64) {
+func (c *serverConn) serve(req *inRequest, size int64) {
 	defer c.calls.Done()
-	if c.l.CallTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.l.CallTimeout)
-		defer cancel()
-	}
-	out, err := c.dispatch(ctx, req.Op, req.Body)
-	r := &reply{ID: req.ID}
-	req = nil // the request's bytes are garbage from here on
-	if err != nil {
-		r.Err = toWireError(err)
-	} else if out != nil {
-		body, merr := encMode.Marshal(out)
-		if merr != nil {
-			r.Err = toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: encode reply: %v", merr))
-		} else {
-			r.Body = body
+	var out any
+	err := req.err
+	if req.call != nil {
+		// A call gets a context that is never cancelled unless a
+		// CallTimeout is set: given one that may be, database/sql and the
+		// SQLite driver start two goroutines for each query of the
+		// account store, which cost lsad 8 % of its CPU in handshakes.
+		ctx := context.Background()
+		if c.l.CallTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, c.l.CallTimeout)
+			defer cancel()
 		}
+		out, err = req.call(ctx, c)
+		req.call = nil // the request's values are garbage from here on
 	}
-	b, err := marshalFrame(r)
+	if req.noReply {
+		c.q.release(size, 1)
+		<-c.sem
+		return
+	}
+	var werr *wireError
 	if err != nil {
-		b, _ = marshalFrame(&reply{ID: r.ID, Err: toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: reply too large"))})
+		werr, out = toWireError(err), nil
 	}
-	r = nil
+	bp := framePool.Get().(*[]byte)
+	b, err := appendReply((*bp)[:0], req.id, werr, out)
+	if err != nil {
+		msg := "lsarpc: reply too large"
+		if !errors.Is(err, errFrameTooLarge) {
+			msg = "lsarpc: encode reply: " + err.Error()
+		}
+		b, _ = appendReply(b[:0], req.id, toWireError(secpkg.Errorf(secpkg.StatusInternalError, "%s", msg)), nil)
+	}
+	out = nil
 	c.q.charge(int64(len(b)))
 	c.q.release(size, 0)
 	if err := c.write(b); err != nil {
 		c.nc.Close()
 	}
 	c.q.release(int64(len(b)), 1)
+	putFrame(bp, b)
 	<-c.sem
 }
