@@ -355,10 +355,11 @@ func BenchmarkContextMemory(b *testing.B) {
 //     another process (this binary again, a goroutine per connection
 //     reading a frame and writing it back) and back: what a Unix-socket
 //     round trip costs two Go processes on this machine.
+//
 //   - DaemonInProcess, Process: LogonSessions (no work in the LSA) to the
 //     protocol served in this process and to lsad.
 //
-//	go test -run '^$' -bench RoundTrip -benchtime 2s -count 3 ./internal/lsad
+//     go test -run '^$' -bench RoundTrip -benchtime 2s -count 3 ./internal/lsad
 func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("Socket", func(b *testing.B) {
 		sock, pid := startEcho(b)
