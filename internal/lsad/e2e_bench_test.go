@@ -349,17 +349,14 @@ func BenchmarkContextMemory(b *testing.B) {
 
 // BenchmarkRoundTrip is one call on an established connection, from one
 // goroutine (Sequential) and from eight with a connection each
-// (Parallel), with the CPU it costs each process:
+// (Parallel), with the CPU it costs each process. Socket is the floor: a
+// frame of 200 bytes to an echo server in another process (this binary
+// again, a goroutine per connection reading a frame and writing it back)
+// and back, what a Unix-socket round trip costs two Go processes on this
+// machine. DaemonInProcess and Process make a LogonSessions call (no
+// work in the LSA) to the protocol served in this process and to lsad.
 //
-//   - Socket: the floor. A frame of 200 bytes to an echo server in
-//     another process (this binary again, a goroutine per connection
-//     reading a frame and writing it back) and back: what a Unix-socket
-//     round trip costs two Go processes on this machine.
-//
-//   - DaemonInProcess, Process: LogonSessions (no work in the LSA) to the
-//     protocol served in this process and to lsad.
-//
-//     go test -run '^$' -bench RoundTrip -benchtime 2s -count 3 ./internal/lsad
+//	go test -run '^$' -bench RoundTrip -benchtime 2s -count 3 ./internal/lsad
 func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("Socket", func(b *testing.B) {
 		sock, pid := startEcho(b)
