@@ -9,11 +9,13 @@
 #                      /usr/bin/python3 (interop/peers/gss_peer.py)
 #   libkrb5-dev, gcc   to build the C peers against libgssapi_krb5
 #                      (krb5-config --cflags --libs gssapi)
+#   python3-cbor2      the LSA protocol's client in Python
+#                      (interop/peers/lsa_client.py)
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql gss-ntlmssp python3-gssapi libkrb5-dev gcc)
+packages=(postgresql gss-ntlmssp python3-gssapi python3-cbor2 libkrb5-dev gcc)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'

@@ -20,7 +20,7 @@ import (
 
 // -update rewrites testdata/frames from the cases below. A change of those
 // files is a change of the wire: doc/lsa-protocol.md and every client in
-// another language (interop/lsa_client.py) must follow it.
+// another language (interop/peers/lsa_client.py) must follow it.
 var update = flag.Bool("update", false, "rewrite the golden frames in testdata/frames")
 
 // goldenTime is the time every golden message carries.
