@@ -115,14 +115,12 @@ type uidQuota struct {
 	wake  chan struct{} // closed when calls or bytes are released, if anyone waits
 }
 
-var (
-	errQuotaTimeout = errors.New("lsarpc: the caller's budget stayed spent for the frame timeout")
-	errConnClosing  = errors.New("lsarpc: connection closing")
-)
+var errQuotaTimeout = errors.New("lsarpc: the caller's budget stayed spent for the frame timeout")
 
 // acquire takes n bytes and c calls of the uid's budget, waiting while
-// they are not available, until deadline (zero: no deadline) or done.
-func (q *uidQuota) acquire(l *Limits, n int64, c int, deadline time.Time, done <-chan struct{}) error {
+// they are not available, until deadline (zero: no deadline: the calls
+// that hold them end).
+func (q *uidQuota) acquire(l *Limits, n int64, c int, deadline time.Time) error {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -153,8 +151,6 @@ func (q *uidQuota) acquire(l *Limits, n int64, c int, deadline time.Time, done <
 		case <-wake:
 		case <-expired:
 			return errQuotaTimeout
-		case <-done:
-			return errConnClosing
 		}
 	}
 }

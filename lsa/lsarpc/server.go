@@ -36,6 +36,7 @@ type Server struct {
 
 	calls atomic.Uint64 // requests read, on every connection
 	idle  chan func()   // workers waiting for a call
+	stop  chan struct{} // closed by Close: idle workers end
 
 	once   sync.Once
 	limits Limits // Limits with defaults, fixed at the first Serve
@@ -65,6 +66,7 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		s.limits = s.Limits.withDefaults()
 		s.idle = make(chan func())
+		s.stop = make(chan struct{})
 		s.mu.Lock()
 		s.conns = make(map[*serverConn]struct{})
 		s.uids = make(map[uint32]*uidQuota)
@@ -116,6 +118,9 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Close() error {
 	s.init()
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	for ln := range s.lns {
 		ln.Close()
@@ -202,7 +207,6 @@ type serverConn struct {
 
 	sem     chan struct{}  // a place per call running or sending its reply
 	calls   sync.WaitGroup // the calls' goroutines
-	done    chan struct{}  // closed when the reader stops
 	handles atomic.Int64   // handles the connection holds, as far as the replies tell
 	frames  uint64         // frames read (the reader's own)
 	idleAt  uint64         // frames when the idle deadline was set
@@ -230,7 +234,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	log = log.With("uid", caller.UID, "pid", caller.PID)
 	c := &serverConn{s: s, l: &s.limits, nc: nc, r: bufio.NewReaderSize(nc, readBufferSize), caller: caller, q: q, log: log,
-		sem: make(chan struct{}, s.limits.MaxCallsPerConn), done: make(chan struct{})}
+		sem: make(chan struct{}, s.limits.MaxCallsPerConn)}
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -248,10 +252,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.conn = s.Authority.Connect(caller)
 	defer c.conn.Close() // frees every handle of this client
 
-	defer func() {
-		close(c.done)
-		c.calls.Wait()
-	}()
+	defer c.calls.Wait()
 	c.armIdle()
 	for {
 		req, size, err := c.readRequest()
@@ -268,7 +269,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		// A place on the connection, then one of the uid's: the reader
 		// stops here while either is full.
 		c.sem <- struct{}{}
-		if err := q.acquire(c.l, 0, 1, time.Time{}, nil); err != nil {
+		if err := q.acquire(c.l, 0, 1, time.Time{}); err != nil {
 			<-c.sem
 			q.release(size, 0)
 			return
@@ -310,6 +311,8 @@ func (s *Server) worker(f func()) {
 		select {
 		case f = <-s.idle:
 		case <-t.C:
+			return
+		case <-s.stop:
 			return
 		}
 	}
@@ -395,7 +398,7 @@ func (c *serverConn) readRequest() (req *inRequest, size int64, err error) {
 	if wait.IsZero() && c.l.FrameTimeout > 0 {
 		wait = time.Now().Add(c.l.FrameTimeout)
 	}
-	if err := c.q.acquire(c.l, int64(n), 0, wait, nil); err != nil {
+	if err := c.q.acquire(c.l, int64(n), 0, wait); err != nil {
 		return nil, 0, err
 	}
 	defer func() {
