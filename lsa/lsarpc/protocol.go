@@ -2,14 +2,20 @@
 // daemon (lsad): length-prefixed, deterministic CBOR over a Unix socket,
 // with a version handshake, request ids so that many calls are in flight
 // on one connection, decode limits, and typed errors that carry a SEC_E_*
-// status and a message (never a secret). doc/lsa-protocol.md specifies it
-// for clients in other languages.
+// status and a message (never a secret). doc/lsa-protocol.md specifies
+// every message for clients in other languages; testdata/frames pins
+// their bytes.
 //
 // [Client] implements lsa.Conn, so the provider in package sspi runs the
 // same code against the daemon as against the embedded engine. [Server]
-// serves an lsa.Authority (the engine), attributing every call to the caller's uid, gid
-// and pid as the kernel reports them (SO_PEERCRED, LOCAL_PEERCRED), never
-// as the message claims.
+// serves an lsa.Authority (the engine), attributing every call to the
+// caller's uid, gid and pid as the kernel reports them (SO_PEERCRED,
+// LOCAL_PEERCRED), never as the message claims, and bounding what each
+// uid may make it hold ([Limits]).
+//
+// The wire types (messages.go) are this package's own: the lsa and secpkg
+// types convert to and from them, so that renaming a Go field cannot
+// change the wire.
 package lsarpc
 
 import (
