@@ -107,7 +107,8 @@ type MachineConfig struct {
 	DNSDomain   string `toml:"dns_domain"`
 }
 
-// LimitsConfig bounds what callers may make the LSA do.
+// LimitsConfig bounds what callers may make the LSA do. Zero values take
+// the defaults of doc/lsad.md; negative durations mean no limit.
 type LimitsConfig struct {
 	MaxTokenSize            int      `toml:"max_token_size"`
 	MaxLegs                 int      `toml:"max_legs"`
@@ -115,7 +116,20 @@ type LimitsConfig struct {
 	MaxHandlesPerCaller     int      `toml:"max_handles_per_caller"`
 	PasswordChecksPerSecond float64  `toml:"password_checks_per_second"`
 	PasswordCheckBurst      int      `toml:"password_check_burst"`
-	MaxCallsPerConnection   int      `toml:"max_calls_per_connection"`
+
+	// The protocol's limits (lsarpc.Limits): what one caller may make
+	// the daemon hold, so that it cannot starve the others.
+	MaxConnections         int      `toml:"max_connections"`
+	ReservedConnections    int      `toml:"reserved_connections"`
+	MaxConnectionsPerUID   int      `toml:"max_connections_per_uid"`
+	MaxCallsPerConnection  int      `toml:"max_calls_per_connection"`
+	MaxCallsPerUID         int      `toml:"max_calls_per_uid"`
+	MaxBufferedBytesPerUID int64    `toml:"max_buffered_bytes_per_uid"`
+	HelloTimeout           Duration `toml:"hello_timeout"`
+	FrameTimeout           Duration `toml:"frame_timeout"`
+	IdleTimeout            Duration `toml:"idle_timeout"`
+	ReplyTimeout           Duration `toml:"reply_timeout"`
+	CallTimeout            Duration `toml:"call_timeout"`
 
 	// What one uid may make the engine hold (engine.Config has the
 	// meaning and the default of each).
@@ -200,6 +214,45 @@ func (c *Config) storeOptions() *accounts.Options {
 		o.Lockout = &accounts.LockoutPolicy{Threshold: l.Threshold, Window: l.Window.Duration, Duration: l.Duration.Duration}
 	}
 	return o
+}
+
+// fdMargin is what lsad keeps of its open-file limit for other than
+// connections: the store, the log, the listener, the runtime.
+const fdMargin = 64
+
+// serverLimits are the protocol's limits; nofile is the process's
+// open-file limit (RLIMIT_NOFILE), which bounds the connections.
+func (c *Config) serverLimits(nofile uint64) (lsarpc.Limits, error) {
+	l := c.Limits
+	if l.MaxBufferedBytesPerUID != 0 && l.MaxBufferedBytesPerUID < lsarpc.MaxFrame {
+		return lsarpc.Limits{}, fmt.Errorf("lsad: config: max_buffered_bytes_per_uid must be at least %d (a frame)", lsarpc.MaxFrame)
+	}
+	if l.MaxConnections < 0 || l.ReservedConnections < 0 || l.MaxConnectionsPerUID < 0 || l.MaxCallsPerConnection < 0 || l.MaxCallsPerUID < 0 || l.MaxBufferedBytesPerUID < 0 {
+		return lsarpc.Limits{}, fmt.Errorf("lsad: config: connection and call limits cannot be negative")
+	}
+	maxConns := l.MaxConnections
+	if maxConns == 0 {
+		maxConns = lsarpc.DefaultMaxConns
+	}
+	if nofile > fdMargin && uint64(maxConns) > nofile-fdMargin {
+		maxConns = int(nofile - fdMargin)
+	}
+	if maxConns <= l.ReservedConnections {
+		return lsarpc.Limits{}, fmt.Errorf("lsad: config: reserved_connections (%d) leaves no connection of the %d for others", l.ReservedConnections, maxConns)
+	}
+	return lsarpc.Limits{
+		MaxConns:        maxConns,
+		ReservedConns:   l.ReservedConnections,
+		MaxConnsPerUID:  l.MaxConnectionsPerUID,
+		MaxCallsPerConn: l.MaxCallsPerConnection,
+		MaxCallsPerUID:  l.MaxCallsPerUID,
+		MaxBytesPerUID:  l.MaxBufferedBytesPerUID,
+		HelloTimeout:    l.HelloTimeout.Duration,
+		FrameTimeout:    l.FrameTimeout.Duration,
+		IdleTimeout:     l.IdleTimeout.Duration,
+		WriteTimeout:    l.ReplyTimeout.Duration,
+		CallTimeout:     l.CallTimeout.Duration,
+	}, nil
 }
 
 func (c *Config) engineConfig() (*engine.Config, error) {

@@ -159,7 +159,16 @@ func Start(cfg *Config, configFile string, stderr io.Writer) (*Daemon, error) {
 	if d.ln, err = d.listen(cfg); err != nil {
 		return nil, err
 	}
-	d.server = &lsarpc.Server{Authority: d.engine, Logger: d.log, MaxInFlight: cfg.Limits.MaxCallsPerConnection}
+	nofile := openFileLimit()
+	limits, err := cfg.serverLimits(nofile)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Limits.MaxConnections > limits.MaxConns {
+		d.log.Warn("max_connections lowered to fit the open-file limit", "configured", cfg.Limits.MaxConnections, "max_connections", limits.MaxConns, "nofile", nofile)
+	}
+	d.server = &lsarpc.Server{Authority: d.engine, Logger: d.log, Limits: limits,
+		Privileged: func(ci secpkg.CallInfo) bool { return ci.UID == 0 || d.policy.Load().Admin(ci) }}
 	go func() {
 		if err := d.server.Serve(d.ln); err != nil && !errors.Is(err, lsarpc.ErrServerClosed) {
 			d.log.Error("serve failed", "err", err)

@@ -1,11 +1,15 @@
 package lsad_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -237,12 +241,18 @@ func runHandshakes(b *testing.B, l benchLSA, loop func()) {
 	if l.calls != nil {
 		// Less the Stats call itself.
 		b.ReportMetric(float64(l.calls(b)-calls0-1)/float64(b.N), "calls/handshake")
+		calls0++
 	}
+	// CPU per handshake in the applications (this process: both the
+	// client's and the server's provider, and in embedded mode the LSA)
+	// and in lsad, and per protocol call in lsad.
+	b.ReportMetric(float64(appCPU.Microseconds())/float64(b.N), "app-cpu-µs/handshake")
 	if l.cpu != nil {
-		// CPU per handshake in lsad and in the applications (this
-		// process: both the client's and the server's provider).
-		b.ReportMetric(float64((l.cpu()-lsadCPU0).Microseconds())/float64(b.N), "lsad-cpu-µs/handshake")
-		b.ReportMetric(float64(appCPU.Microseconds())/float64(b.N), "app-cpu-µs/handshake")
+		lsad := float64((l.cpu() - lsadCPU0).Microseconds())
+		b.ReportMetric(lsad/float64(b.N), "lsad-cpu-µs/handshake")
+		if l.calls != nil {
+			b.ReportMetric(lsad/float64(l.calls(b)-calls0-1), "lsad-cpu-µs/call")
+		}
 	}
 }
 
@@ -337,22 +347,159 @@ func BenchmarkContextMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkRoundTrip is one call (LogonSessions, no work in the LSA) on
-// an established connection: the protocol's own cost per round trip.
+// BenchmarkRoundTrip is one call on an established connection, from one
+// goroutine (Sequential) and from eight with a connection each
+// (Parallel), with the CPU it costs each process. Socket is the floor: a
+// frame of 200 bytes to an echo server in another process (this binary
+// again, a goroutine per connection reading a frame and writing it back)
+// and back, what a Unix-socket round trip costs two Go processes on this
+// machine. DaemonInProcess and Process make a LogonSessions call (no
+// work in the LSA) to the protocol served in this process and to lsad.
+//
+//	go test -run '^$' -bench RoundTrip -benchtime 2s -count 3 ./internal/lsad
 func BenchmarkRoundTrip(b *testing.B) {
-	for _, m := range benchModes[1:3] {
-		b.Run(m.name, func(b *testing.B) {
-			l := m.setup(b)
-			c := l.connect(b)
-			defer c.Close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := c.LogonSessions(ctx); err != nil {
+	b.Run("Socket", func(b *testing.B) {
+		sock, pid := startEcho(b)
+		dial := func() net.Conn {
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { c.Close() })
+			return c
+		}
+		cpu := func() time.Duration { return processCPU(pid) }
+		roundTrips(b, cpu, func() func() {
+			c := dial()
+			msg := binary.BigEndian.AppendUint32(nil, 200)
+			msg = append(msg, bytes.Repeat([]byte{0xa5}, 200)...)
+			buf := make([]byte, len(msg))
+			return func() {
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	})
+	for _, m := range benchModes[1:3] {
+		b.Run(m.name, func(b *testing.B) {
+			l := m.setup(b)
+			roundTrips(b, l.cpu, func() func() {
+				c := l.connect(b)
+				b.Cleanup(func() { c.Close() })
+				ctx := context.Background()
+				return func() {
+					if _, err := c.LogonSessions(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// roundTrips runs the round trips newCaller makes, sequentially and in
+// parallel, and reports their rate and the CPU each costs the server
+// process (cpu; nil when it is this one) and this one.
+func roundTrips(b *testing.B, cpu func() time.Duration, newCaller func() func()) {
+	measure := func(b *testing.B, loop func()) {
+		var server0 time.Duration
+		if cpu != nil {
+			server0 = cpu()
+		}
+		b.ReportAllocs()
+		self0, start := selfCPU(), time.Now()
+		loop()
+		elapsed, self := time.Since(start), selfCPU()-self0
+		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "roundtrips/s")
+		if cpu != nil {
+			b.ReportMetric(float64((cpu()-server0).Nanoseconds())/1e3/float64(b.N), "server-cpu-µs/call")
+		}
+		b.ReportMetric(float64(self.Nanoseconds())/1e3/float64(b.N), "app-cpu-µs/call")
+	}
+	b.Run("Sequential", func(b *testing.B) {
+		call := newCaller()
+		measure(b, func() {
+			for b.Loop() {
+				call()
+			}
+		})
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.SetParallelism(4)
+		measure(b, func() {
+			b.RunParallel(func(pb *testing.PB) {
+				call := newCaller()
+				for pb.Next() {
+					call()
+				}
+			})
+		})
+	})
+}
+
+// startEcho runs this binary as the echo server of the floor benchmark
+// and returns its socket and pid.
+func startEcho(b *testing.B) (string, int) {
+	dir, err := os.MkdirTemp("", "echo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(dir, "echo.sock")
+	cmd := exec.Command(exe(b))
+	cmd.Env = childEnv("echo", "LSAD_E2E_ECHO="+sock)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		b.Fatalf("echo server: %q, %v", line, err)
+	}
+	return sock, cmd.Process.Pid
+}
+
+// runEcho is the echo server: each connection's frames (a 4-byte length
+// and that many bytes) are written back as they come, by the goroutine
+// that reads them.
+func runEcho() int {
+	ln, err := net.Listen("unix", os.Getenv("LSAD_E2E_ECHO"))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	fmt.Println("ready")
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return 1
+		}
+		go func() {
+			defer c.Close()
+			r := bufio.NewReaderSize(c, 8<<10)
+			buf := make([]byte, 4, 8<<10)
+			for {
+				if _, err := io.ReadFull(r, buf[:4]); err != nil {
+					return
+				}
+				n := int(binary.BigEndian.Uint32(buf))
+				buf = append(buf[:4], make([]byte, n)...)
+				if _, err := io.ReadFull(r, buf[4:]); err != nil {
+					return
+				}
+				if _, err := c.Write(buf); err != nil {
+					return
+				}
+			}
+		}()
 	}
 }
 

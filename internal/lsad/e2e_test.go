@@ -51,6 +51,14 @@ const execEnv = "LSAD_E2E_EXEC"
 func TestMain(m *testing.M) {
 	switch os.Getenv(execEnv) {
 	case "lsad":
+		// LSAD_E2E_NOFILE=N gives the daemon an open-file limit of N, so
+		// that tests reach it with few connections.
+		if n, err := strconv.ParseUint(os.Getenv("LSAD_E2E_NOFILE"), 10, 64); err == nil {
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+				fmt.Fprintln(os.Stderr, "setrlimit:", err)
+				os.Exit(1)
+			}
+		}
 		if os.Getenv("LSAD_E2E_HEAPPROFILE") != "" {
 			runtime.MemProfileRate = 512
 		}
@@ -81,6 +89,10 @@ func TestMain(m *testing.M) {
 		os.Exit(runProbe())
 	case "flood":
 		os.Exit(runFlood())
+	case "attack":
+		os.Exit(runAttack())
+	case "echo":
+		os.Exit(runEcho())
 	}
 	dir, err := os.MkdirTemp("", "lsad-e2e-logs")
 	if err != nil {
@@ -131,6 +143,7 @@ type daemonOpts struct {
 	limits   string   // the [limits] section's body
 	format   string   // log format; "" means json
 	level    string   // log level; "" means debug
+	nofile   int      // the daemon's open-file limit; 0: inherited
 	top      string   // more top-level settings (TOML lines)
 	sections string   // more sections, appended (TOML)
 }
@@ -143,6 +156,8 @@ type daemon struct {
 	sock    string
 	config  string
 	logPath string
+
+	env []string // of the daemon process, beyond childEnv's
 
 	mu    sync.Mutex
 	cmd   *exec.Cmd
@@ -163,6 +178,9 @@ func startDaemon(t testing.TB, name string, o daemonOpts) *daemon {
 	d := &daemon{name: name, dir: dir, sock: filepath.Join(dir, "lsad.sock"),
 		config: filepath.Join(dir, "lsad.toml"), logPath: filepath.Join(logDir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))}
 	d.writeConfig(t, o)
+	if o.nofile > 0 {
+		d.env = append(d.env, "LSAD_E2E_NOFILE="+strconv.Itoa(o.nofile))
+	}
 	t.Cleanup(func() {
 		d.stop()
 		d.checkLog(t)
@@ -270,7 +288,7 @@ func (d *daemon) start(t testing.TB) {
 	defer os.Remove(notifyPath)
 	defer notify.Close()
 	cmd := exec.Command(exe(t), "-config", d.config)
-	cmd.Env = childEnv("lsad", "NOTIFY_SOCKET="+notifyPath)
+	cmd.Env = childEnv("lsad", append([]string{"NOTIFY_SOCKET=" + notifyPath}, d.env...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

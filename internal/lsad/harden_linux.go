@@ -21,3 +21,13 @@ func dumpable() (bool, error) {
 	v, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
 	return v != 0, err
 }
+
+// openFileLimit is the process's RLIMIT_NOFILE (0 if unknown), which bounds
+// the connections lsad may serve.
+func openFileLimit() uint64 {
+	var l unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &l) != nil {
+		return 0
+	}
+	return l.Cur
+}

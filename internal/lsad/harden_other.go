@@ -10,3 +10,13 @@ func harden() error {
 }
 
 func dumpable() (bool, error) { return false, nil }
+
+// openFileLimit is the process's RLIMIT_NOFILE (0 if unknown), which bounds
+// the connections lsad may serve.
+func openFileLimit() uint64 {
+	var l unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &l) != nil {
+		return 0
+	}
+	return uint64(l.Cur)
+}

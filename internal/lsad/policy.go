@@ -133,6 +133,13 @@ func (p *Policy) rule(ci secpkg.CallInfo) *Rule {
 	return p.Default
 }
 
+// Admin reports whether the policy lets a caller administer: such callers
+// may also use the connections lsad keeps in reserve.
+func (p *Policy) Admin(ci secpkg.CallInfo) bool {
+	r := p.rule(ci)
+	return r != nil && r.Admin
+}
+
 // Authorize decides a request (engine.Config.Authorize).
 func (p *Policy) Authorize(ci secpkg.CallInfo, a engine.Access) error {
 	r := p.rule(ci)

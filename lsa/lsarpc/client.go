@@ -3,10 +3,12 @@ package lsarpc
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opensspi/sspi/lsa"
@@ -57,7 +59,23 @@ type clientConn struct {
 	nextID  uint64
 	done    chan struct{}
 	err     error
+	// drained says the server closed the connection after a notice that
+	// it read no request after it (an idle connection): requests without
+	// a reply may be sent again.
+	drained bool
+
+	// Requests that want no reply (DeleteContext) wait in deferred, in
+	// order, and go out with the next request in the same write, or after
+	// oneWayDelay: a handshake's deletes then cost lsad no wake-up of
+	// their own. Guarded by wmu.
+	deferred []byte
+	flush    *time.Timer
+	armed    bool
 }
+
+// oneWayDelay bounds how long a request that wants no reply may wait for
+// the next request to go out with it.
+const oneWayDelay = 5 * time.Millisecond
 
 func unreachable(format string, args ...any) error {
 	return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: "+format, args...)
@@ -77,13 +95,15 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	}
 	body, _ := encMode.Marshal(&hello{Versions: []uint32{Version}, Client: c.name})
 	b, _ := marshalFrame(&request{ID: 0, Op: opHello, Body: body})
-	if _, err := nc.Write(b); err != nil {
-		nc.Close()
-		return nil, unreachable("hello: %v", err)
-	}
+	_, werr := nc.Write(b)
+	// A server that refuses the connection (its limits) says why before
+	// the hello and closes: read its answer even if the write failed.
 	rb, err := readFrame(cc.r, MaxFrame)
 	if err != nil {
 		nc.Close()
+		if werr != nil {
+			err = werr
+		}
 		return nil, unreachable("hello: %v", err)
 	}
 	var r reply
@@ -114,8 +134,16 @@ func (cc *clientConn) readLoop() {
 		if b, err = readFrame(cc.r, MaxFrame); err != nil {
 			break
 		}
-		var r reply
-		if err = decMode.Unmarshal(b, &r); err != nil {
+		var r *reply
+		if r, err = parseReply(b); err != nil {
+			break
+		}
+		if r.ID == 0 {
+			// A notice: the server is closing the connection.
+			if r.Err != nil {
+				err = r.Err.err()
+				cc.drained = r.Err.Status == uint32(secpkg.StatusContextExpired)
+			}
 			break
 		}
 		cc.mu.Lock()
@@ -123,7 +151,7 @@ func (cc *clientConn) readLoop() {
 		delete(cc.pending, r.ID)
 		cc.mu.Unlock()
 		if ch != nil {
-			ch <- &r
+			ch <- r
 		}
 	}
 	cc.mu.Lock()
@@ -157,16 +185,13 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 	return cc, nil
 }
 
-// send sends one request whose reply nobody waits for.
+// send queues one request that asks for no reply; it goes out with the
+// next request, or within oneWayDelay.
 func (c *Client) send(ctx context.Context, op string, in any) error {
 	cc, err := c.conn(ctx)
 	if err != nil {
 		return err
 	}
-	body, err := encMode.Marshal(in)
-	if err != nil {
-		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
-	}
 	cc.mu.Lock()
 	if cc.pending == nil {
 		cc.mu.Unlock()
@@ -175,76 +200,152 @@ func (c *Client) send(ctx context.Context, op string, in any) error {
 	id := cc.nextID
 	cc.nextID++
 	cc.mu.Unlock()
-	return cc.write(ctx, id, op, body)
-}
-
-// write sends a request frame.
-func (cc *clientConn) write(ctx context.Context, id uint64, op string, body []byte) error {
-	frame, err := marshalFrame(&request{ID: id, Op: op, Body: body})
-	if err != nil {
-		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: %s request too large", op)
-	}
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
+	n := len(cc.deferred)
+	if cc.deferred, err = appendRequest(cc.deferred, id, op, true, in); err != nil {
+		cc.deferred = cc.deferred[:n]
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
+	}
+	switch {
+	case len(cc.deferred) >= 16<<10:
+		cc.writeLocked(ctx, op, nil)
+	case cc.flush == nil:
+		cc.flush = time.AfterFunc(oneWayDelay, cc.flushDeferred)
+		cc.armed = true
+	case !cc.armed:
+		cc.flush.Reset(oneWayDelay)
+		cc.armed = true
+	}
+	// A failed write closed the connection: the request had nothing left
+	// to do (the server frees every handle of a closed connection).
+	return nil
+}
+
+// flushDeferred writes the deferred requests that no request took along.
+func (cc *clientConn) flushDeferred() {
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	cc.armed = false
+	if len(cc.deferred) > 0 {
+		cc.writeLocked(context.Background(), "deferred requests", nil)
+	}
+}
+
+// writeRequest encodes and sends a request frame.
+func (cc *clientConn) writeRequest(ctx context.Context, id uint64, op string, noReply bool, in any) error {
+	bp := framePool.Get().(*[]byte)
+	frame, err := appendRequest((*bp)[:0], id, op, noReply, in)
+	if err != nil {
+		putFrame(bp, frame)
+		if errors.Is(err, errFrameTooLarge) {
+			return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: %s request too large", op)
+		}
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
+	}
+	cc.wmu.Lock()
+	err = cc.writeLocked(ctx, op, frame)
+	cc.wmu.Unlock()
+	putFrame(bp, frame)
+	return err
+}
+
+// writeLocked sends the deferred requests and frame, in one write.
+func (cc *clientConn) writeLocked(ctx context.Context, op string, frame []byte) error {
 	if dl, ok := ctx.Deadline(); ok {
 		cc.nc.SetWriteDeadline(dl)
 	} else {
 		cc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	}
-	if _, err := cc.nc.Write(frame); err != nil {
-		// A partial write leaves the stream unusable: close it and wait
-		// until the reader has marked the connection dead, so that the
-		// next call dials again.
-		cc.nc.Close()
+	var err error
+	if len(cc.deferred) == 0 {
+		_, err = cc.nc.Write(frame)
+	} else {
+		bufs := net.Buffers{cc.deferred, frame}
+		_, err = bufs.WriteTo(cc.nc)
+		cc.deferred = cc.deferred[:0]
+		if cap(cc.deferred) > 64<<10 {
+			cc.deferred = nil
+		}
+		if cc.armed {
+			cc.flush.Stop()
+			cc.armed = false
+		}
+	}
+	if err != nil {
+		// A partial write leaves the stream unusable. If the server
+		// closed it, the reader will see why (a notice, then the end);
+		// otherwise close it. Either way wait until the reader has marked
+		// the connection dead, so that the next call dials again.
+		if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+			cc.nc.Close()
+		}
 		<-cc.done
+		if cc.drained {
+			return errDrained
+		}
 		return unreachable("send %s: %v", op, err)
 	}
 	return nil
 }
 
+// errDrained is what write returns when the server closed the connection
+// without reading the request.
+var errDrained = errors.New("lsarpc: connection drained")
+
 // call sends one request and decodes the reply body into out (if not nil).
+// If the server closed the connection without reading the request (an
+// idle connection), call sends it again once on a new connection.
 func (c *Client) call(ctx context.Context, op string, in, out any) error {
-	cc, err := c.conn(ctx)
-	if err != nil {
-		return err
-	}
-	var body []byte
-	if in != nil {
-		if body, err = encMode.Marshal(in); err != nil {
-			return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: encode %s: %v", op, err)
+	for attempt := 0; ; attempt++ {
+		cc, err := c.conn(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	ch := make(chan *reply, 1)
-	cc.mu.Lock()
-	if cc.pending == nil {
-		cc.mu.Unlock()
-		<-cc.done
-		return cc.err
-	}
-	id := cc.nextID
-	cc.nextID++
-	cc.pending[id] = ch
-	cc.mu.Unlock()
-	if err := cc.write(ctx, id, op, body); err != nil {
-		cc.forget(id)
-		return err
-	}
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return r.Err.err()
-		}
-		if out != nil && len(r.Body) > 0 {
-			if err := decMode.Unmarshal(r.Body, out); err != nil {
-				return unreachable("malformed %s reply: %v", op, err)
+		ch := make(chan *reply, 1)
+		cc.mu.Lock()
+		if cc.pending == nil {
+			cc.mu.Unlock()
+			<-cc.done
+			if cc.drained && attempt == 0 {
+				continue
 			}
+			return cc.err
 		}
-		return nil
-	case <-cc.done:
-		return cc.err
-	case <-ctx.Done():
-		cc.forget(id)
-		return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", op, ctx.Err())
+		id := cc.nextID
+		cc.nextID++
+		cc.pending[id] = ch
+		cc.mu.Unlock()
+		if err := cc.writeRequest(ctx, id, op, false, in); err != nil {
+			cc.forget(id)
+			if err == errDrained && attempt == 0 {
+				continue
+			}
+			if err == errDrained {
+				return cc.err
+			}
+			return err
+		}
+		select {
+		case r := <-ch:
+			if r.Err != nil {
+				return r.Err.err()
+			}
+			if out != nil && len(r.Body) > 0 {
+				if err := decodeBody(r.Body, out); err != nil {
+					return unreachable("malformed %s reply: %v", op, err)
+				}
+			}
+			return nil
+		case <-cc.done:
+			if cc.drained && attempt == 0 {
+				continue
+			}
+			return cc.err
+		case <-ctx.Done():
+			cc.forget(id)
+			return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", op, ctx.Err())
+		}
 	}
 }
 
@@ -268,112 +369,160 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// EnumeratePackages is lsa.Conn.EnumeratePackages over the socket
+// (EnumerateSecurityPackages).
 func (c *Client) EnumeratePackages(ctx context.Context) ([]secpkg.PackageInfo, error) {
-	var out []secpkg.PackageInfo
-	return out, c.call(ctx, opEnumeratePackages, nil, &out)
+	var out packagesReply
+	if err := c.call(ctx, opEnumeratePackages, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.packages(), nil
 }
 
+// AcquireCredentials is lsa.Conn.AcquireCredentials over the socket
+// (AcquireCredentialsHandle).
 func (c *Client) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentialsRequest) (*lsa.CredentialsReply, error) {
-	out := new(lsa.CredentialsReply)
-	return out, c.call(ctx, opAcquireCredentials, req, out)
+	var out credentialsReply
+	if err := c.call(ctx, opAcquireCredentials, toAcquireRequest(req), &out); err != nil {
+		return nil, err
+	}
+	return out.reply(), nil
 }
 
+// QueryCredentials is lsa.Conn.QueryCredentials over the socket
+// (QueryCredentialsAttributes).
 func (c *Client) QueryCredentials(ctx context.Context, h lsa.SecHandle) (*lsa.CredentialsReply, error) {
-	out := new(lsa.CredentialsReply)
-	return out, c.call(ctx, opQueryCredentials, &handleBody{Handle: h}, out)
+	var out credentialsReply
+	if err := c.call(ctx, opQueryCredentials, &handleBody{Handle: toWireHandle(h)}, &out); err != nil {
+		return nil, err
+	}
+	return out.reply(), nil
 }
 
+// FreeCredentials is lsa.Conn.FreeCredentials over the socket
+// (FreeCredentialsHandle).
 func (c *Client) FreeCredentials(ctx context.Context, h lsa.SecHandle) error {
-	return c.call(ctx, opFreeCredentials, &handleBody{Handle: h}, nil)
+	return c.call(ctx, opFreeCredentials, &handleBody{Handle: toWireHandle(h)}, nil)
 }
 
+// InitializeContext is lsa.Conn.InitializeContext over the socket (one
+// leg of InitializeSecurityContext).
 func (c *Client) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
-	out := new(lsa.ContextReply)
-	if err := c.call(ctx, opInitializeContext, req, out); err != nil {
+	var out contextReply
+	if err := c.call(ctx, opInitializeContext, toInitializeRequest(req), &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
+// AcceptContext is lsa.Conn.AcceptContext over the socket (one leg of
+// AcceptSecurityContext).
 func (c *Client) AcceptContext(ctx context.Context, req *lsa.AcceptContextRequest) (*lsa.ContextReply, error) {
-	out := new(lsa.ContextReply)
-	if err := c.call(ctx, opAcceptContext, req, out); err != nil {
+	var out contextReply
+	if err := c.call(ctx, opAcceptContext, toAcceptRequest(req), &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
-// DeleteContext sends DeleteSecurityContext without waiting for the
-// answer, saving a round trip per context: the context is gone for the
-// caller either way (the provider never names the handle again), and a
-// failure could only say the handle was already invalid.
+// DeleteContext sends DeleteSecurityContext asking for no reply, saving a
+// round trip per context: the context is gone for the caller either way
+// (the provider never names the handle again), and a failure could only
+// say the handle was already invalid. The request goes out with the next
+// one, or within oneWayDelay.
 func (c *Client) DeleteContext(ctx context.Context, h lsa.SecHandle) error {
-	return c.send(ctx, opDeleteContext, &handleBody{Handle: h})
+	return c.send(ctx, opDeleteContext, &handleBody{Handle: toWireHandle(h)})
 }
 
+// ApplyControlToken is lsa.Conn.ApplyControlToken over the socket.
 func (c *Client) ApplyControlToken(ctx context.Context, h lsa.SecHandle, input []secpkg.Buffer) error {
-	return c.call(ctx, opApplyControlToken, &controlTokenBody{Handle: h, Buffers: input}, nil)
+	return c.call(ctx, opApplyControlToken, &controlTokenBody{Handle: toWireHandle(h), Buffers: toWireBuffers(input)}, nil)
 }
 
+// ProtectMessage is lsa.Conn.ProtectMessage over the socket (the message
+// functions of an unmapped context).
 func (c *Client) ProtectMessage(ctx context.Context, req *lsa.MessageRequest) (*lsa.MessageReply, error) {
-	out := new(lsa.MessageReply)
-	if err := c.call(ctx, opProtectMessage, req, out); err != nil {
+	var out messageReply
+	if err := c.call(ctx, opProtectMessage, toMessageRequest(req), &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
+// QuerySessionKey is lsa.Conn.QuerySessionKey over the socket
+// (SECPKG_ATTR_SESSION_KEY of an unmapped context).
 func (c *Client) QuerySessionKey(ctx context.Context, h lsa.SecHandle) ([]byte, error) {
 	var out bytesBody
-	err := c.call(ctx, opQuerySessionKey, &handleBody{Handle: h}, &out)
+	err := c.call(ctx, opQuerySessionKey, &handleBody{Handle: toWireHandle(h)}, &out)
 	return out.Data, err
 }
 
+// CallPackage is lsa.Conn.CallPackage over the socket.
 func (c *Client) CallPackage(ctx context.Context, h lsa.SecHandle, id uint32, input []byte) ([]byte, error) {
 	var out bytesBody
-	err := c.call(ctx, opCallPackage, &callPackageBody{Handle: h, ID: id, Input: input}, &out)
+	err := c.call(ctx, opCallPackage, &callPackageBody{Handle: toWireHandle(h), ID: id, Input: input}, &out)
 	return out.Data, err
 }
 
+// ExportContext is lsa.Conn.ExportContext over the socket
+// (ExportSecurityContext).
 func (c *Client) ExportContext(ctx context.Context, h lsa.SecHandle, packed []byte) ([]byte, error) {
 	var out bytesBody
-	err := c.call(ctx, opExportContext, &exportBody{Handle: h, Packed: packed}, &out)
+	err := c.call(ctx, opExportContext, &exportBody{Handle: toWireHandle(h), Packed: packed}, &out)
 	return out.Data, err
 }
 
+// ImportContext is lsa.Conn.ImportContext over the socket
+// (ImportSecurityContext).
 func (c *Client) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportReply, error) {
-	out := new(lsa.ImportReply)
-	if err := c.call(ctx, opImportContext, &bytesBody{Data: blob}, out); err != nil {
+	var out importReply
+	if err := c.call(ctx, opImportContext, &bytesBody{Data: blob}, &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
+// LogonUser is lsa.Conn.LogonUser over the socket (LsaLogonUser).
 func (c *Client) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
-	out := new(lsa.LogonSessionInfo)
-	if err := c.call(ctx, opLogonUser, req, out); err != nil {
+	var out wireLogonSession
+	in := &logonRequest{Package: req.Package, Identity: *toWireIdentity(&req.Identity)}
+	if err := c.call(ctx, opLogonUser, in, &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	info := out.info()
+	return &info, nil
 }
 
+// LogonSessions is lsa.Conn.LogonSessions over the socket.
 func (c *Client) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error) {
-	var out []lsa.LogonSessionInfo
-	return out, c.call(ctx, opLogonSessions, nil, &out)
+	var out sessionsReply
+	if err := c.call(ctx, opLogonSessions, nil, &out); err != nil {
+		return nil, err
+	}
+	list := make([]lsa.LogonSessionInfo, len(out.Sessions))
+	for i := range out.Sessions {
+		list[i] = out.Sessions[i].info()
+	}
+	return list, nil
 }
 
+// Logoff is lsa.Conn.Logoff over the socket.
 func (c *Client) Logoff(ctx context.Context, id secpkg.LogonID) error {
 	return c.call(ctx, opLogoff, &logoffBody{LogonID: uint64(id)}, nil)
 }
 
+func toAccountRequest(r *lsa.AccountRequest) *accountRequest {
+	return &accountRequest{Domain: r.Domain, User: r.User, Password: r.Password, Groups: r.Groups, Disabled: r.Disabled}
+}
+
 // AddAccount is lsa.Admin.AddAccount over the socket.
 func (c *Client) AddAccount(ctx context.Context, req *lsa.AccountRequest) error {
-	return c.call(ctx, opAddAccount, req, nil)
+	return c.call(ctx, opAddAccount, toAccountRequest(req), nil)
 }
 
 // SetPassword is lsa.Admin.SetPassword over the socket.
 func (c *Client) SetPassword(ctx context.Context, req *lsa.AccountRequest) error {
-	return c.call(ctx, opSetPassword, req, nil)
+	return c.call(ctx, opSetPassword, toAccountRequest(req), nil)
 }
 
 // DeleteAccount is lsa.Admin.DeleteAccount over the socket.
@@ -388,17 +537,24 @@ func (c *Client) UnlockAccount(ctx context.Context, domain, user string) error {
 
 // ListAccounts is lsa.Admin.ListAccounts over the socket.
 func (c *Client) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
-	var out []lsa.AccountInfo
-	return out, c.call(ctx, opListAccounts, nil, &out)
+	var out accountsReply
+	if err := c.call(ctx, opListAccounts, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.accounts(), nil
 }
 
 // Stats is lsa.Monitor.Stats over the socket: what lsad holds and uses.
 func (c *Client) Stats(ctx context.Context, req *lsa.StatsRequest) (*lsa.StatsReply, error) {
-	out := new(lsa.StatsReply)
-	if err := c.call(ctx, opStats, req, out); err != nil {
+	var in any
+	if req != nil {
+		in = &statsRequest{GC: req.GC}
+	}
+	var out statsReply
+	if err := c.call(ctx, opStats, in, &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.reply(), nil
 }
 
 var (

@@ -1,6 +1,7 @@
 package lsarpc
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -57,7 +58,7 @@ func (s *served) start(t testing.TB, e *engine.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv = &Server{Authority: e, HelloTimeout: 2 * time.Second}
+	s.srv = &Server{Authority: e, Limits: Limits{HelloTimeout: 2 * time.Second}}
 	go s.srv.Serve(ln)
 	t.Cleanup(func() { s.srv.Close() })
 }
@@ -124,13 +125,13 @@ func TestBadFramesDropOnlyTheirConnection(t *testing.T) {
 		"GarbageFirst":      bytes.Repeat([]byte{0xde, 0xad}, 40),
 		"HugeLength":        huge,
 		"ZeroLength":        {0, 0, 0, 0},
-		"NotCBOR":           append(helloFrame(1), 0, 0, 0, 3, 0xff, 0xff, 0xff),
+		"NotCBOR":           append(helloFrame(Version), 0, 0, 0, 3, 0xff, 0xff, 0xff),
 		"RequestBeforeHelo": frame(&request{ID: 1, Op: opEnumeratePackages}),
-		"CBORNotAMap":       append(helloFrame(1), frame([]int{1, 2, 3})...),
-		"SecondHello":       append(helloFrame(1), helloFrame(1)...),
-		"Truncated":         append(helloFrame(1), 0, 0, 1, 0, 0xa1),
-		"IndefiniteLength":  append(helloFrame(1), 0, 0, 0, 2, 0x9f, 0xff),
-		"DuplicateKeys":     append(helloFrame(1), 0, 0, 0, 7, 0xa2, 0x62, 'o', 'p', 0x60, 0x62, 'o', 'p'),
+		"CBORNotAMap":       append(helloFrame(Version), frame([]int{1, 2, 3})...),
+		"SecondHello":       append(helloFrame(Version), helloFrame(Version)...),
+		"Truncated":         append(helloFrame(Version), 0, 0, 1, 0, 0xa1),
+		"IndefiniteLength":  append(helloFrame(Version), 0, 0, 0, 2, 0x9f, 0xff),
+		"DuplicateKeys":     append(helloFrame(Version), 0, 0, 0, 7, 0xa2, 0x62, 'o', 'p', 0x60, 0x62, 'o', 'p'),
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +154,7 @@ func TestBadFramesDropOnlyTheirConnection(t *testing.T) {
 func TestUnknownVersion(t *testing.T) {
 	s := serve(t, newEngine(t))
 	c := rawDial(t, s.path)
-	c.Write(helloFrame(2, 3))
+	c.Write(helloFrame(Version-1, Version+1))
 	b, err := readFrame(c, MaxFrame)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ func TestUnknownVersion(t *testing.T) {
 func TestUnknownOpAndBadBody(t *testing.T) {
 	s := serve(t, newEngine(t))
 	c := rawDial(t, s.path)
-	c.Write(helloFrame(1))
+	c.Write(helloFrame(Version))
 	if _, err := readFrame(c, MaxFrame); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestCallTimeout(t *testing.T) {
 		}
 		defer nc.Close()
 		readFrame(nc, MaxFrame)
-		body, _ := encMode.Marshal(&helloReply{Version: 1})
+		body, _ := encMode.Marshal(&helloReply{Version: Version})
 		nc.Write(frame(&reply{Body: body}))
 		io.Copy(io.Discard, nc)
 	}()
@@ -417,14 +418,16 @@ func (p *rpcTest) Shutdown(context.Context) error { return nil }
 func FuzzDispatch(f *testing.F) {
 	// Well-formed requests of several kinds, and their corruptions.
 	f.Add(frame(&request{ID: 1, Op: opEnumeratePackages})[4:])
-	body, _ := encMode.Marshal(&lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound, Identity: &secpkg.AuthIdentity{User: "u", Password: []byte("p")}})
+	body, _ := encMode.Marshal(toAcquireRequest(&lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound, Identity: &secpkg.AuthIdentity{User: "u", Password: []byte("p")}}))
 	f.Add(frame(&request{ID: 2, Op: opAcquireCredentials, Body: body})[4:])
-	body, _ = encMode.Marshal(&lsa.InitializeContextRequest{Target: "HOST/x", Token: []byte{1, 2, 3}, Bindings: &secpkg.ChannelBindings{ApplicationData: []byte("tls-unique:x")}})
+	body, _ = encMode.Marshal(toInitializeRequest(&lsa.InitializeContextRequest{Target: "HOST/x", Token: []byte{1, 2, 3}, Bindings: &secpkg.ChannelBindings{ApplicationData: []byte("tls-unique:x")}}))
 	f.Add(frame(&request{ID: 3, Op: opInitializeContext, Body: body})[4:])
-	body, _ = encMode.Marshal(&lsa.MessageRequest{Op: lsa.OpMakeSignature, Buffers: []secpkg.Buffer{{Type: 1, Data: []byte("x")}}})
+	body, _ = encMode.Marshal(toMessageRequest(&lsa.MessageRequest{Op: lsa.OpMakeSignature, Buffers: []secpkg.Buffer{{Type: 1, Data: []byte("x")}}}))
 	f.Add(frame(&request{ID: 4, Op: opProtectMessage, Body: body})[4:])
 	f.Add([]byte{0xa0})
 	e := newEngine(f)
+	s := &Server{Authority: e}
+	s.init()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var req request
 		if err := decMode.Unmarshal(b, &req); err != nil {
@@ -432,8 +435,8 @@ func FuzzDispatch(f *testing.F) {
 		}
 		conn := e.Connect(secpkg.CallInfo{UID: 1000})
 		defer conn.Close()
-		c := &serverConn{conn: conn}
-		out, err := c.dispatch(context.Background(), &req)
+		c := &serverConn{s: s, l: &s.limits, conn: conn}
+		out, err := c.dispatch(context.Background(), req.Op, req.Body)
 		if err != nil && !secpkg.StatusOf(err).Failed() {
 			t.Fatalf("error without a failure status: %v", err)
 		}
@@ -443,6 +446,19 @@ func FuzzDispatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHandlers checks that the table serves exactly the operations of the
+// protocol.
+func TestHandlers(t *testing.T) {
+	for _, op := range allOps {
+		if handlers[op] == nil {
+			t.Errorf("no handler for %s", op)
+		}
+	}
+	if len(handlers) != len(allOps) {
+		t.Errorf("%d handlers for %d operations", len(handlers), len(allOps))
+	}
 }
 
 // BenchmarkRoundTrip is one call on an established connection: the cost
@@ -461,4 +477,57 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// fuzzConn is a net.Conn over bytes: reads come from r, writes vanish,
+// and deadlines do nothing, so that the frame reader can be fuzzed without
+// waiting on a clock.
+type fuzzConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *fuzzConn) Read(b []byte) (int, error)       { return c.r.Read(b) }
+func (c *fuzzConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (c *fuzzConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *fuzzConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *fuzzConn) SetDeadline(time.Time) error      { return nil }
+func (c *fuzzConn) Close() error                     { return nil }
+
+// FuzzReadRequest feeds a connection's bytes after the hello to the
+// server's frame reader: it reads requests until the bytes end or a frame
+// is malformed, never panics, reserves each frame's length in the budget
+// and gives back what it reserved for a frame it refused.
+func FuzzReadRequest(f *testing.F) {
+	for _, gc := range goldenCases() {
+		if gc.op != "" && gc.op != opHello {
+			f.Add(gc.encode(&testing.T{}))
+		}
+	}
+	f.Add(append(header(MaxFrame), 0xa1)) // a frame that never ends
+	f.Add([]byte{0, 0, 0, 0})             // zero length
+	f.Add(append(frame(&request{ID: 1, Op: opDeleteContext, NoReply: true}), frame(&request{ID: 2, Op: opEnumeratePackages})...))
+	s := &Server{}
+	s.init()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := &serverConn{s: s, l: &s.limits, nc: &fuzzConn{r: bytes.NewReader(b)}, q: new(uidQuota)}
+		c.r = bufio.NewReaderSize(c.nc, readBufferSize)
+		var held int64
+		for {
+			req, size, err := c.readRequest()
+			if err != nil {
+				break
+			}
+			if req.id == 0 || req.op == "" || (req.call == nil) == (req.err == nil) {
+				t.Fatalf("request %+v", req)
+			}
+			if req.err != nil && !secpkg.StatusOf(req.err).Failed() {
+				t.Fatalf("decoding error without a failure status: %v", req.err)
+			}
+			held += size
+		}
+		if c.q.bytes != held {
+			t.Fatalf("the budget holds %d bytes, the requests read %d", c.q.bytes, held)
+		}
+	})
 }

@@ -2,30 +2,32 @@
 // daemon (lsad): length-prefixed, deterministic CBOR over a Unix socket,
 // with a version handshake, request ids so that many calls are in flight
 // on one connection, decode limits, and typed errors that carry a SEC_E_*
-// status and a message (never a secret). doc/lsa-protocol.md specifies it
-// for clients in other languages.
+// status and a message (never a secret). doc/lsa-protocol.md specifies
+// every message for clients in other languages; testdata/frames pins
+// their bytes.
 //
 // [Client] implements lsa.Conn, so the provider in package sspi runs the
 // same code against the daemon as against the embedded engine. [Server]
-// serves an lsa.Authority (the engine), attributing every call to the caller's uid, gid
-// and pid as the kernel reports them (SO_PEERCRED, LOCAL_PEERCRED), never
-// as the message claims.
+// serves an lsa.Authority (the engine), attributing every call to the
+// caller's uid, gid and pid as the kernel reports them (SO_PEERCRED,
+// LOCAL_PEERCRED), never as the message claims, and bounding what each
+// uid may make it hold ([Limits]).
+//
+// The wire types (messages.go) are this package's own: the lsa and secpkg
+// types convert to and from them, so that renaming a Go field cannot
+// change the wire.
 package lsarpc
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
-
 	"github.com/fxamacker/cbor/v2"
 
-	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
 )
 
-// Version is the protocol version this package speaks.
-const Version = 1
+// Version is the protocol version this package speaks. Version 1 carried
+// some bodies under the Go field names of the lsa types; version 2 gives
+// every message its own snake_case keys (doc/lsa-protocol.md).
+const Version = 2
 
 // MaxFrame bounds a frame's payload (1 MiB, as gssproxy bounds its RPCs).
 // A larger length prefix ends the connection before anything is allocated.
@@ -62,11 +64,24 @@ const (
 	opStats = "Stats"
 )
 
-// request is one call: frame payload from client to server.
+// allOps lists the operations after Hello, in the order of the document.
+var allOps = []string{
+	opEnumeratePackages, opAcquireCredentials, opQueryCredentials, opFreeCredentials,
+	opInitializeContext, opAcceptContext, opDeleteContext, opApplyControlToken,
+	opProtectMessage, opQuerySessionKey, opCallPackage, opExportContext, opImportContext,
+	opLogonUser, opLogonSessions, opLogoff,
+	opAddAccount, opSetPassword, opDeleteAccount, opUnlockAccount, opListAccounts,
+	opStats,
+}
+
+// request is one call: frame payload from client to server. NoReply asks
+// the server to send no reply (DeleteContext, whose answer nobody waits
+// for).
 type request struct {
-	ID   uint64          `cbor:"id"`
-	Op   string          `cbor:"op"`
-	Body cbor.RawMessage `cbor:"body,omitempty"`
+	ID      uint64          `cbor:"id"`
+	Op      string          `cbor:"op"`
+	Body    cbor.RawMessage `cbor:"body,omitempty"`
+	NoReply bool            `cbor:"noreply,omitzero"`
 }
 
 // reply answers the request with the same ID.
@@ -111,40 +126,6 @@ type helloReply struct {
 	PID     int32  `cbor:"pid"`
 }
 
-// Request bodies that are not lsa types.
-type handleBody struct {
-	Handle lsa.SecHandle `cbor:"handle"`
-}
-
-type controlTokenBody struct {
-	Handle  lsa.SecHandle   `cbor:"handle"`
-	Buffers []secpkg.Buffer `cbor:"buffers"`
-}
-
-type callPackageBody struct {
-	Handle lsa.SecHandle `cbor:"handle"`
-	ID     uint32        `cbor:"id"`
-	Input  []byte        `cbor:"input,omitempty"`
-}
-
-type exportBody struct {
-	Handle lsa.SecHandle `cbor:"handle"`
-	Packed []byte        `cbor:"packed"`
-}
-
-type bytesBody struct {
-	Data []byte `cbor:"data,omitempty"`
-}
-
-type accountBody struct {
-	Domain string `cbor:"domain,omitempty"`
-	User   string `cbor:"user"`
-}
-
-type logoffBody struct {
-	LogonID uint64 `cbor:"logon_id"`
-}
-
 var (
 	encMode cbor.EncMode
 	decMode cbor.DecMode
@@ -154,7 +135,7 @@ func init() {
 	var err error
 	encMode, err = cbor.EncOptions{
 		Sort:    cbor.SortCoreDeterministic,
-		Time:    cbor.TimeRFC3339Nano,
+		Time:    cbor.TimeRFC3339NanoUTC,
 		TimeTag: cbor.EncTagRequired,
 	}.EncMode()
 	if err != nil {
@@ -167,45 +148,10 @@ func init() {
 		MaxArrayElements: 4096,
 		MaxMapPairs:      256,
 		TimeTag:          cbor.DecTagRequired,
+		// Keys are case-sensitive: "Handle" is not "handle".
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
 	}.DecMode()
 	if err != nil {
 		panic(err)
 	}
-}
-
-var errFrameTooLarge = errors.New("lsarpc: frame exceeds the size limit")
-
-// readFrame reads one length-prefixed frame. The length is checked before
-// anything is allocated.
-func readFrame(r io.Reader, max int) ([]byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 || uint64(n) > uint64(max) {
-		return nil, fmt.Errorf("%w: %d bytes", errFrameTooLarge, n)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return b, nil
-}
-
-// marshalFrame encodes v as a frame.
-func marshalFrame(v any) ([]byte, error) {
-	body, err := encMode.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > MaxFrame {
-		return nil, errFrameTooLarge
-	}
-	b := make([]byte, 4, 4+len(body))
-	binary.BigEndian.PutUint32(b, uint32(len(body)))
-	return append(b, body...), nil
 }

@@ -8,17 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
 )
 
-// Server serves an LSA engine to local clients.
+// Server serves an LSA to local clients on Unix sockets (the daemon side
+// of the protocol, the LPC port of LSASS).
 type Server struct {
 	// Authority is the LSA the server exposes (an *engine.Engine).
 	Authority lsa.Authority
@@ -27,23 +27,29 @@ type Server struct {
 	// Logger receives connection-level events (never secrets). Nil
 	// discards.
 	Logger *slog.Logger
-	// MaxInFlight bounds the calls one connection may have running; the
-	// server stops reading from a connection that reaches it. Zero means
-	// 64.
-	MaxInFlight int
-	// HelloTimeout bounds how long a new connection may take to say hello.
-	// Zero means 10 seconds.
-	HelloTimeout time.Duration
-	// CallTimeout bounds each call. Zero means 2 minutes.
-	CallTimeout time.Duration
+	// Limits bound what callers may make the server hold.
+	Limits Limits
+	// Privileged reports whether a caller may use the connections held in
+	// reserve (Limits.ReservedConns) and is free of the per-uid connection
+	// limit: lsad says the policy's administrators. Nil means root only.
+	Privileged func(secpkg.CallInfo) bool
 
 	calls atomic.Uint64 // requests read, on every connection
+	idle  chan func()   // workers waiting for a call
+	stop  chan struct{} // closed by Close: idle workers end
 
-	mu     sync.Mutex
-	conns  map[*serverConn]struct{}
-	lns    map[net.Listener]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	once   sync.Once
+	limits Limits // Limits with defaults, fixed at the first Serve
+
+	mu       sync.Mutex
+	conns    map[*serverConn]struct{}
+	nconns   int // admitted connections, hello or not
+	uids     map[uint32]*uidQuota
+	lns      map[net.Listener]struct{}
+	closed   bool
+	refused  int       // connections refused since lastWarn
+	lastWarn time.Time // of a refusal
+	wg       sync.WaitGroup
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -56,16 +62,26 @@ func (s *Server) log() *slog.Logger {
 	return s.Logger
 }
 
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.limits = s.Limits.withDefaults()
+		s.idle = make(chan func())
+		s.stop = make(chan struct{})
+		s.mu.Lock()
+		s.conns = make(map[*serverConn]struct{})
+		s.uids = make(map[uint32]*uidQuota)
+		s.lns = make(map[net.Listener]struct{})
+		s.mu.Unlock()
+	})
+}
+
 // Serve accepts connections on ln (a Unix socket listener) until Close.
 func (s *Server) Serve(ln net.Listener) error {
+	s.init()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrServerClosed
-	}
-	if s.lns == nil {
-		s.lns = make(map[net.Listener]struct{})
-		s.conns = make(map[*serverConn]struct{})
 	}
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
@@ -100,7 +116,11 @@ func (s *Server) Serve(ln net.Listener) error {
 // Close stops the listeners, closes every connection (which frees every
 // handle of every client) and waits for the connections' goroutines.
 func (s *Server) Close() error {
+	s.init()
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	for ln := range s.lns {
 		ln.Close()
@@ -113,111 +133,320 @@ func (s *Server) Close() error {
 	return nil
 }
 
+func (s *Server) privileged(ci secpkg.CallInfo) bool {
+	if s.Privileged != nil {
+		return s.Privileged(ci)
+	}
+	return ci.UID == 0
+}
+
+// admit counts a new connection of caller against the limits, or says
+// why it may not have one.
+func (s *Server) admit(caller secpkg.CallInfo) (*uidQuota, error) {
+	l := &s.limits
+	priv := s.privileged(caller)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, secpkg.Errorf(secpkg.StatusShutdownInProgress, "lsarpc: the LSA is shutting down")
+	}
+	q := s.uids[caller.UID]
+	switch {
+	case !priv && s.nconns >= l.MaxConns-l.ReservedConns, priv && s.nconns >= l.MaxConns:
+		return nil, secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsarpc: the LSA serves its limit of %d connections", s.nconns)
+	case !priv && q != nil && q.conns >= l.MaxConnsPerUID:
+		return nil, secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsarpc: uid %d holds its limit of %d connections", caller.UID, l.MaxConnsPerUID)
+	}
+	if q == nil {
+		q = new(uidQuota)
+		s.uids[caller.UID] = q
+	}
+	q.conns++
+	s.nconns++
+	return q, nil
+}
+
+// leave ends what admit began, once the connection's calls are over.
+func (s *Server) leave(uid uint32, q *uidQuota) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nconns--
+	if q.conns--; q.conns == 0 {
+		delete(s.uids, uid)
+	}
+}
+
+// refuse tells a caller over a limit why, and logs it (at most one line
+// a second, with the count).
+func (s *Server) refuse(nc net.Conn, caller secpkg.CallInfo, err error) {
+	s.mu.Lock()
+	s.refused++
+	now := time.Now()
+	var n int
+	if now.Sub(s.lastWarn) >= time.Second {
+		n, s.refused, s.lastWarn = s.refused, 0, now
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		s.log().Warn("connection refused", "uid", caller.UID, "pid", caller.PID, "err", err, "refused", n)
+	}
+	b, _ := marshalFrame(&reply{Err: toWireError(err)})
+	nc.SetWriteDeadline(now.Add(time.Second))
+	nc.Write(b)
+}
+
 type serverConn struct {
 	s      *Server
+	l      *Limits
 	nc     net.Conn
 	r      *bufio.Reader
 	conn   lsa.Conn
 	caller secpkg.CallInfo
+	q      *uidQuota
 	log    *slog.Logger
+
+	sem     chan struct{}  // a place per call running or sending its reply
+	calls   sync.WaitGroup // the calls' goroutines
+	handles atomic.Int64   // handles the connection holds, as far as the replies tell
+	frames  uint64         // frames read (the reader's own)
+	idleAt  uint64         // frames when the idle deadline was set
 
 	wmu sync.Mutex // serializes writes
 }
 
+// readBufferSize is the read buffer of a connection: most frames fit, and
+// are decoded where they lie.
+const readBufferSize = 8 << 10
+
 func (s *Server) serveConn(nc net.Conn) {
 	defer nc.Close()
+	s.init()
 	log := s.log()
 	caller, err := peerCredentials(nc)
 	if err != nil {
 		log.Warn("connection without peer credentials refused", "err", err)
 		return
 	}
-	log = log.With("uid", caller.UID, "pid", caller.PID)
-	c := &serverConn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 16<<10), caller: caller, log: log}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	q, err := s.admit(caller)
+	if err != nil {
+		s.refuse(nc, caller, err)
 		return
 	}
+	log = log.With("uid", caller.UID, "pid", caller.PID)
+	c := &serverConn{s: s, l: &s.limits, nc: nc, r: bufio.NewReaderSize(nc, readBufferSize), caller: caller, q: q, log: log,
+		sem: make(chan struct{}, s.limits.MaxCallsPerConn)}
+	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
+		s.leave(caller.UID, q)
 	}()
 
-	helloTimeout := s.HelloTimeout
-	if helloTimeout <= 0 {
-		helloTimeout = 10 * time.Second
-	}
-	nc.SetReadDeadline(time.Now().Add(helloTimeout))
 	if err := c.hello(); err != nil {
 		log.Info("connection dropped during hello", "err", err)
 		return
 	}
-	nc.SetReadDeadline(time.Time{})
-
 	c.conn = s.Authority.Connect(caller)
 	defer c.conn.Close() // frees every handle of this client
 
-	maxInFlight := s.MaxInFlight
-	if maxInFlight <= 0 {
-		maxInFlight = 64
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	work := make(chan *request)
-	var workers, idle int
-	var wmu sync.Mutex // guards workers and idle
-	var calls sync.WaitGroup
-	defer func() {
-		close(work)
-		cancel()
-		calls.Wait()
-	}()
-	// Calls run on a pool of workers that lives as long as the
-	// connection: a worker keeps the stack it grew, and a new one starts
-	// only when every worker is busy, up to maxInFlight. The reader
-	// blocks (backpressure) when all of them are.
-	worker := func() {
-		defer calls.Done()
-		for req := range work {
-			c.handle(ctx, req)
-			wmu.Lock()
-			idle++
-			wmu.Unlock()
-		}
-	}
+	defer c.calls.Wait()
+	c.armIdle()
 	for {
-		b, err := readFrame(c.r, MaxFrame)
+		req, size, err := c.readRequest()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			switch {
+			case errors.Is(err, errIdle):
+				log.Debug("idle connection closed")
+			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				log.Info("connection dropped", "err", err)
 			}
 			return
 		}
-		req := new(request)
-		if err := decMode.Unmarshal(b, req); err != nil || req.Op == "" || req.Op == opHello {
-			log.Info("connection dropped: malformed request", "err", err)
+		s.calls.Add(1)
+		// A place on the connection, then one of the uid's: the reader
+		// stops here while either is full.
+		c.sem <- struct{}{}
+		if err := q.acquire(c.l, 0, 1, time.Time{}); err != nil {
+			<-c.sem
+			q.release(size, 0)
 			return
 		}
-		s.calls.Add(1)
-		wmu.Lock()
-		if idle > 0 {
-			idle--
-		} else if workers < maxInFlight {
-			workers++
-			calls.Add(1)
-			go worker()
+		c.calls.Add(1)
+		if req.noReply {
+			// A request nobody waits for (DeleteContext) runs here: it
+			// is quick, and the frames after it, often in the same read,
+			// wait only for this connection's own request.
+			c.serve(req, size)
+			continue
 		}
-		wmu.Unlock()
-		work <- req
+		s.spawn(func() { c.serve(req, size) })
 	}
 }
 
+// workerIdle is how long a worker waits for the next call before it ends.
+const workerIdle = 10 * time.Second
+
+// spawn runs f on an idle worker, or on a new one. A worker keeps the
+// stack it grew for the next call: a call into the engine goes deep (the
+// account store's SQLite), and growing a fresh goroutine's stack to that
+// depth for every call cost lsad 15 % of its CPU. The calls in flight
+// are bounded by the connections' semaphores, not here.
+func (s *Server) spawn(f func()) {
+	select {
+	case s.idle <- f:
+	default:
+		go s.worker(f)
+	}
+}
+
+func (s *Server) worker(f func()) {
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		f()
+		t.Reset(workerIdle)
+		select {
+		case f = <-s.idle:
+		case <-t.C:
+			return
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+var errIdle = errors.New("lsarpc: connection idle")
+
+// armIdle sets the read deadline at which the connection is looked at
+// for idleness.
+func (c *serverConn) armIdle() {
+	c.idleAt = c.frames
+	if c.l.IdleTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.l.IdleTimeout))
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// awaitFrame waits for the first byte of the next frame. When the idle
+// deadline passes on a connection that holds no handle, has no call and
+// read no frame since the deadline was set, it tells the client and
+// returns errIdle: the server read nothing after the notice, so the client
+// may send its unanswered requests again on a new connection.
+func (c *serverConn) awaitFrame() error {
+	for c.r.Buffered() == 0 {
+		_, err := c.r.Peek(1)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		if c.frames == c.idleAt && len(c.sem) == 0 && c.handles.Load() <= 0 {
+			c.send(&reply{Err: toWireError(secpkg.Errorf(secpkg.StatusContextExpired, "lsarpc: connection idle for %v", c.l.IdleTimeout))})
+			return errIdle
+		}
+		c.armIdle()
+	}
+	return nil
+}
+
+// inRequest is a request read and decoded, ready to run.
+type inRequest struct {
+	id      uint64
+	op      string
+	noReply bool
+	call    call  // nil if decoding failed
+	err     error // why
+}
+
+// readRequest reads the next request and decodes its body into the call
+// to run, with the frame's length reserved in the uid's budget (size).
+func (c *serverConn) readRequest() (req *inRequest, size int64, err error) {
+	if err := c.awaitFrame(); err != nil {
+		return nil, 0, err
+	}
+	// The frame has begun: all of it must arrive within FrameTimeout.
+	var deadline time.Time
+	arm := func() {
+		if deadline.IsZero() && c.l.FrameTimeout > 0 {
+			deadline = time.Now().Add(c.l.FrameTimeout)
+			c.nc.SetReadDeadline(deadline)
+		}
+	}
+	defer func() {
+		if !deadline.IsZero() && err == nil {
+			c.armIdle()
+		}
+	}()
+	if c.r.Buffered() < 4 {
+		arm()
+	}
+	hdr, err := c.r.Peek(4)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := frameLen(hdr, MaxFrame)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.frames++
+	wait := deadline
+	if wait.IsZero() && c.l.FrameTimeout > 0 {
+		wait = time.Now().Add(c.l.FrameTimeout)
+	}
+	if err := c.q.acquire(c.l, int64(n), 0, wait); err != nil {
+		return nil, 0, err
+	}
+	defer func() {
+		if err != nil {
+			c.q.release(int64(n), 0)
+		}
+	}()
+	var payload []byte
+	inBuffer := 4+n <= c.r.Size()
+	if inBuffer {
+		// Decoded where it lies in the read buffer: the decoder copies
+		// what it keeps.
+		if c.r.Buffered() < 4+n {
+			arm()
+		}
+		b, err := c.r.Peek(4 + n)
+		if err != nil {
+			return nil, 0, err
+		}
+		payload = b[4:]
+	} else {
+		arm()
+		c.r.Discard(4)
+		if payload, err = readBody(c.r, n); err != nil {
+			return nil, 0, err
+		}
+	}
+	r, err := parseRequest(payload)
+	if err == nil && (r.Op == "" || r.Op == opHello || r.ID == 0) {
+		err = errors.New("no op or id")
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("lsarpc: malformed request: %w", err)
+	}
+	req = &inRequest{id: r.ID, op: r.Op, noReply: r.NoReply}
+	req.call, req.err = c.decode(r.Op, r.Body)
+	if inBuffer {
+		c.r.Discard(4 + n)
+	}
+	return req, int64(n), nil
+}
+
 // hello runs the version handshake: the first frame must be a hello
-// naming version 1.
+// naming a version the server speaks, within HelloTimeout.
 func (c *serverConn) hello() error {
+	if c.l.HelloTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.l.HelloTimeout))
+	}
 	b, err := readFrame(c.r, 4096)
 	if err != nil {
 		return err
@@ -246,222 +475,71 @@ func (c *serverConn) hello() error {
 	return c.send(&reply{ID: req.ID, Body: body})
 }
 
+// send writes a reply, within WriteTimeout.
 func (c *serverConn) send(r *reply) error {
 	b, err := marshalFrame(r)
 	if err != nil {
 		b, _ = marshalFrame(&reply{ID: r.ID, Err: toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: reply too large"))})
 	}
+	return c.write(b)
+}
+
+func (c *serverConn) write(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	_, err = c.nc.Write(b)
+	if c.l.WriteTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.l.WriteTimeout))
+	}
+	_, err := c.nc.Write(b)
 	return err
 }
 
-func (c *serverConn) handle(ctx context.Context, req *request) {
-	timeout := c.s.CallTimeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	out, err := c.dispatch(ctx, req)
-	r := &reply{ID: req.ID}
-	if err != nil {
-		r.Err = toWireError(err)
-	} else if out != nil {
-		body, merr := encMode.Marshal(out)
-		if merr != nil {
-			r.Err = toWireError(secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: encode reply: %v", merr))
-		} else {
-			r.Body = body
+// serve runs one call and sends its reply. The request's bytes are given
+// back to the budget once it is served; the reply's are charged until
+// they are sent.
+func (c *serverConn) serve(req *inRequest, size int64) {
+	defer c.calls.Done()
+	var out any
+	err := req.err
+	if req.call != nil {
+		// A call gets a context that is never cancelled unless a
+		// CallTimeout is set: given one that may be, database/sql and the
+		// SQLite driver start two goroutines for each query of the
+		// account store, which cost lsad 8 % of its CPU in handshakes.
+		ctx := context.Background()
+		if c.l.CallTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, c.l.CallTimeout)
+			defer cancel()
 		}
+		out, err = req.call(ctx, c)
+		req.call = nil // the request's values are garbage from here on
 	}
-	if err := c.send(r); err != nil {
+	if req.noReply {
+		c.q.release(size, 1)
+		<-c.sem
+		return
+	}
+	var werr *wireError
+	if err != nil {
+		werr, out = toWireError(err), nil
+	}
+	bp := framePool.Get().(*[]byte)
+	b, err := appendReply((*bp)[:0], req.id, werr, out)
+	if err != nil {
+		msg := "lsarpc: reply too large"
+		if !errors.Is(err, errFrameTooLarge) {
+			msg = "lsarpc: encode reply: " + err.Error()
+		}
+		b, _ = appendReply(b[:0], req.id, toWireError(secpkg.Errorf(secpkg.StatusInternalError, "%s", msg)), nil)
+	}
+	out = nil
+	c.q.charge(int64(len(b)))
+	c.q.release(size, 0)
+	if err := c.write(b); err != nil {
 		c.nc.Close()
 	}
-}
-
-// decode unmarshals a request body, turning a bad one into
-// SEC_E_INVALID_PARAMETER (the connection stays up: the frame was sound).
-func decode[T any](body cbor.RawMessage) (*T, error) {
-	v := new(T)
-	if len(body) == 0 {
-		return v, nil
-	}
-	if err := decMode.Unmarshal(body, v); err != nil {
-		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsarpc: malformed request body: %v", err)
-	}
-	return v, nil
-}
-
-func (c *serverConn) dispatch(ctx context.Context, req *request) (any, error) {
-	conn := c.conn
-	switch req.Op {
-	case opEnumeratePackages:
-		return conn.EnumeratePackages(ctx)
-	case opAcquireCredentials:
-		b, err := decode[lsa.AcquireCredentialsRequest](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		defer clearIdentity(b.Identity)
-		return conn.AcquireCredentials(ctx, b)
-	case opQueryCredentials:
-		b, err := decode[handleBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return conn.QueryCredentials(ctx, b.Handle)
-	case opFreeCredentials:
-		b, err := decode[handleBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return nil, conn.FreeCredentials(ctx, b.Handle)
-	case opInitializeContext:
-		b, err := decode[lsa.InitializeContextRequest](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return conn.InitializeContext(ctx, b)
-	case opAcceptContext:
-		b, err := decode[lsa.AcceptContextRequest](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return conn.AcceptContext(ctx, b)
-	case opDeleteContext:
-		b, err := decode[handleBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return nil, conn.DeleteContext(ctx, b.Handle)
-	case opApplyControlToken:
-		b, err := decode[controlTokenBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return nil, conn.ApplyControlToken(ctx, b.Handle, b.Buffers)
-	case opProtectMessage:
-		b, err := decode[lsa.MessageRequest](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return conn.ProtectMessage(ctx, b)
-	case opQuerySessionKey:
-		b, err := decode[handleBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		k, err := conn.QuerySessionKey(ctx, b.Handle)
-		if err != nil {
-			return nil, err
-		}
-		return &bytesBody{Data: k}, nil
-	case opCallPackage:
-		b, err := decode[callPackageBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		out, err := conn.CallPackage(ctx, b.Handle, b.ID, b.Input)
-		if err != nil {
-			return nil, err
-		}
-		return &bytesBody{Data: out}, nil
-	case opExportContext:
-		b, err := decode[exportBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		blob, err := conn.ExportContext(ctx, b.Handle, b.Packed)
-		clear(b.Packed)
-		if err != nil {
-			return nil, err
-		}
-		return &bytesBody{Data: blob}, nil
-	case opImportContext:
-		b, err := decode[bytesBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return conn.ImportContext(ctx, b.Data)
-	case opLogonUser:
-		b, err := decode[lsa.LogonUserRequest](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		defer clearIdentity(&b.Identity)
-		return conn.LogonUser(ctx, b)
-	case opLogonSessions:
-		return conn.LogonSessions(ctx)
-	case opLogoff:
-		b, err := decode[logoffBody](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		return nil, conn.Logoff(ctx, secpkg.LogonID(b.LogonID))
-	}
-	if out, ok, err := c.dispatchAdmin(ctx, req); ok {
-		return out, err
-	}
-	if req.Op == opStats {
-		m, ok := c.conn.(lsa.Monitor)
-		if !ok {
-			return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: this LSA reports no statistics")
-		}
-		b, err := decode[lsa.StatsRequest](req.Body)
-		if err != nil {
-			return nil, err
-		}
-		out, err := m.Stats(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		if c.s != nil {
-			out.Calls = c.s.calls.Load()
-		}
-		return out, nil
-	}
-	return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: unknown operation %q", req.Op)
-}
-
-func clearIdentity(id *secpkg.AuthIdentity) {
-	if id != nil {
-		clear(id.Password)
-	}
-}
-
-// dispatchAdmin serves the account operations, if the engine's connection
-// offers them; ok is false for other operations.
-func (c *serverConn) dispatchAdmin(ctx context.Context, req *request) (out any, ok bool, err error) {
-	admin, isAdmin := c.conn.(lsa.Admin)
-	if !isAdmin {
-		return nil, false, nil
-	}
-	switch req.Op {
-	case opAddAccount, opSetPassword:
-		b, err := decode[lsa.AccountRequest](req.Body)
-		if err != nil {
-			return nil, true, err
-		}
-		defer clear(b.Password)
-		if req.Op == opAddAccount {
-			return nil, true, admin.AddAccount(ctx, b)
-		}
-		return nil, true, admin.SetPassword(ctx, b)
-	case opDeleteAccount, opUnlockAccount:
-		b, err := decode[accountBody](req.Body)
-		if err != nil {
-			return nil, true, err
-		}
-		if req.Op == opDeleteAccount {
-			return nil, true, admin.DeleteAccount(ctx, b.Domain, b.User)
-		}
-		return nil, true, admin.UnlockAccount(ctx, b.Domain, b.User)
-	case opListAccounts:
-		list, err := admin.ListAccounts(ctx)
-		return list, true, err
-	}
-	return nil, false, nil
+	c.q.release(int64(len(b)), 1)
+	putFrame(bp, b)
+	<-c.sem
 }
