@@ -12,6 +12,8 @@ import (
 
 	gkcrypto "github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/crypto/etype"
+
+	"github.com/opensspi/sspi/internal/krb5/kcrypto"
 )
 
 // EType is a Kerberos encryption type (RFC 3961 8, IANA "Kerberos
@@ -282,10 +284,28 @@ func minCiphertext(e EType) int {
 // Maximum size of any ciphertext this package decrypts.
 const maxCiphertext = 1 << 20
 
+// usageKey returns the keys of k for usage from kcrypto, the fast
+// implementation of the AES types, or nil for another type (RC4-HMAC,
+// which gokrb5 implements).
+func (k Key) usageKey(usage uint32) (*kcrypto.UsageKey, error) {
+	e := kcrypto.EType(k.m.etype)
+	if !e.Supported() {
+		return nil, nil
+	}
+	return kcrypto.NewUsageKey(e, k.m.value, usage)
+}
+
 // encrypt encrypts plaintext under k for usage (RFC 3961 5.3).
 func (k Key) encrypt(usage uint32, plaintext []byte) ([]byte, error) {
 	if k.m == nil {
 		return nil, errors.New("krb5: no key")
+	}
+	if u, err := k.usageKey(usage); u != nil || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("krb5: encrypting: %w", err)
+		}
+		defer u.Close()
+		return u.Encrypt(cryptorand.Reader, nil, plaintext)
 	}
 	et, err := k.m.etype.impl()
 	if err != nil {
@@ -315,6 +335,17 @@ func (k Key) decrypt(usage uint32, ciphertext []byte) ([]byte, error) {
 	if len(ciphertext) < minCiphertext(k.m.etype) || len(ciphertext) > maxCiphertext {
 		return nil, errIntegrity
 	}
+	if u, err := k.usageKey(usage); u != nil || err != nil {
+		if err != nil {
+			return nil, errIntegrity
+		}
+		defer u.Close()
+		pt, err := u.Decrypt(nil, ciphertext)
+		if err != nil {
+			return nil, errIntegrity
+		}
+		return pt, nil
+	}
 	pt, err := et.DecryptMessage(k.m.value, ciphertext, usage)
 	if err != nil {
 		return nil, errIntegrity
@@ -327,6 +358,13 @@ func (k Key) decrypt(usage uint32, ciphertext []byte) ([]byte, error) {
 func (k Key) checksum(usage uint32, data []byte) (ChecksumType, []byte, error) {
 	if k.m == nil {
 		return 0, nil, errors.New("krb5: no key")
+	}
+	if u, err := k.usageKey(usage); u != nil || err != nil {
+		if err != nil {
+			return 0, nil, fmt.Errorf("krb5: checksum: %w", err)
+		}
+		defer u.Close()
+		return checksumForEType[k.m.etype], u.Checksum(nil, data), nil
 	}
 	et, err := k.m.etype.impl()
 	if err != nil {

@@ -125,8 +125,13 @@ type Config struct {
 	// (RFC 4120 3.2.3); LSAs that open the same file share it. It is
 	// created (mode 0600) if missing; a file that is not a replay cache
 	// stops New. Empty keeps the cache in memory only, lost when the LSA
-	// stops.
+	// stops. The LSA holds the file alone, unless ReplayCacheShared.
 	ReplayCacheFile string
+	// ReplayCacheShared lets several LSAs (processes) use ReplayCacheFile
+	// at once, as the embedded LSAs of one user's applications do: each
+	// check then locks the file. Every LSA of the file must set it; an
+	// LSA that holds the file alone (lsad) refuses to share it.
+	ReplayCacheShared bool
 	// ReplayCacheEntries bounds the live entries of the replay cache;
 	// one uid may hold a sixteenth of them. 0 means
 	// DefaultReplayCacheEntries.
@@ -269,7 +274,7 @@ func New(cfg *Config) (*Engine, error) {
 	}
 	e.replay = newReplayCache(c.ReplayCacheEntries)
 	if c.ReplayCacheFile != "" {
-		f, err := openReplayFile(c.ReplayCacheFile, c.ReplayAmnesia)
+		f, err := openReplayFile(c.ReplayCacheFile, c.ReplayAmnesia, c.ReplayCacheShared)
 		if err != nil {
 			return nil, err
 		}

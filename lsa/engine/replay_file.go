@@ -14,10 +14,11 @@ import (
 
 // replayFile keeps the replay cache in a file, so that it outlives the
 // LSA: after a crash or a restart a replayed authenticator is still
-// refused, as RFC 4120 3.2.3 requires of a server. Several LSAs may open
-// one file (embedded LSAs of one user, as MIT's acceptors share their
-// file replay cache): every operation holds an exclusive lock on it
-// (flock), as well as the process's own.
+// refused, as RFC 4120 3.2.3 requires of a server. An LSA opens it alone
+// (lsad) and holds an exclusive lock on it (flock) as long as it runs, or
+// shares it with other LSAs (embedded LSAs of one user, as MIT's
+// acceptors share their file replay cache): every operation then holds
+// the exclusive lock, as well as the process's own.
 //
 // The file is a header followed by hash tables of fixed-size records, in
 // the manner of MIT's rcache2: table i holds replayBaseSlots<<i records;
@@ -48,6 +49,7 @@ type replayFile struct {
 	tables   int // complete tables in the file
 	max      int // bound on tables
 	amnesia  time.Duration
+	shared   bool // others may use the file: lock it for every operation
 	buf      [2 * replayRecord]byte
 	rec      [replayRecord]byte
 	lockFile func(f *os.File) error
@@ -70,20 +72,27 @@ var (
 	errReplayF = errors.New("lsa: replay cache file")
 )
 
-// openReplayFile opens or creates the replay cache file at path. A file
-// that is not one (another magic, version or size) is an error: the LSA
-// refuses to start rather than run with an empty cache.
-func openReplayFile(path string, amnesia time.Duration) (*replayFile, error) {
+// openReplayFile opens or creates the replay cache file at path, alone
+// (the lock held until close; another LSA holding the file is an error)
+// or shared. A file that is not one (another magic, version or size) is
+// an error: the LSA refuses to start rather than run with an empty cache.
+func openReplayFile(path string, amnesia time.Duration, shared bool) (*replayFile, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lsa: replay cache: %w", err)
 	}
-	r := &replayFile{f: f, path: path, max: replayMaxTables, amnesia: amnesia, lockFile: lockFile, unlock: unlockFile}
-	if err := r.lock(); err != nil {
+	r := &replayFile{f: f, path: path, max: replayMaxTables, amnesia: amnesia, shared: shared, lockFile: lockFile, unlock: unlockFile}
+	if err := tryLockFile(f); err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("lsa: replay cache %s is in use by another LSA (LSAs that share one must all be configured to): %w", path, err)
 	}
-	defer r.unlock(f)
+	if shared {
+		defer r.unlock(f)
+	} else {
+		// Held until close: nothing else will change the file.
+		r.lockFile = func(*os.File) error { return nil }
+		r.unlock = func(*os.File) error { return nil }
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -151,10 +160,12 @@ func (r *replayFile) store(key [32]byte, expires, now time.Time) error {
 		return secpkg.Errorf(secpkg.StatusInternalError, "%w", err)
 	}
 	defer r.unlock(r.f)
-	// Another process may have grown the file.
-	if fi, err := r.f.Stat(); err == nil {
-		if n, ok := tablesOfSize(fi.Size()); ok {
-			r.tables = n
+	if r.shared {
+		// Another LSA may have grown the file.
+		if fi, err := r.f.Stat(); err == nil {
+			if n, ok := tablesOfSize(fi.Size()); ok {
+				r.tables = n
+			}
 		}
 	}
 	h := binary.BigEndian.Uint64(key[:8])

@@ -17,7 +17,7 @@ func key(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 func openTest(t *testing.T, path string) *replayFile {
 	t.Helper()
-	f, err := openReplayFile(path, 10*time.Minute)
+	f, err := openReplayFile(path, 10*time.Minute, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestReplayFileDamage(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "rc")
 			good, _ := os.ReadFile(path)
 			os.WriteFile(p, damage(good), 0o600)
-			if f, err := openReplayFile(p, time.Minute); err == nil {
+			if f, err := openReplayFile(p, time.Minute, false); err == nil {
 				f.close()
 				t.Fatal("opened")
 			}
@@ -187,7 +187,7 @@ func TestReplayFileRace(t *testing.T) {
 func TestEngineReplayCacheFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rc")
 	c := newReplayCache(64)
-	f, err := openReplayFile(path, time.Minute)
+	f, err := openReplayFile(path, time.Minute, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestEngineReplayCacheFile(t *testing.T) {
 	}
 	c.close()
 	c = newReplayCache(64)
-	if c.file, err = openReplayFile(path, time.Minute); err != nil {
+	if c.file, err = openReplayFile(path, time.Minute, false); err != nil {
 		t.Fatal(err)
 	}
 	defer c.close()
@@ -216,7 +216,7 @@ func TestEngineReplayCacheFile(t *testing.T) {
 func FuzzReplayFile(f *testing.F) {
 	dir := f.TempDir()
 	good := filepath.Join(dir, "good")
-	r, err := openReplayFile(good, time.Minute)
+	r, err := openReplayFile(good, time.Minute, false)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func FuzzReplayFile(f *testing.F) {
 		if err := os.WriteFile(p, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		r, err := openReplayFile(p, time.Minute)
+		r, err := openReplayFile(p, time.Minute, false)
 		if err != nil {
 			return
 		}
@@ -242,4 +242,29 @@ func FuzzReplayFile(f *testing.F) {
 		r.store(kk, now.Add(time.Minute), now)
 		r.store(kk, now.Add(time.Minute), now)
 	})
+}
+
+// TestReplayFileAlone: an LSA that holds its file alone (lsad) keeps
+// every other LSA out of it, shared or not, until it closes it.
+func TestReplayFileAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rc")
+	a, err := openReplayFile(path, time.Minute, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, shared := range []bool{false, true} {
+		if f, err := openReplayFile(path, time.Minute, shared); err == nil {
+			f.close()
+			t.Fatalf("a second LSA (shared %v) opened a file held alone", shared)
+		}
+	}
+	now := time.Unix(1_700_000_000, 0)
+	if err := a.store(key("k"), now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	b := openTest(t, path)
+	if err := b.store(key("k"), now.Add(time.Minute), now); !errors.Is(err, secpkg.ErrReplay) {
+		t.Fatalf("after the first LSA closed: %v", err)
+	}
 }

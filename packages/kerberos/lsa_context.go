@@ -22,8 +22,12 @@ type lsaContext struct {
 	apreq *krb5.APReq
 
 	established bool
-	// msg protects messages in the LSA (the slow path, and the SPNEGO
-	// mechListMIC); nil once the context is mapped into the application.
+	// mcfg is the context's key and first sequence numbers; msg the
+	// per-message state derived from them, when messages are protected in
+	// the LSA (the slow path, and the SPNEGO mechListMIC). A context that
+	// is mapped into the application at once (the common case) never
+	// derives its keys here. Both are nil once the context is mapped.
+	mcfg           *msgConfig
 	msg            *msgState
 	mapped         bool
 	flags          secpkg.ContextFlags
@@ -49,9 +53,14 @@ func (c *lsaContext) establish(p *lsaPackage, key krb5.Key, acceptorSubkey bool,
 	if c.initiator {
 		send, recv = initiatorSeq, acceptorSeq
 	}
+	e := kcrypto.EType(key.EType())
 	b := key.Bytes()
-	m, err := newMsgState(msgConfig{
-		EType:          kcrypto.EType(key.EType()),
+	if len(b) != e.KeySize() {
+		clear(b)
+		return secpkg.Errorf(secpkg.StatusInternalError, "kerberos: %v key of %d bytes", e, len(b))
+	}
+	c.mcfg = &msgConfig{
+		EType:          e,
 		Key:            b,
 		Initiator:      c.initiator,
 		AcceptorSubkey: acceptorSubkey,
@@ -60,21 +69,50 @@ func (c *lsaContext) establish(p *lsaPackage, key krb5.Key, acceptorSubkey bool,
 		Replay:         c.gss&krb5.GSSReplay != 0,
 		Sequence:       c.gss&krb5.GSSSequence != 0,
 		Rand:           p.lsa.Rand(),
-	})
-	clear(b)
-	if err != nil {
-		return err
 	}
-	c.msg = m
 	c.established = true
 	return nil
 }
+
+// state returns the per-message state, deriving it on first use. c.mu is
+// held and the context is established and not mapped.
+func (c *lsaContext) state() (*msgState, error) {
+	if c.msg == nil {
+		m, err := newMsgState(*c.mcfg)
+		if err != nil {
+			return nil, err
+		}
+		c.msg = m
+		clear(c.mcfg.Key)
+		c.mcfg = nil
+	}
+	return c.msg, nil
+}
+
+// shell is the per-message state of a context whose keys are not derived
+// yet: enough to pack the context and to tell its sizes (the fields
+// msgState.appendPacked and msgState.sizes read), nothing to protect a
+// message with.
+func (c *lsaContext) shell() *msgState {
+	if c.msg != nil {
+		return c.msg
+	}
+	cfg := c.mcfg
+	m := &msgState{etype: cfg.EType, key: cfg.Key, initiator: cfg.Initiator, acceptorSubkey: cfg.AcceptorSubkey, h: cfg.EType.ChecksumSize()}
+	m.send.seq = cfg.SendSeq
+	m.recv.seq = newSeqState(cfg.RecvSeq, cfg.Replay, cfg.Sequence, true)
+	return m
+}
+
+// keyed reports whether the LSA still holds the context's keys (it is
+// established and not mapped).
+func (c *lsaContext) keyed() bool { return c.msg != nil || c.mcfg != nil }
 
 // result is the ContextResult of a leg; an established context is mapped
 // with its packed context.
 func (c *lsaContext) result(h secpkg.Handle, st secpkg.Status, token []byte) *secpkg.ContextResult {
 	res := &secpkg.ContextResult{Context: h, Status: st, Token: token, Flags: c.flags, Expiry: c.expiry}
-	if c.established && c.msg != nil {
+	if c.established && c.keyed() {
 		res.Mapped = true
 		res.ContextData = c.pack()
 	}
@@ -100,9 +138,18 @@ func (c *lsaContext) wipeLocked() {
 		c.apreq.Subkey.Destroy()
 		c.apreq = nil
 	}
+	c.dropKeys()
+}
+
+// dropKeys wipes the context's keys. c.mu is held.
+func (c *lsaContext) dropKeys() {
 	if c.msg != nil {
 		c.msg.wipe()
 		c.msg = nil
+	}
+	if c.mcfg != nil {
+		clear(c.mcfg.Key)
+		c.mcfg = nil
 	}
 }
 
@@ -145,10 +192,7 @@ func (p *lsaPackage) ContextMapped(ctx context.Context, h secpkg.Handle) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mapped = true
-	if c.msg != nil {
-		c.msg.wipe()
-		c.msg = nil
-	}
+	c.dropKeys()
 }
 
 // established returns context h, locked, if it is established and its
@@ -167,7 +211,7 @@ func (p *lsaPackage) established(h secpkg.Handle) (*lsaContext, error) {
 	case !c.established:
 		c.mu.Unlock()
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "kerberos: context not established")
-	case c.msg == nil:
+	case !c.keyed():
 		c.mu.Unlock()
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "kerberos: the context is mapped: its messages are protected in the application")
 	}
@@ -209,9 +253,10 @@ func (p *lsaPackage) QueryContextAttributes(ctx context.Context, h secpkg.Handle
 		NegotiatedPackage: Name,
 		NegotiationState:  secpkg.NegotiationComplete,
 	}
-	if c.msg != nil {
-		a.Sizes = c.msg.sizes()
-		a.StreamSizes = c.msg.streamSizes()
+	if c.keyed() {
+		m := c.shell()
+		a.Sizes = m.sizes()
+		a.StreamSizes = m.streamSizes()
 	}
 	if c.identity != nil {
 		id := *c.identity
@@ -229,7 +274,7 @@ func (p *lsaPackage) QuerySessionKey(ctx context.Context, h secpkg.Handle) ([]by
 		return nil, err
 	}
 	defer c.mu.Unlock()
-	return append([]byte(nil), c.msg.key...), nil
+	return append([]byte(nil), c.shell().key...), nil
 }
 
 // MakeSignature is the unmapped slow path of SpMakeSignature.
@@ -239,7 +284,11 @@ func (p *lsaPackage) MakeSignature(ctx context.Context, h secpkg.Handle, qop uin
 		return err
 	}
 	defer c.mu.Unlock()
-	return c.msg.makeSignature(qop, msg)
+	m, err := c.state()
+	if err != nil {
+		return err
+	}
+	return m.makeSignature(qop, msg)
 }
 
 // VerifySignature is the unmapped slow path of SpVerifySignature.
@@ -249,7 +298,11 @@ func (p *lsaPackage) VerifySignature(ctx context.Context, h secpkg.Handle, msg [
 		return 0, err
 	}
 	defer c.mu.Unlock()
-	return c.msg.verifySignature(msg)
+	m, err := c.state()
+	if err != nil {
+		return 0, err
+	}
+	return m.verifySignature(msg)
 }
 
 // SealMessage is the unmapped slow path of SpSealMessage.
@@ -259,7 +312,11 @@ func (p *lsaPackage) SealMessage(ctx context.Context, h secpkg.Handle, qop uint3
 		return err
 	}
 	defer c.mu.Unlock()
-	return c.msg.sealMessage(qop, msg)
+	m, err := c.state()
+	if err != nil {
+		return err
+	}
+	return m.sealMessage(qop, msg)
 }
 
 // UnsealMessage is the unmapped slow path of SpUnsealMessage.
@@ -269,7 +326,11 @@ func (p *lsaPackage) UnsealMessage(ctx context.Context, h secpkg.Handle, msg []s
 		return 0, err
 	}
 	defer c.mu.Unlock()
-	return unseal(c.msg, msg)
+	m, err := c.state()
+	if err != nil {
+		return 0, err
+	}
+	return unseal(m, msg)
 }
 
 // MakeMechListMIC implements secpkg.MechListMICer: GSS_GetMIC over the
@@ -281,7 +342,11 @@ func (p *lsaPackage) MakeMechListMIC(ctx context.Context, h secpkg.Handle, mechL
 		return nil, nil, err
 	}
 	defer c.mu.Unlock()
-	mic, err := c.msg.getMIC(mechList)
+	m, err := c.state()
+	if err != nil {
+		return nil, nil, err
+	}
+	mic, err := m.getMIC(mechList)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -297,7 +362,11 @@ func (p *lsaPackage) VerifyMechListMIC(ctx context.Context, h secpkg.Handle, mec
 		return nil, err
 	}
 	defer c.mu.Unlock()
-	if err := c.msg.verifyMIC(mechList, mic); err != nil {
+	m, err := c.state()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.verifyMIC(mechList, mic); err != nil {
 		if st := secpkg.StatusOf(err); st != secpkg.StatusMessageAltered {
 			err = secpkg.Errorf(secpkg.StatusMessageAltered, "kerberos: mechListMIC: %w", err)
 		}

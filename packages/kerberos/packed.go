@@ -29,10 +29,10 @@ const (
 	packExported = 0x01
 )
 
-// pack returns the packed context of an established context. c.mu is
-// held and c.msg is set.
+// pack returns the packed context of an established context whose keys
+// the LSA holds. c.mu is held.
 func (c *lsaContext) pack() []byte {
-	return packContext(c.msg, c.expiry, false)
+	return packContext(c.shell(), c.expiry, false)
 }
 
 func packContext(m *msgState, expiry time.Time, exported bool) []byte {
