@@ -172,24 +172,7 @@ func (r *krbRuns) median() float64 {
 
 // krbHandshakes times b.N handshakes between cc and sc.
 func krbHandshakes(b *testing.B, target string, cc, sc *sspi.Credentials, rec *krbRuns) {
-	ctx := context.Background()
-	one := func() {
-		c := sspi.NewClientContext(cc, &sspi.ClientConfig{Target: target, Flags: e2eFlags | sspi.ISCReqMutualAuth})
-		s := sspi.NewServerContext(sc, nil)
-		tok, _, err := c.Initialize(ctx, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rep, _, err := s.Accept(ctx, tok)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, st, err := c.Initialize(ctx, rep); err != nil || st != sspi.StatusOK {
-			b.Fatal(st, err)
-		}
-		c.Delete()
-		s.Delete()
-	}
+	one := func() { krbOne(b, target, cc, sc) }
 	one() // the TGT and the service ticket
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -285,8 +268,103 @@ func BenchmarkKerberosHandshake(b *testing.B) {
 		b.ReportMetric(float64(b.N)/t.Seconds(), "handshakes/s")
 		gp.add(b.N, t)
 	})
+	// Throughput: what one daemon serves to several applications at once
+	// (krbParallel of each, with a connection of its own), against as many
+	// MIT processes at once through one gssproxy.
+	lsadPar, gpPar := &krbRuns{}, &krbRuns{}
+	b.Run("OpenSSPI-lsad-parallel", func(b *testing.B) {
+		d := startDaemon(b, "krb-bench-par", daemonOpts{packages: []string{"Kerberos"}, level: "info", sections: r.kerberosSection()})
+		o := daemonOpts{packages: []string{"Kerberos"}, level: "info", sections: r.kerberosSection(),
+			top: fmt.Sprintf("replay_cache = %q", filepath.Join(d.dir, "replay.cache"))}
+		d.writeConfig(b, o)
+		d.stop()
+		d.start(b)
+		type app struct{ cc, sc *sspi.Credentials }
+		apps := make(chan app, krbParallel)
+		for range krbParallel {
+			dial := func() lsa.Conn {
+				c, err := lsarpc.Dial(context.Background(), d.sock)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return c
+			}
+			cp, sp := sspi.NewProvider(dial(), nil), sspi.NewProvider(dial(), nil)
+			b.Cleanup(func() { cp.Close(); sp.Close() })
+			cc, sc := r.krbCredentials(b, cp, sp)
+			krbOne(b, r.service, cc, sc) // the TGT and the service ticket
+			apps <- app{cc, sc}
+		}
+		b.SetParallelism((krbParallel + 1) / 2) // GOMAXPROCS is 2 here
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			a := <-apps
+			for pb.Next() {
+				krbOne(b, r.service, a.cc, a.sc)
+			}
+		})
+		el := time.Since(start)
+		b.ReportMetric(float64(b.N)/el.Seconds(), "handshakes/s")
+		lsadPar.add(b.N, el)
+	})
+	b.Run("gssproxy-parallel", func(b *testing.B) {
+		env := startGSSProxy(b, r)
+		peers := make([]*krbPeer, krbParallel)
+		for i := range peers {
+			peers[i] = startKrbPeer(b, bin, env)
+		}
+		n := (b.N + krbParallel - 1) / krbParallel
+		b.ResetTimer()
+		start := time.Now()
+		done := make(chan struct{}, krbParallel)
+		for _, p := range peers {
+			fmt.Fprintf(p.in, "run %d\n", n)
+		}
+		for _, p := range peers {
+			go func() {
+				p.out.Scan()
+				done <- struct{}{}
+			}()
+		}
+		for range peers {
+			<-done
+		}
+		d := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(d.Nanoseconds())/float64(n*krbParallel), "ns/op")
+		b.ReportMetric(float64(n*krbParallel)/d.Seconds(), "handshakes/s")
+		gpPar.add(n*krbParallel, d)
+	})
 	krbRatio(b, "ratio-Embedded-vs-MIT", ours.median(), mit.median(), "MIT in-process", "at least 1.5")
 	krbRatio(b, "ratio-lsad-vs-gssproxy", lsad.median(), gp.median(), "gssproxy", "at least 3")
+	krbRatio(b, "ratio-lsad-vs-gssproxy-parallel", lsadPar.median(), gpPar.median(), "gssproxy", "at least 3")
+}
+
+// krbParallel is how many applications run at once in the parallel runs.
+const krbParallel = 4
+
+// krbOne is one handshake between cc and sc, both contexts deleted.
+func krbOne(b *testing.B, target string, cc, sc *sspi.Credentials) {
+	ctx := context.Background()
+	c := sspi.NewClientContext(cc, &sspi.ClientConfig{Target: target, Flags: e2eFlags | sspi.ISCReqMutualAuth})
+	s := sspi.NewServerContext(sc, nil)
+	defer c.Delete()
+	defer s.Delete()
+	tok, _, err := c.Initialize(ctx, nil)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	rep, _, err := s.Accept(ctx, tok)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	if _, st, err := c.Initialize(ctx, rep); err != nil || st != sspi.StatusOK {
+		b.Error(st, err)
+	}
 }
 
 // krbRatio reports ours/theirs as a sub-benchmark, and logs the figures.
