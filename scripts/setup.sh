@@ -21,14 +21,14 @@
 #   krb5-user          kadmin.local, kinit, kvno)
 #   curl               the HTTP peer (interop/http_test.go,
 #                      cmd/sspi/testdata/http.txtar): its own NTLM, and
-#                      --negotiate through MIT GSS-API
+#                      --negotiate through MIT GSS-API (and gss-ntlmssp)
+#   python3-cbor2      the LSA protocol's client in Python
+#                      (interop/peers/lsa_client.py)
 #   gssproxy           the anchor of the Kerberos benchmark through lsad
 #                      (internal/lsad/e2e_kerberos_bench_test.go), a
 #                      daemon of the benchmark's own; installing it only
 #                      registers MIT's interposer, which acts on processes
-#                      that set GSS_USE_PROXY=yes (and gss-ntlmssp)
-#   python3-cbor2      the LSA protocol's client in Python
-#                      (interop/peers/lsa_client.py)
+#                      that set GSS_USE_PROXY=yes
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
