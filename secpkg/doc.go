@@ -68,7 +68,8 @@
 //
 // The LSA's support functions may likewise implement optional ones:
 // [NetworkLogonCreator] (the logon session of an accepted client, which
-// holds the credentials it delegated).
+// holds the credentials it delegated) and [CallerFileReader] (a file read
+// with the caller's rights).
 //
 // # Serializable by design
 //

@@ -66,3 +66,16 @@ type CredentialInfo struct {
 type NetworkLogonCreator interface {
 	CreateNetworkLogonSession(ctx context.Context, user, domain string) (LogonID, error)
 }
+
+// CallerFileReader is implemented by the LSA support functions of an LSA
+// that can read a file on behalf of the calling client with the client's
+// rights: for a package given a file name by a caller (a keytab, a
+// credentials cache, PackedKeytabFile and PackedCCacheFile). An LSA that
+// runs with more rights than its callers (lsad as root) opens the file as
+// the caller's uid and gid would, so that nobody reads a file through the
+// LSA that they could not read themselves; it fails with
+// StatusNoCredentials when it cannot, or when the file is not a regular
+// file or is larger than max.
+type CallerFileReader interface {
+	ReadCallerFile(ctx context.Context, path string, max int64) ([]byte, error)
+}

@@ -233,7 +233,53 @@ type AuthIdentity struct {
 	User     string
 	Domain   string
 	Password []byte
+	// Packed is a credential of another kind than a password
+	// (SEC_WINNT_AUTH_IDENTITY_EX2's packed credentials), for the
+	// packages that take it; nil for none.
+	Packed *PackedCredentials
 }
+
+// PackedCredentials is SEC_WINNT_AUTH_PACKED_CREDENTIALS: a credential of
+// a given type in place of a password, such as a Kerberos keytab
+// (SEC_WINNT_AUTH_DATA_TYPE_KEYTAB). Its data is secret: it is redacted
+// when printed or logged, and only the LSA reads it.
+type PackedCredentials struct {
+	Type PackedCredentialType
+	Data []byte
+}
+
+// PackedCredentialType is the type of PackedCredentials.
+type PackedCredentialType string
+
+// Packed credential types. A file named by a path is opened by the LSA
+// with the caller's rights, never its own (LSAs that run as root read it
+// as the calling uid would), so that nobody reads through the LSA a file
+// they could not read; passing the bytes instead needs no such check.
+const (
+	// PackedKeytab is the bytes of a Kerberos keytab file (MIT's format,
+	// version 0x502): keys to get a TGT with, or to accept with.
+	PackedKeytab PackedCredentialType = "keytab"
+	// PackedCCache is the bytes of an MIT FILE credentials cache
+	// (version 3 or 4) holding a TGT.
+	PackedCCache PackedCredentialType = "ccache"
+	// PackedKeytabFile and PackedCCacheFile name such a file by its path.
+	PackedKeytabFile PackedCredentialType = "keytab-file"
+	PackedCCacheFile PackedCredentialType = "ccache-file"
+)
+
+// String shows the type and the size, never the data.
+func (p *PackedCredentials) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%s(%d bytes)", p.Type, len(p.Data))
+}
+
+// GoString keeps the data out of %#v.
+func (p *PackedCredentials) GoString() string { return "&secpkg.PackedCredentials{" + p.String() + "}" }
+
+// LogValue implements slog.LogValuer; the data is never logged.
+func (p *PackedCredentials) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // String returns "DOMAIN\user" without the password.
 func (a *AuthIdentity) String() string {
@@ -246,14 +292,19 @@ func (a *AuthIdentity) String() string {
 	return a.Domain + `\` + a.User
 }
 
-// LogValue implements slog.LogValuer; the password is never logged.
+// LogValue implements slog.LogValuer; the password and packed
+// credentials are never logged.
 func (a *AuthIdentity) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("user", a.User), slog.String("domain", a.Domain), slog.String("password", "REDACTED"))
+	attrs := []slog.Attr{slog.String("user", a.User), slog.String("domain", a.Domain), slog.String("password", "REDACTED")}
+	if a.Packed != nil {
+		attrs = append(attrs, slog.String("packed", a.Packed.String()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
-// GoString keeps the password out of %#v.
+// GoString keeps the password and packed credentials out of %#v.
 func (a *AuthIdentity) GoString() string {
-	return fmt.Sprintf("&secpkg.AuthIdentity{User:%q, Domain:%q, Password:REDACTED}", a.User, a.Domain)
+	return fmt.Sprintf("&secpkg.AuthIdentity{User:%q, Domain:%q, Password:REDACTED, Packed:%v}", a.User, a.Domain, a.Packed)
 }
 
 // ChannelBindings is SEC_CHANNEL_BINDINGS (the gss_channel_bindings_struct

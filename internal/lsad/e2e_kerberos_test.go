@@ -8,11 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/lsa/lsarpc"
+	"github.com/opensspi/sspi/secpkg"
 )
 
 // krbRealm is the realm's environment (`scripts/dev-realm.sh env`).
@@ -116,4 +122,128 @@ func TestE2EKerberosReplayAfterKill(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Environment of the Kerberos probe child.
+const (
+	krbProbeSock   = "LSAD_E2E_KRB_SOCK"
+	krbProbeRoot   = "LSAD_E2E_KRB_ROOT"   // root's 0600 ccache
+	krbProbeKeytab = "LSAD_E2E_KRB_KEYTAB" // root's 0600 keytab
+	krbProbeOwn    = "LSAD_E2E_KRB_OWN"    // the child's own 0600 ccache
+	krbProbeFIFO   = "LSAD_E2E_KRB_FIFO"   // a FIFO the child owns
+)
+
+// TestE2EKerberosCallerFiles: lsad runs as root but opens a credentials
+// cache or keytab that a caller names (packed credentials of type
+// ccache-file, keytab-file) with the caller's rights: a caller of another
+// uid (nobody) cannot read root's 0600 ccache or keytab through it, can
+// use its own, and cannot make it block on a FIFO; the same bytes passed
+// as contents work for anyone who has them. Root itself, which could
+// read every file anyway, reads both.
+func TestE2EKerberosCallerFiles(t *testing.T) {
+	r := requireKrbRealm(t)
+	needRoot(t)
+	d := startDaemon(t, "krb-files", daemonOpts{sections: r.kerberosSection()})
+	dir, err := os.MkdirTemp("", "krb-files") // traversable by nobody, unlike t.TempDir's parent
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	rootCC := filepath.Join(dir, "root.ccache")
+	kinit := exec.Command("kinit", "-c", "FILE:"+rootCC, r.user+"@"+r.realm)
+	kinit.Env = append(os.Environ(), "KRB5_CONFIG="+r.config)
+	kinit.Stdin = strings.NewReader(r.password + "\n")
+	if out, err := kinit.CombinedOutput(); err != nil {
+		t.Fatalf("kinit: %v: %s", err, out)
+	}
+	os.Chmod(rootCC, 0o600)
+	kt, err := os.ReadFile(os.Getenv("SSPI_KRB5_USER_KEYTAB")) // alice's keys
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootKT := filepath.Join(dir, "root.keytab")
+	if err := os.WriteFile(rootKT, kt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(dir, "nobody.ccache")
+	cc, _ := os.ReadFile(rootCC)
+	if err := os.WriteFile(own, cc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(own, nobody, nobody)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(fifo, nobody, nobody)
+
+	// Root reads them all.
+	c := d.client(t)
+	ctx := context.Background()
+	for _, pc := range []*secpkg.PackedCredentials{
+		{Type: secpkg.PackedCCacheFile, Data: []byte(rootCC)}, {Type: secpkg.PackedKeytabFile, Data: []byte(rootKT)},
+		{Type: secpkg.PackedCCacheFile, Data: []byte(own)}, {Type: secpkg.PackedCCache, Data: cc},
+	} {
+		cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "Kerberos", Use: secpkg.CredentialOutbound,
+			Identity: &secpkg.AuthIdentity{User: r.user, Domain: r.realm, Packed: pc}})
+		if err != nil {
+			t.Fatalf("root with %v: %v", pc, err)
+		}
+		c.FreeCredentials(ctx, cred.Handle)
+	}
+
+	cmd := exec.Command(publicExe(t))
+	cmd.Env = childEnv("krbprobe", krbProbeSock+"="+d.sock, krbProbeRoot+"="+rootCC, krbProbeKeytab+"="+rootKT,
+		krbProbeOwn+"="+own, krbProbeFIFO+"="+fifo, "SSPI_KRB5_USER="+r.user, "SSPI_KRB5_REALM="+r.realm)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "krbprobe ok") {
+		t.Fatalf("probe as nobody: %v\n%s", err, out)
+	}
+}
+
+// runKrbProbe is the child of TestE2EKerberosCallerFiles, run as nobody.
+func runKrbProbe() int {
+	fail := func(f string, a ...any) int { fmt.Printf("krbprobe: "+f+"\n", a...); return 2 }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := lsarpc.Dial(ctx, os.Getenv(krbProbeSock))
+	if err != nil {
+		return fail("dial: %v", err)
+	}
+	defer c.Close()
+	acquire := func(pc *secpkg.PackedCredentials) error {
+		cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "Kerberos", Use: secpkg.CredentialOutbound,
+			Identity: &secpkg.AuthIdentity{User: os.Getenv("SSPI_KRB5_USER"), Domain: os.Getenv("SSPI_KRB5_REALM"), Packed: pc}})
+		if err == nil {
+			c.FreeCredentials(ctx, cred.Handle)
+		}
+		return err
+	}
+	for name, path := range map[string]string{"ccache": os.Getenv(krbProbeRoot), "keytab": os.Getenv(krbProbeKeytab)} {
+		typ := secpkg.PackedCCacheFile
+		if name == "keytab" {
+			typ = secpkg.PackedKeytabFile
+		}
+		err := acquire(&secpkg.PackedCredentials{Type: typ, Data: []byte(path)})
+		if !errors.Is(err, secpkg.StatusNoCredentials) || !strings.Contains(err.Error(), "permission denied") {
+			return fail("root's %s through lsad: %v, want SEC_E_NO_CREDENTIALS (permission denied)", name, err)
+		}
+	}
+	if err := acquire(&secpkg.PackedCredentials{Type: secpkg.PackedCCacheFile, Data: []byte(os.Getenv(krbProbeOwn))}); err != nil {
+		return fail("its own ccache: %v", err)
+	}
+	if err := acquire(&secpkg.PackedCredentials{Type: secpkg.PackedCCacheFile, Data: []byte(os.Getenv(krbProbeFIFO))}); !errors.Is(err, secpkg.StatusNoCredentials) {
+		return fail("a FIFO: %v", err)
+	}
+	own, err := os.ReadFile(os.Getenv(krbProbeOwn))
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := acquire(&secpkg.PackedCredentials{Type: secpkg.PackedCCache, Data: own}); err != nil {
+		return fail("its ccache's bytes: %v", err)
+	}
+	fmt.Printf("krbprobe ok uid=%d\n", os.Getuid())
+	return 0
 }

@@ -87,6 +87,8 @@ func TestMain(m *testing.M) {
 		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	case "probe":
 		os.Exit(runProbe())
+	case "krbprobe":
+		os.Exit(runKrbProbe())
 	case "flood":
 		os.Exit(runFlood())
 	case "attack":

@@ -132,6 +132,13 @@ type Config struct {
 	// check then locks the file. Every LSA of the file must set it; an
 	// LSA that holds the file alone (lsad) refuses to share it.
 	ReplayCacheShared bool
+	// ReadCallerFile reads a file on behalf of a caller, with the
+	// caller's rights, for a package given a file name by the caller
+	// (secpkg.CallerFileReader). Nil reads it for a caller in the LSA's
+	// own process or of the LSA's own uid, and refuses every other: a
+	// daemon that runs with more rights than its callers sets it (lsad:
+	// with the caller's filesystem uid and gid).
+	ReadCallerFile func(caller secpkg.CallInfo, path string, max int64) ([]byte, error)
 	// ReplayCacheEntries bounds the live entries of the replay cache;
 	// one uid may hold a sixteenth of them. 0 means
 	// DefaultReplayCacheEntries.

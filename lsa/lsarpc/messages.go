@@ -35,23 +35,39 @@ func utc(t time.Time) time.Time { return t.UTC() }
 // wireIdentity is a secpkg.AuthIdentity (SEC_WINNT_AUTH_IDENTITY). It only
 // ever travels towards the LSA.
 type wireIdentity struct {
-	User     string `cbor:"user,omitzero"`
-	Domain   string `cbor:"domain,omitzero"`
-	Password []byte `cbor:"password,omitzero"`
+	User     string      `cbor:"user,omitzero"`
+	Domain   string      `cbor:"domain,omitzero"`
+	Password []byte      `cbor:"password,omitzero"`
+	Packed   *wirePacked `cbor:"packed,omitzero"`
+}
+
+// wirePacked is a secpkg.PackedCredentials: a keytab, a credentials
+// cache, or the path of one.
+type wirePacked struct {
+	Type string `cbor:"type,omitzero"`
+	Data []byte `cbor:"data,omitzero"`
 }
 
 func toWireIdentity(a *secpkg.AuthIdentity) *wireIdentity {
 	if a == nil {
 		return nil
 	}
-	return &wireIdentity{User: a.User, Domain: a.Domain, Password: a.Password}
+	w := &wireIdentity{User: a.User, Domain: a.Domain, Password: a.Password}
+	if a.Packed != nil {
+		w.Packed = &wirePacked{Type: string(a.Packed.Type), Data: a.Packed.Data}
+	}
+	return w
 }
 
 func (w *wireIdentity) identity() *secpkg.AuthIdentity {
 	if w == nil {
 		return nil
 	}
-	return &secpkg.AuthIdentity{User: w.User, Domain: w.Domain, Password: w.Password}
+	a := &secpkg.AuthIdentity{User: w.User, Domain: w.Domain, Password: w.Password}
+	if w.Packed != nil {
+		a.Packed = &secpkg.PackedCredentials{Type: secpkg.PackedCredentialType(w.Packed.Type), Data: w.Packed.Data}
+	}
+	return a
 }
 
 // wireBindings is a secpkg.ChannelBindings (SEC_CHANNEL_BINDINGS).

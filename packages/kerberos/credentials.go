@@ -96,14 +96,16 @@ func (c *credential) wipe() {
 
 // AcquireCredentialsHandle is SpAcquireCredentialsHandle. Outbound
 // credentials come, in this order, from explicit credentials
-// (req.Identity: a password, for the AS exchange), the caller's logon
-// session (req.LogonID, which the LSA has checked the caller owns), and,
-// for a caller in the LSA's own process only, the client keytab and then
-// the MIT credentials cache of the process's environment. The AS exchange
-// of a password is made at the first InitializeSecurityContext, so that a
-// wrong password shows there (SEC_E_LOGON_DENIED), as on Windows.
-// Inbound credentials hold the keytab's keys, for req.Principal only if
-// it is given.
+// (req.Identity: a password, for the AS exchange; or packed credentials,
+// a keytab or an MIT credentials cache, given as bytes or as a file the
+// LSA opens with the caller's rights), the caller's logon session
+// (req.LogonID, which the LSA has checked the caller owns), and, for a
+// caller in the LSA's own process only, the client keytab and then the
+// MIT credentials cache of the process's environment. The AS exchange is
+// made at the first InitializeSecurityContext, so that a wrong password
+// shows there (SEC_E_LOGON_DENIED), as on Windows. Inbound credentials
+// hold the LSA's keytabs' keys (or a keytab the caller passed), for
+// req.Principal only if it is given.
 func (p *lsaPackage) AcquireCredentialsHandle(ctx context.Context, req *secpkg.CredentialsRequest) (*secpkg.Credentials, error) {
 	kdc, err := p.krb()
 	if err != nil {
@@ -125,7 +127,7 @@ func (p *lsaPackage) AcquireCredentialsHandle(ctx context.Context, req *secpkg.C
 		}
 	}
 	if c.use&secpkg.CredentialInbound != 0 {
-		if c.in, err = p.acceptorCredentials(conf, req); err != nil {
+		if c.in, err = p.acceptorCredentials(ctx, conf, req); err != nil {
 			c.wipe()
 			return nil, err
 		}
@@ -150,6 +152,9 @@ func (o *initiatorCreds) tgt() *krb5.Credential {
 
 func (p *lsaPackage) initiatorCredentials(ctx context.Context, conf *krb5.Config, req *secpkg.CredentialsRequest) (*initiatorCreds, error) {
 	max := p.cfg.maxCachedTickets()
+	if id := req.Identity; id != nil && id.Packed != nil {
+		return p.packedInitiator(ctx, conf, id, req.Principal, max)
+	}
 	if id := req.Identity; id != nil {
 		client, err := clientPrincipal(conf, id.User, id.Domain)
 		if err != nil {
@@ -193,6 +198,54 @@ func (p *lsaPackage) initiatorCredentials(ctx context.Context, conf *krb5.Config
 		return o, err
 	}
 	return nil, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: no credentials: no logon session with a TGT, no explicit credentials, no client keytab and no credentials cache")
+}
+
+// packedData returns the bytes of packed credentials: as given, or read
+// from the file they name with the caller's rights
+// (secpkg.CallerFileReader), never the LSA's own.
+func (p *lsaPackage) packedData(ctx context.Context, pc *secpkg.PackedCredentials) (data []byte, keytab bool, err error) {
+	switch pc.Type {
+	case secpkg.PackedKeytab, secpkg.PackedCCache:
+		return append([]byte(nil), pc.Data...), pc.Type == secpkg.PackedKeytab, nil
+	case secpkg.PackedKeytabFile, secpkg.PackedCCacheFile:
+		r, ok := p.lsa.(secpkg.CallerFileReader)
+		if !ok {
+			return nil, false, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: this LSA opens no file for its callers: pass the file's contents (%s)", map[bool]secpkg.PackedCredentialType{true: secpkg.PackedKeytab, false: secpkg.PackedCCache}[pc.Type == secpkg.PackedKeytabFile])
+		}
+		b, err := r.ReadCallerFile(ctx, filePath(string(pc.Data)), maxKeytabFile)
+		if err != nil {
+			return nil, false, err
+		}
+		return b, pc.Type == secpkg.PackedKeytabFile, nil
+	}
+	return nil, false, secpkg.Errorf(secpkg.StatusUnknownCredentials, "kerberos: packed credentials of type %q", pc.Type)
+}
+
+// packedInitiator returns outbound credentials from a keytab (the AS
+// exchange with its keys) or a credentials cache (its TGT) the caller
+// passed. The principal is the identity's user, else principal, else the
+// keytab's first or the cache's own.
+func (p *lsaPackage) packedInitiator(ctx context.Context, conf *krb5.Config, id *secpkg.AuthIdentity, principal string, max int) (*initiatorCreds, error) {
+	b, isKeytab, err := p.packedData(ctx, id.Packed)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	if id.User != "" {
+		want, err := clientPrincipal(conf, id.User, id.Domain)
+		if err != nil {
+			return nil, err
+		}
+		principal = want.String()
+	}
+	if isKeytab {
+		kt, err := krb5.ParseKeytab(b)
+		if err != nil {
+			return nil, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: keytab: %w", err)
+		}
+		return keytabCredentials(conf, kt, principal, max)
+	}
+	return ccacheCredentials(conf, b, principal, max)
 }
 
 // clientPrincipal returns the principal of a user name as a caller
@@ -355,10 +408,29 @@ func ccacheCredentials(conf *krb5.Config, b []byte, principal string, max int) (
 
 // acceptorCredentials returns inbound credentials: the keytab, and the
 // principal req names, which must have keys in it.
-func (p *lsaPackage) acceptorCredentials(conf *krb5.Config, req *secpkg.CredentialsRequest) (*acceptorCreds, error) {
-	kt, err := p.keytabs.load(p.cfg.keytabPaths(expandName(conf.DefaultKeytabName)))
-	if err != nil {
-		return nil, err
+func (p *lsaPackage) acceptorCredentials(ctx context.Context, conf *krb5.Config, req *secpkg.CredentialsRequest) (*acceptorCreds, error) {
+	var kt *krb5.Keytab
+	if id := req.Identity; id != nil && id.Packed != nil {
+		// The caller's own keytab (lsad's policy still decides which
+		// principals it may accept as).
+		b, isKeytab, err := p.packedData(ctx, id.Packed)
+		if err != nil {
+			return nil, err
+		}
+		if !isKeytab {
+			clear(b)
+			return nil, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: inbound credentials need a keytab, not a credentials cache")
+		}
+		kt, err = krb5.ParseKeytab(b)
+		clear(b)
+		if err != nil {
+			return nil, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: keytab: %w", err)
+		}
+	} else {
+		var err error
+		if kt, err = p.keytabs.load(p.cfg.keytabPaths(expandName(conf.DefaultKeytabName))); err != nil {
+			return nil, err
+		}
 	}
 	in := &acceptorCreds{keytab: kt}
 	if req.Principal == "" {

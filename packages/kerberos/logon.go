@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/opensspi/sspi/internal/krb5"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -13,27 +14,20 @@ import (
 // new logon session of the caller, in the LSA, where default credentials
 // (AcquireCredentials without explicit credentials) find it. The password
 // is not kept. The user is "alice" with the realm as the domain (or the
-// default realm), "alice@REALM" or "REALM\alice".
+// default realm), "alice@REALM" or "REALM\alice"; or, in place of the
+// password, packed credentials: a keytab (the AS exchange with its keys)
+// or a credentials cache (its TGT), as bytes or as a file the LSA opens
+// with the caller's rights.
 func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*secpkg.LogonResult, error) {
 	kdc, err := p.krb()
 	if err != nil {
 		return nil, err
 	}
 	id := req.Identity
-	client, err := clientPrincipal(kdc.Config, id.User, id.Domain)
-	if err != nil {
-		return nil, err
-	}
-	if len(id.Password) == 0 {
-		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "kerberos: logon of %v without a password", client)
-	}
 	kctx, cancel := p.kdcContext(ctx)
 	defer cancel()
-	tgt, err := kdc.GetInitialCredentialsPassword(kctx, client, string(id.Password), nil)
+	tgt, err := p.logonTGT(kctx, kdc, &id)
 	if err != nil {
-		if secpkg.StatusOf(err) == secpkg.StatusLogonDenied {
-			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: client.String(), Reason: "the KDC refused the AS exchange", Status: secpkg.StatusLogonDenied})
-		}
 		return nil, err
 	}
 	defer destroyCredential(tgt)
@@ -54,6 +48,40 @@ func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*
 	}
 	p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonSuccess, Principal: tgt.Client.String()})
 	return &secpkg.LogonResult{LogonID: logon, User: user, Domain: realm}, nil
+}
+
+// logonTGT gets the TGT of a logon: the AS exchange with the password,
+// or with the keys of a keytab the caller passed, or the TGT of a
+// credentials cache the caller passed (imported as it is, as `kinit -c`
+// then `sspi logon --ccache` would).
+func (p *lsaPackage) logonTGT(ctx context.Context, kdc *krb5.Client, id *secpkg.AuthIdentity) (*krb5.Credential, error) {
+	if id.Packed != nil {
+		o, err := p.packedInitiator(ctx, kdc.Config, id, "", p.cfg.maxCachedTickets())
+		if err != nil {
+			return nil, err
+		}
+		defer func() { o.own.wipe() }()
+		_, tgt, err := p.tgtOf(ctx, kdc, o)
+		if err != nil {
+			return nil, err
+		}
+		return tgt, nil
+	}
+	client, err := clientPrincipal(kdc.Config, id.User, id.Domain)
+	if err != nil {
+		return nil, err
+	}
+	if len(id.Password) == 0 {
+		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "kerberos: logon of %v without a password", client)
+	}
+	tgt, err := kdc.GetInitialCredentialsPassword(ctx, client, string(id.Password), nil)
+	if err != nil {
+		if secpkg.StatusOf(err) == secpkg.StatusLogonDenied {
+			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: client.String(), Reason: "the KDC refused the AS exchange", Status: secpkg.StatusLogonDenied})
+		}
+		return nil, err
+	}
+	return tgt, nil
 }
 
 // LogonTerminated is SpLogonTerminated: the LSA ended a logon session,
