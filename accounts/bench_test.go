@@ -8,6 +8,10 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory"
+	_ "github.com/opensspi/sspi/accounts/postgres"
+	_ "github.com/opensspi/sspi/accounts/sqlite"
+	"github.com/opensspi/sspi/internal/pgtest"
 )
 
 // BenchmarkStore measures the calls every logon makes, per backend:
@@ -22,7 +26,7 @@ func BenchmarkStore(b *testing.B) {
 	}{
 		{"memory", func(*testing.B) string { return "memory:" }},
 		{"sqlite", func(b *testing.B) string { return "sqlite:" + filepath.Join(b.TempDir(), "sam.db") }},
-		{"postgres", func(b *testing.B) string { return pgSchema(b) }},
+		{"postgres", func(b *testing.B) string { return pgtest.Schema(b) }},
 	}
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory"
 )
 
 func Example() {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,54 +30,71 @@ type Options struct {
 	// an account locked, file permissions tightened). Nil means
 	// silent. Verifiers and connection strings are never logged.
 	Logger *slog.Logger
-
-	// Test and benchmark knobs, set only from this package's tests.
-	sqliteSynchronous string // PRAGMA synchronous; "" means FULL
-	sqliteAutoCkpt    int    // PRAGMA wal_autocheckpoint; 0 means SQLite's default
 }
 
-// config is Options resolved at Open.
-type config struct {
-	policy LockoutPolicy
-	now    func() time.Time
-	log    *slog.Logger
-	opts   Options
+// Driver opens the stores of one data source scheme: a backend, in the
+// role of database/sql/driver.Driver. The backends register themselves
+// when a program imports them; see [Register].
+type Driver interface {
+	// Open opens the store named by dsn, which starts with the scheme
+	// the driver was registered under.
+	Open(ctx context.Context, dsn string, opts *Options) (Store, error)
 }
 
-func newConfig(opts *Options) (*config, error) {
-	c := &config{policy: DefaultLockoutPolicy, now: time.Now}
-	if opts != nil {
-		c.opts = *opts
-		if opts.Lockout != nil {
-			c.policy = *opts.Lockout
-		}
-		if opts.Now != nil {
-			c.now = opts.Now
-		}
-		c.log = opts.Logger
-	}
-	if err := c.policy.validate(); err != nil {
-		return nil, err
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
-	return c, nil
+var (
+	driversMu sync.RWMutex
+	drivers   = map[string]Driver{}
+)
+
+// knownDrivers are the backends of this module, by scheme: Open names the
+// package to import when a program uses a scheme it did not link.
+var knownDrivers = map[string]string{
+	"sqlite":     "github.com/opensspi/sspi/accounts/sqlite",
+	"postgres":   "github.com/opensspi/sspi/accounts/postgres",
+	"postgresql": "github.com/opensspi/sspi/accounts/postgres",
+	"memory":     "github.com/opensspi/sspi/accounts/memory",
 }
 
-// stamp is the store's current time as stored.
-func (c *config) stamp() time.Time { return normTime(c.now()) }
-
-// logonTime is the time RecordLogon uses.
-func (c *config) logonTime(now time.Time) time.Time {
-	if now.IsZero() {
-		return c.stamp()
+// Register makes a backend available to [Open] under a data source scheme
+// (compared without regard to case), the way database/sql.Register makes
+// a driver available: a program links the backends it imports, and no
+// other. The backends of this module register from their init functions:
+//
+//	import _ "github.com/opensspi/sspi/accounts/sqlite"   // sqlite:PATH
+//	import _ "github.com/opensspi/sspi/accounts/postgres" // postgres://…
+//	import _ "github.com/opensspi/sspi/accounts/memory"   // memory:
+//
+// Register panics if d is nil or the scheme is taken.
+func Register(scheme string, d Driver) {
+	if d == nil {
+		panic("accounts: Register driver is nil")
 	}
-	return normTime(now)
+	if scheme == "" || strings.ContainsAny(scheme, ":/") {
+		panic("accounts: Register with a bad scheme " + fmt.Sprintf("%q", scheme))
+	}
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	key := strings.ToLower(scheme)
+	if _, dup := drivers[key]; dup {
+		panic("accounts: Register called twice for scheme " + scheme)
+	}
+	drivers[key] = d
+}
+
+// Drivers returns the registered data source schemes, sorted.
+func Drivers() []string {
+	driversMu.RLock()
+	defer driversMu.RUnlock()
+	out := make([]string, 0, len(drivers))
+	for s := range drivers {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Open opens (creating and migrating if needed) the account store named
-// by dsn:
+// by dsn, with the backend registered for its scheme:
 //
 //	sqlite:PATH                   a SQLite file (created with mode 0600), the default backend
 //	postgres://… or postgresql://…  a PostgreSQL database (pgx connection string)
@@ -85,29 +104,20 @@ func (c *config) logonTime(now time.Time) time.Time {
 // file that is not a SQLite database: a store never starts empty in place
 // of one it cannot read, since that would reset every lockout counter.
 func Open(ctx context.Context, dsn string, opts *Options) (Store, error) {
-	cfg, err := newConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	scheme, rest, ok := strings.Cut(dsn, ":")
-	if !ok {
+	scheme, _, ok := strings.Cut(dsn, ":")
+	if !ok || scheme == "" {
 		return nil, fmt.Errorf("accounts: data source name has no scheme (want sqlite:, postgres:// or memory:)")
 	}
-	switch strings.ToLower(scheme) {
-	case "sqlite":
-		if rest == "" {
-			return nil, fmt.Errorf("accounts: sqlite: data source name has no path")
-		}
-		return openSQLite(ctx, rest, cfg)
-	case "postgres", "postgresql":
-		return openPostgres(ctx, dsn, cfg)
-	case "memory":
-		if rest != "" {
-			return nil, fmt.Errorf("accounts: memory: data source name takes no argument")
-		}
-		return newMemory(cfg), nil
-	default:
-		// The scheme is not echoed: a mistyped DSN may carry a password.
-		return nil, fmt.Errorf("accounts: unknown data source scheme (want sqlite:, postgres:// or memory:)")
+	key := strings.ToLower(scheme)
+	driversMu.RLock()
+	d := drivers[key]
+	driversMu.RUnlock()
+	if d != nil {
+		return d.Open(ctx, dsn, opts)
 	}
+	if pkg, known := knownDrivers[key]; known {
+		return nil, fmt.Errorf("accounts: no driver for data source scheme %q in this program (it must import %s)", key, pkg)
+	}
+	// The scheme is not echoed: a mistyped DSN may carry a password.
+	return nil, fmt.Errorf("accounts: unknown data source scheme (this program knows %s)", strings.Join(Drivers(), ", "))
 }

@@ -6,10 +6,17 @@
 // Two backends implement [Store]: SQLite (the default, one file, WAL) and
 // PostgreSQL (several hosts' LSAs sharing one database). Both keep lockout
 // counters in transactions, so concurrent failures from any number of
-// processes or hosts count exactly. [Open] picks a backend from a data
-// source name; a third, memory:, keeps everything in the process with the
-// same semantics, for tests and demonstrations. Package storetest is the
-// conformance suite all three pass.
+// processes or hosts count exactly. A third, memory:, keeps everything in
+// the process with the same semantics, for tests and demonstrations.
+// Package storetest is the conformance suite all three pass.
+//
+// The backends are drivers, linked by import as database/sql drivers are
+// ([Register]): [Open] picks one by the scheme of a data source name, and
+// a program that imports only accounts/sqlite links no PostgreSQL client.
+//
+//	import _ "github.com/opensspi/sspi/accounts/sqlite"   // sqlite:PATH
+//	import _ "github.com/opensspi/sspi/accounts/postgres" // postgres://…
+//	import _ "github.com/opensspi/sspi/accounts/memory"   // memory:
 //
 // # Names
 //

@@ -2,17 +2,22 @@
 // application process: the embedded mode of the design, for programs and
 // tests that want authentication without a daemon.
 //
-// Importing it is the one line a program needs:
+// Importing it, with the account store backend the program uses, is all
+// a program needs:
 //
-//	import _ "github.com/opensspi/sspi/embedded"
+//	import (
+//		_ "github.com/opensspi/sspi/accounts/sqlite" // SSPI_STORE=sqlite:PATH
+//		_ "github.com/opensspi/sspi/embedded"
+//	)
 //
 // after which [sspi.Default] and [sspi.OpenLSA] start an LSA engine in
 // this process (unless SSPI_LSA names lsad's socket), with the account
-// store SSPI_STORE names, if any. The application then holds long-term
-// secrets in its own address space: the same code as lsad runs, without
-// the process boundary. Programs that talk to lsad should not import this
-// package; they then link neither the engine nor any account store
-// driver.
+// store SSPI_STORE names, if any. Store backends are linked by import, as
+// database/sql drivers are; package embedded itself links none. The
+// application then holds long-term secrets in its own address space: the
+// same code as lsad runs, without the process boundary. Programs that talk
+// to lsad should not import this package; they then link neither the
+// engine nor any account store backend.
 //
 // Part of the authority side: it may import the engine (lsa/engine) and
 // the account store; nothing on the application side imports it.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi"
+	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
+	_ "github.com/opensspi/sspi/accounts/sqlite" // the sqlite: store
 	"github.com/opensspi/sspi/embedded"
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"

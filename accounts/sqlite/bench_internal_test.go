@@ -1,9 +1,11 @@
-package accounts
+package sqlite
 
 import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/opensspi/sspi/accounts"
 )
 
 // BenchmarkSQLiteSynchronous is what synchronous=FULL costs over NORMAL for
@@ -12,13 +14,15 @@ import (
 func BenchmarkSQLiteSynchronous(b *testing.B) {
 	for _, mode := range []string{"OFF", "NORMAL", "FULL"} {
 		b.Run(mode, func(b *testing.B) {
-			s, err := Open(b.Context(), "sqlite:"+filepath.Join(b.TempDir(), "sam.db"),
-				&Options{Lockout: &LockoutPolicy{}, sqliteSynchronous: mode})
+			testSynchronous = mode
+			defer func() { testSynchronous = "" }()
+			s, err := accounts.Open(b.Context(), "sqlite:"+filepath.Join(b.TempDir(), "sam.db"),
+				&accounts.Options{Lockout: &accounts.LockoutPolicy{}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			if err := s.Create(b.Context(), &Account{Name: "victim"}); err != nil {
+			if err := s.Create(b.Context(), &accounts.Account{Name: "victim"}); err != nil {
 				b.Fatal(err)
 			}
 			now := time.Now()

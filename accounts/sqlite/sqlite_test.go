@@ -1,4 +1,4 @@
-package accounts_test
+package sqlite_test
 
 import (
 	"bytes"
@@ -13,42 +13,9 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/sqlite"
+	"github.com/opensspi/sspi/accounts/storetest"
 )
-
-func TestOpenErrors(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		dsn  string
-		opts *accounts.Options
-		want string
-	}{
-		{"no scheme", "sam.db", nil, "no scheme"},
-		{"unknown scheme", "mysql://u:secret@h/db", nil, "unknown data source scheme"},
-		{"sqlite without path", "sqlite:", nil, "no path"},
-		{"sqlite in memory", "sqlite::memory:", nil, "file path"},
-		{"sqlite URI", "sqlite:file:x.db", nil, "file path"},
-		{"memory with argument", "memory:x", nil, "no argument"},
-		{"negative threshold", "memory:", &accounts.Options{Lockout: &accounts.LockoutPolicy{Threshold: -1}}, "negative"},
-		{"negative window", "memory:", &accounts.Options{Lockout: &accounts.LockoutPolicy{Threshold: 1, Window: -1}}, "negative"},
-		{"negative duration", "memory:", &accounts.Options{Lockout: &accounts.LockoutPolicy{Duration: -1}}, "negative"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := accounts.Open(t.Context(), tt.dsn, tt.opts)
-			if err == nil {
-				s.Close()
-				t.Fatalf("Open(%q) succeeded", tt.dsn)
-			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "accounts: ") {
-				t.Errorf("Open(%q) = %q, want an accounts: error about %q", tt.dsn, err, tt.want)
-			}
-			if strings.Contains(err.Error(), "secret") {
-				t.Errorf("error repeats the data source name: %v", err)
-			}
-		})
-	}
-}
 
 // TestSQLiteFileModes checks that the database and its -wal and -shm files
 // are private even under umask 0, and that an existing file readable by
@@ -225,4 +192,29 @@ func TestSQLitePath(t *testing.T) {
 	if _, err := s.Lookup(t.Context(), "", "A"); err != nil {
 		t.Errorf("reopened: %v", err)
 	}
+}
+
+func openOrFatal(t *testing.T, dsn string, opts *accounts.Options) accounts.Store {
+	t.Helper()
+	s, err := accounts.Open(t.Context(), dsn, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, opts *accounts.Options) accounts.Store {
+		return openOrFatal(t, "sqlite:"+filepath.Join(t.TempDir(), "sam.db"), opts)
+	})
+}
+
+// TestShared opens the same file twice, as two processes would.
+func TestShared(t *testing.T) {
+	t.Parallel()
+	storetest.RunShared(t, func(t *testing.T, opts *accounts.Options) (a, b accounts.Store) {
+		dsn := "sqlite:" + filepath.Join(t.TempDir(), "sam.db")
+		return openOrFatal(t, dsn, opts), openOrFatal(t, dsn, opts)
+	})
 }

@@ -1,62 +1,90 @@
-package accounts
+// Package memory is the in-process backend of the account store: a new,
+// empty store for each Open of "memory:", with the semantics of the
+// others and nothing written anywhere, for tests and demonstrations.
+//
+//	import _ "github.com/opensspi/sspi/accounts/memory"
+//
+//	store, err := accounts.Open(ctx, "memory:", nil)
+package memory
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/accounts/internal/rules"
 )
+
+func init() { accounts.Register("memory", driver{}) }
+
+// driver opens memory: data source names.
+type driver struct{}
+
+func (driver) Open(ctx context.Context, dsn string, opts *accounts.Options) (accounts.Store, error) {
+	if _, rest, _ := strings.Cut(dsn, ":"); rest != "" {
+		return nil, fmt.Errorf("accounts: memory: data source name takes no argument")
+	}
+	cfg, err := rules.NewConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newMemory(cfg), nil
+}
 
 // memoryStore is the memory: backend. One mutex serializes everything,
 // which gives it the same atomicity as the SQL stores' transactions.
 type memoryStore struct {
-	cfg *config
+	cfg *rules.Config
 
 	mu       sync.Mutex
 	closed   bool
-	accounts map[memKey]*Account // values are owned by the store; callers get copies
+	accounts map[memKey]*accounts.Account // values are owned by the store; callers get copies
 }
 
 type memKey struct{ domain, name string }
 
-func newMemory(cfg *config) *memoryStore {
-	return &memoryStore{cfg: cfg, accounts: make(map[memKey]*Account)}
+func newMemory(cfg *rules.Config) *memoryStore {
+	return &memoryStore{cfg: cfg, accounts: make(map[memKey]*accounts.Account)}
 }
 
 var errClosed = errors.New("accounts: store is closed")
 
-func keyOf(domain, name string) memKey { return memKey{foldKey(domain), foldKey(name)} }
+func keyOf(domain, name string) memKey { return memKey{rules.FoldKey(domain), rules.FoldKey(name)} }
 
 // get returns the account under the lock, or an error.
-func (m *memoryStore) get(ctx context.Context, domain, name string) (*Account, error) {
+func (m *memoryStore) get(ctx context.Context, domain, name string) (*accounts.Account, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if m.closed {
 		return nil, errClosed
 	}
-	if checkAccountName(domain, name) != nil {
-		return nil, ErrNotFound
+	if rules.CheckAccountName(domain, name) != nil {
+		return nil, accounts.ErrNotFound
 	}
 	a, ok := m.accounts[keyOf(domain, name)]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, accounts.ErrNotFound
 	}
 	return a, nil
 }
 
-func (m *memoryStore) Lookup(ctx context.Context, domain, name string) (*Account, error) {
+func (m *memoryStore) Lookup(ctx context.Context, domain, name string) (*accounts.Account, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, err := m.get(ctx, domain, name)
 	if err != nil {
 		return nil, err
 	}
-	return cloneAccount(a), nil
+	return rules.CloneAccount(a), nil
 }
 
-func (m *memoryStore) Create(ctx context.Context, a *Account) error {
-	n, err := newAccount(a, m.cfg.stamp())
+func (m *memoryStore) Create(ctx context.Context, a *accounts.Account) error {
+	n, err := rules.NewAccount(a, m.cfg.Stamp())
 	if err != nil {
 		return err
 	}
@@ -70,14 +98,14 @@ func (m *memoryStore) Create(ctx context.Context, a *Account) error {
 	}
 	k := keyOf(n.Domain, n.Name)
 	if _, ok := m.accounts[k]; ok {
-		return ErrExists
+		return accounts.ErrExists
 	}
 	m.accounts[k] = n
 	return nil
 }
 
 func (m *memoryStore) SetVerifiers(ctx context.Context, domain, name string, verifiers map[string][]byte) error {
-	v, err := normVerifiers(verifiers)
+	v, err := rules.NormVerifiers(verifiers)
 	if err != nil {
 		return err
 	}
@@ -88,13 +116,13 @@ func (m *memoryStore) SetVerifiers(ctx context.Context, domain, name string, ver
 		return err
 	}
 	a.Verifiers = v
-	a.Lockout = LockoutState{}
-	a.Updated = m.cfg.stamp()
+	a.Lockout = accounts.LockoutState{}
+	a.Updated = m.cfg.Stamp()
 	return nil
 }
 
 func (m *memoryStore) SetGroups(ctx context.Context, domain, name string, groups []string) error {
-	g, err := normGroups(groups)
+	g, err := rules.NormGroups(groups)
 	if err != nil {
 		return err
 	}
@@ -105,7 +133,7 @@ func (m *memoryStore) SetGroups(ctx context.Context, domain, name string, groups
 		return err
 	}
 	a.Groups = g
-	a.Updated = m.cfg.stamp()
+	a.Updated = m.cfg.Stamp()
 	return nil
 }
 
@@ -117,7 +145,7 @@ func (m *memoryStore) SetDisabled(ctx context.Context, domain, name string, disa
 		return err
 	}
 	a.Disabled = disabled
-	a.Updated = m.cfg.stamp()
+	a.Updated = m.cfg.Stamp()
 	return nil
 }
 
@@ -131,7 +159,7 @@ func (m *memoryStore) Delete(ctx context.Context, domain, name string) error {
 	return nil
 }
 
-func (m *memoryStore) List(ctx context.Context) ([]*Account, error) {
+func (m *memoryStore) List(ctx context.Context) ([]*accounts.Account, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -140,30 +168,30 @@ func (m *memoryStore) List(ctx context.Context) ([]*Account, error) {
 	if m.closed {
 		return nil, errClosed
 	}
-	list := make([]*Account, 0, len(m.accounts))
+	list := make([]*accounts.Account, 0, len(m.accounts))
 	for _, a := range m.accounts {
-		c := cloneAccount(a)
+		c := rules.CloneAccount(a)
 		c.Verifiers = nil
 		list = append(list, c)
 	}
-	sortAccounts(list)
+	rules.SortAccounts(list)
 	return list, nil
 }
 
-func (m *memoryStore) RecordLogon(ctx context.Context, domain, name string, success bool, now time.Time) (LogonOutcome, error) {
-	now = m.cfg.logonTime(now)
+func (m *memoryStore) RecordLogon(ctx context.Context, domain, name string, success bool, now time.Time) (accounts.LogonOutcome, error) {
+	now = m.cfg.LogonTime(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, err := m.get(ctx, domain, name)
 	if err != nil {
-		return LogonOutcome{}, err
+		return accounts.LogonOutcome{}, err
 	}
-	next, lockedNow := m.cfg.policy.apply(a.Lockout, success, now)
+	next, lockedNow := rules.Apply(m.cfg.Policy, a.Lockout, success, now)
 	a.Lockout = next
 	if lockedNow {
-		logLocked(m.cfg, a.Domain, a.Name, next)
+		m.cfg.LogLocked(a.Domain, a.Name, next)
 	}
-	return LogonOutcome{State: next, LockedNow: lockedNow}, nil
+	return accounts.LogonOutcome{State: next, LockedNow: lockedNow}, nil
 }
 
 func (m *memoryStore) Unlock(ctx context.Context, domain, name string) error {
@@ -173,8 +201,8 @@ func (m *memoryStore) Unlock(ctx context.Context, domain, name string) error {
 	if err != nil {
 		return err
 	}
-	a.Lockout = LockoutState{}
-	a.Updated = m.cfg.stamp()
+	a.Lockout = accounts.LockoutState{}
+	a.Updated = m.cfg.Stamp()
 	return nil
 }
 

@@ -1,4 +1,13 @@
-package accounts
+// Package postgres is the PostgreSQL backend of the account store: one
+// database shared by several hosts' LSAs, lockout counters updated in
+// transactions. A program links it (and pgx) by importing it; it then
+// serves the "postgres://…" and "postgresql://…" data source names of
+// accounts.Open (pgx connection strings):
+//
+//	import _ "github.com/opensspi/sspi/accounts/postgres"
+//
+//	store, err := accounts.Open(ctx, "postgres://lsad@db.example.com/opensspi", nil)
+package postgres
 
 import (
 	"context"
@@ -10,7 +19,27 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/accounts/internal/rules"
+	"github.com/opensspi/sspi/accounts/internal/sqlstore"
 )
+
+func init() {
+	accounts.Register("postgres", driver{})
+	accounts.Register("postgresql", driver{})
+}
+
+// driver opens postgres:// and postgresql:// data source names.
+type driver struct{}
+
+func (driver) Open(ctx context.Context, dsn string, opts *accounts.Options) (accounts.Store, error) {
+	cfg, err := rules.NewConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, dsn, cfg)
+}
 
 // PostgreSQL is reached through pgx's database/sql adapter rather than
 // pgxpool: the SQL store is then one implementation for both backends,
@@ -33,29 +62,29 @@ const (
 	pgMigrationLock int64 = 0x6f70656e73737069
 )
 
-func postgresDialect() *dialect {
-	return &dialect{
-		name:               "postgres",
-		migrations:         "migrations/postgres",
-		blobType:           "BYTEA",
-		versionTableExists: `SELECT to_regclass('schema_version') IS NOT NULL`,
-		forUpdateLockout:   " FOR UPDATE OF l",
-		rebind:             func(q string) string { return q },
-		lockMigrations: func(ctx context.Context, tx *sql.Tx) error {
+func postgresDialect() *sqlstore.Dialect {
+	return &sqlstore.Dialect{
+		Name:               "postgres",
+		Migrations:         "migrations/postgres",
+		BlobType:           "BYTEA",
+		VersionTableExists: `SELECT to_regclass('schema_version') IS NOT NULL`,
+		ForUpdateLockout:   " FOR UPDATE OF l",
+		Rebind:             func(q string) string { return q },
+		LockMigrations: func(ctx context.Context, tx *sql.Tx) error {
 			// Released at the end of the transaction.
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, pgMigrationLock); err != nil {
 				return fmt.Errorf("accounts: postgres: taking the migration lock: %w", err)
 			}
 			return nil
 		},
-		retryable: func(err error) bool {
+		Retryable: func(err error) bool {
 			var pgErr *pgconn.PgError
 			return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 		},
 	}
 }
 
-func openPostgres(ctx context.Context, dsn string, cfg *config) (Store, error) {
+func open(ctx context.Context, dsn string, cfg *rules.Config) (accounts.Store, error) {
 	pcfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's parse errors show the connection string with the
@@ -66,16 +95,16 @@ func openPostgres(ctx context.Context, dsn string, cfg *config) (Store, error) {
 	db.SetMaxOpenConns(pgMaxConns)
 	db.SetMaxIdleConns(pgMaxConns / 2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := newSQLStore(cfg, postgresDialect(), db, db)
+	s := sqlstore.New(cfg, postgresDialect(), db, db)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("accounts: postgres: connecting: %w", err)
 	}
-	if err := migrate(ctx, db, s.d, cfg); err != nil {
+	if err := sqlstore.Migrate(ctx, db, s.D, cfg); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := s.prepare(ctx); err != nil {
+	if err := s.Prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package accounts
+package sqlite
 
 // Tests with several processes on one SQLite file: a helper process (this
 // test binary run again, the os/exec test pattern) is killed with SIGKILL
@@ -19,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/accounts/internal/sqlstore"
 )
 
 const (
@@ -32,7 +35,7 @@ const (
 // can only grow.
 var (
 	crashNow    = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	crashPolicy = LockoutPolicy{Threshold: 50}
+	crashPolicy = accounts.LockoutPolicy{Threshold: 50}
 )
 
 // TestHelperProcess is not a test: it is the body of the helper
@@ -68,11 +71,9 @@ func crashHelper(report *os.File) error {
 		return err
 	}
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite:"+os.Getenv(helperDB), &Options{
-		Lockout: &crashPolicy,
-		// Checkpoint often, so that kills also land in checkpoints.
-		sqliteAutoCkpt: 4,
-	})
+	// Checkpoint often, so that kills also land in checkpoints.
+	testAutoCheckpoint = 4
+	s, err := accounts.Open(ctx, "sqlite:"+os.Getenv(helperDB), &accounts.Options{Lockout: &crashPolicy})
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func crashHelper(report *os.File) error {
 	say("R")
 	for i := start; ; i++ {
 		say("B C %d", i)
-		err := s.Create(ctx, &Account{
+		err := s.Create(ctx, &accounts.Account{
 			Domain:    "crash",
 			Name:      fmt.Sprintf("user%07d", i),
 			Groups:    []string{"g1", fmt.Sprint("g", i)},
@@ -109,11 +110,11 @@ func crashHelper(report *os.File) error {
 		}
 		// Delete old accounts, so that the file (and the parent's
 		// checks) stay small however long the soak. An earlier helper
-		// may not have committed the account: ErrNotFound is fine.
+		// may not have committed the account: accounts.ErrNotFound is fine.
 		if old := i - crashKeep; old >= 0 {
 			say("B D %d", old)
 			err := s.Delete(ctx, "crash", fmt.Sprintf("user%07d", old))
-			if err != nil && !errors.Is(err, ErrNotFound) {
+			if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 				return err
 			}
 			say("C D %d", old)
@@ -205,11 +206,11 @@ func TestSQLiteCrash(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sam.db")
 	ctx := t.Context()
-	s, err := Open(ctx, "sqlite:"+db, &Options{Lockout: &crashPolicy})
+	s, err := accounts.Open(ctx, "sqlite:"+db, &accounts.Options{Lockout: &crashPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(ctx, &Account{Domain: "crash", Name: "victim"}); err != nil {
+	if err := s.Create(ctx, &accounts.Account{Domain: "crash", Name: "victim"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -314,12 +315,12 @@ type crashState struct {
 func checkCrashedStore(t *testing.T, iter int, db string, st crashState) int {
 	t.Helper()
 	ctx := t.Context()
-	s, err := Open(ctx, "sqlite:"+db, &Options{Lockout: &crashPolicy})
+	s, err := accounts.Open(ctx, "sqlite:"+db, &accounts.Options{Lockout: &crashPolicy})
 	if err != nil {
-		t.Fatalf("iteration %d: Open after kill: %v", iter, err)
+		t.Fatalf("iteration %d: accounts.Open after kill: %v", iter, err)
 	}
 	defer s.Close()
-	raw := s.(*sqlStore).r
+	raw := s.(*sqlstore.Store).R
 	var res string
 	if err := raw.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
 		t.Fatalf("iteration %d: integrity_check = %q, %v", iter, res, err)
@@ -382,7 +383,7 @@ func raceHelper(report *os.File) error {
 		return err
 	}
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite:"+os.Getenv(helperDB), &Options{Lockout: &raceProcPolicy})
+	s, err := accounts.Open(ctx, "sqlite:"+os.Getenv(helperDB), &accounts.Options{Lockout: &raceProcPolicy})
 	if err != nil {
 		return err
 	}
@@ -401,7 +402,7 @@ func raceHelper(report *os.File) error {
 	return nil
 }
 
-var raceProcPolicy = LockoutPolicy{Threshold: 40, Window: time.Hour, Duration: time.Hour}
+var raceProcPolicy = accounts.LockoutPolicy{Threshold: 40, Window: time.Hour, Duration: time.Hour}
 
 // TestSQLiteProcessRace has several processes record failures on one
 // account at once: each failure must see its own count (1…N exactly once
@@ -410,12 +411,12 @@ var raceProcPolicy = LockoutPolicy{Threshold: 40, Window: time.Hour, Duration: t
 func TestSQLiteProcessRace(t *testing.T) {
 	const procs, each = 4, 15
 	db := filepath.Join(t.TempDir(), "sam.db")
-	s, err := Open(t.Context(), "sqlite:"+db, &Options{Lockout: &raceProcPolicy})
+	s, err := accounts.Open(t.Context(), "sqlite:"+db, &accounts.Options{Lockout: &raceProcPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Create(t.Context(), &Account{Domain: "race", Name: "victim"}); err != nil {
+	if err := s.Create(t.Context(), &accounts.Account{Domain: "race", Name: "victim"}); err != nil {
 		t.Fatal(err)
 	}
 	type result struct {

@@ -1,79 +1,34 @@
-package accounts_test
+package postgres_test
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to make test schemas
-
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/postgres"
 	"github.com/opensspi/sspi/accounts/storetest"
+	"github.com/opensspi/sspi/internal/pgtest"
 )
 
-// pgDSN returns the test server's connection string, or skips the test.
-// scripts/pg-test-server.sh starts a server and prints the variable.
-func pgDSN(t testing.TB) string {
-	dsn := os.Getenv("SSPI_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("SSPI_TEST_POSTGRES is not set; run: eval \"$(scripts/pg-test-server.sh start)\"")
-	}
-	return dsn
-}
-
-var pgAdmin struct {
-	once sync.Once
-	db   *sql.DB
-	err  error
-}
-
-// pgSchema makes a new, empty schema for one test, dropped when it ends,
-// and returns a connection string whose search_path is that schema: every
-// test gets a database of its own on one server.
-func pgSchema(t testing.TB) string {
-	dsn := pgDSN(t)
-	pgAdmin.once.Do(func() {
-		pgAdmin.db, pgAdmin.err = sql.Open("pgx", dsn)
-		if pgAdmin.err == nil {
-			pgAdmin.err = pgAdmin.db.Ping()
-		}
-	})
-	if pgAdmin.err != nil {
-		t.Fatalf("connecting to SSPI_TEST_POSTGRES: %v", pgAdmin.err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "sspi_test_" + hex.EncodeToString(b[:])
-	if _, err := pgAdmin.db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := pgAdmin.db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("DROP SCHEMA: %v", err)
-		}
-	})
-	u, err := url.Parse(dsn)
+func openOrFatal(t *testing.T, dsn string, opts *accounts.Options) accounts.Store {
+	t.Helper()
+	s, err := accounts.Open(t.Context(), dsn, opts)
 	if err != nil {
-		t.Fatalf("SSPI_TEST_POSTGRES is not a URL: %v", err)
+		t.Fatalf("Open: %v", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return s
 }
 
 func TestPostgresConformance(t *testing.T) {
-	pgDSN(t)
+	pgtest.DSN(t)
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, opts *accounts.Options) accounts.Store {
-		return openOrFatal(t, pgSchema(t), opts)
+		return openOrFatal(t, pgtest.Schema(t), opts)
 	})
 }
 
@@ -81,10 +36,10 @@ func TestPostgresConformance(t *testing.T) {
 // would: each sees what the other writes, and failures recorded through
 // both count exactly.
 func TestPostgresShared(t *testing.T) {
-	pgDSN(t)
+	pgtest.DSN(t)
 	t.Parallel()
 	storetest.RunShared(t, func(t *testing.T, opts *accounts.Options) (a, b accounts.Store) {
-		dsn := pgSchema(t)
+		dsn := pgtest.Schema(t)
 		return openOrFatal(t, dsn, opts), openOrFatal(t, dsn, opts)
 	})
 }
@@ -92,7 +47,7 @@ func TestPostgresShared(t *testing.T) {
 // TestPostgresConcurrentMigration starts several stores on an empty
 // database at once: the advisory lock lets exactly one migrate.
 func TestPostgresConcurrentMigration(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t)
 	const n = 6
 	stores := make([]accounts.Store, n)
 	errs := make([]error, n)
@@ -123,7 +78,7 @@ func TestPostgresConcurrentMigration(t *testing.T) {
 }
 
 func TestPostgresRefusesNewerSchema(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t)
 	s := openOrFatal(t, dsn, nil)
 	s.Close()
 	db, err := sql.Open("pgx", dsn)
@@ -162,7 +117,7 @@ func TestPostgresBadDSN(t *testing.T) {
 // TestPostgresLeastPrivilege opens, as a role that may read and write the
 // tables but not create any, a database an administrator has migrated.
 func TestPostgresLeastPrivilege(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t)
 	s := openOrFatal(t, dsn, nil) // the administrator migrates
 	s.Close()
 	u, err := url.Parse(dsn)
@@ -177,13 +132,13 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ` + schema + ` TO ` + role,
 		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ` + schema + ` TO ` + role,
 	} {
-		if _, err := pgAdmin.db.Exec(stmt); err != nil {
+		if _, err := pgtest.Admin(t).Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
 	t.Cleanup(func() {
-		pgAdmin.db.Exec(`DROP OWNED BY ` + role)
-		pgAdmin.db.Exec(`DROP ROLE ` + role)
+		pgtest.Admin(t).Exec(`DROP OWNED BY ` + role)
+		pgtest.Admin(t).Exec(`DROP ROLE ` + role)
 	})
 	u.User = url.User(role)
 	s = openOrFatal(t, u.String(), nil)
