@@ -34,7 +34,7 @@ func BenchmarkStore(b *testing.B) {
 				b.Skip("SSPI_TEST_POSTGRES is not set")
 			}
 			// Lockout off, so that every failure writes and none locks.
-			s, err := accounts.Open(b.Context(), be.dsn(b), &accounts.Options{Lockout: &accounts.LockoutPolicy{}})
+			s, err := accounts.Open(b.Context(), be.dsn(b), &accounts.Options{Lockout: &accounts.LockoutPolicy{}, Create: true})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -26,11 +26,27 @@ type Options struct {
 	// passes a zero time.
 	Now func() time.Time
 
-	// Logger receives the store's rare events (migrations applied,
-	// an account locked, file permissions tightened). Nil means
-	// silent. Verifiers and connection strings are never logged.
+	// Logger receives the store's rare events at level Info or Warn
+	// (the store created, with the message [LogStoreCreated]; its
+	// schema migrated; file permissions tightened). Nil means silent.
+	// Verifiers and connection strings are never logged.
 	Logger *slog.Logger
+
+	// Create lets Open make a new store where there is none: the
+	// SQLite file (mode 0600, in a directory that must exist; no
+	// directory is ever created), or the tables in a PostgreSQL
+	// database that has none. Without it, Open of a missing store
+	// fails with an error that wraps [ErrNoStore] and changes nothing,
+	// so that a mistyped name never becomes a new, empty store (whose
+	// empty account list would look like an answer). memory: is always
+	// a new store.
+	Create bool
 }
+
+// LogStoreCreated is the message of the Info record with which Open
+// reports to Options.Logger that it created a new store, so that a
+// program can tell its user where.
+const LogStoreCreated = "accounts: created the account store"
 
 // Driver opens the stores of one data source scheme: a backend, in the
 // role of database/sql/driver.Driver. The backends register themselves
@@ -93,16 +109,19 @@ func Drivers() []string {
 	return out
 }
 
-// Open opens (creating and migrating if needed) the account store named
-// by dsn, with the backend registered for its scheme:
+// Open opens the account store named by dsn, with the backend registered
+// for its scheme, migrating its schema if it is older than this program;
+// it creates the store only if opts.Create is set:
 //
 //	sqlite:PATH                   a SQLite file (created with mode 0600), the default backend
 //	postgres://… or postgresql://…  a PostgreSQL database (pgx connection string)
 //	memory:                       a new, empty in-process store, for tests and demos
 //
-// A database whose schema is newer than this program is refused, as is a
-// file that is not a SQLite database: a store never starts empty in place
-// of one it cannot read, since that would reset every lockout counter.
+// A missing store is an error wrapping [ErrNoStore] unless opts.Create is
+// set. A database whose schema is newer than this program is refused, as
+// is a file that is not a SQLite database: a store never starts empty in
+// place of one it cannot read, since that would reset every lockout
+// counter.
 func Open(ctx context.Context, dsn string, opts *Options) (Store, error) {
 	scheme, _, ok := strings.Cut(dsn, ":")
 	if !ok || scheme == "" {

@@ -90,6 +90,10 @@ import (
 var (
 	ErrNotFound = errors.New("accounts: no such account")
 	ErrExists   = errors.New("accounts: account already exists")
+	// ErrNoStore is wrapped by the error of Open when there is no
+	// store where the data source name points and Options.Create is not
+	// set.
+	ErrNoStore = errors.New("accounts: no account store")
 )
 
 // Account is one account with its verifiers.

@@ -35,7 +35,7 @@ import (
 
 func init() {
 	sspi.RegisterEmbeddedLSA(func(ctx context.Context, store string) (lsa.Conn, error) {
-		cfg, err := Config(ctx, store)
+		cfg, err := Config(ctx, store, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -45,13 +45,16 @@ func init() {
 
 // Config returns the configuration of an embedded engine: every
 // registered package, machine names from the host, and the account store
-// named by the data source name store (see accounts.Open), or none when
-// store is empty. The caller owns the store it opens (Open closes it with
-// the engine).
-func Config(ctx context.Context, store string) (*engine.Config, error) {
+// named by the data source name store, opened with opts (see
+// accounts.Open), or none when store is empty. With nil opts, as
+// [sspi.OpenLSA] calls it, the store must exist: a mistyped SSPI_STORE is
+// an error wrapping accounts.ErrNoStore, never a new, empty store; a
+// program that means to create one sets opts.Create. The caller owns the
+// store it opens (Open closes it with the engine).
+func Config(ctx context.Context, store string, opts *accounts.Options) (*engine.Config, error) {
 	cfg := &engine.Config{}
 	if store != "" {
-		s, err := accounts.Open(ctx, store, nil)
+		s, err := accounts.Open(ctx, store, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -188,9 +188,6 @@ func (m *memoryStore) RecordLogon(ctx context.Context, domain, name string, succ
 	}
 	next, lockedNow := rules.Apply(m.cfg.Policy, a.Lockout, success, now)
 	a.Lockout = next
-	if lockedNow {
-		m.cfg.LogLocked(a.Domain, a.Name, next)
-	}
 	return accounts.LogonOutcome{State: next, LockedNow: lockedNow}, nil
 }
 

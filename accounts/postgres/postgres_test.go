@@ -15,6 +15,9 @@ import (
 	"github.com/opensspi/sspi/internal/pgtest"
 )
 
+// create is the options that let Open make a new store.
+var create = &accounts.Options{Create: true}
+
 func openOrFatal(t *testing.T, dsn string, opts *accounts.Options) accounts.Store {
 	t.Helper()
 	s, err := accounts.Open(t.Context(), dsn, opts)
@@ -53,7 +56,7 @@ func TestPostgresConcurrentMigration(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = accounts.Open(t.Context(), dsn, nil) })
+		wg.Go(func() { stores[i], errs[i] = accounts.Open(t.Context(), dsn, create) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -79,7 +82,7 @@ func TestPostgresConcurrentMigration(t *testing.T) {
 
 func TestPostgresRefusesNewerSchema(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	s := openOrFatal(t, dsn, nil)
+	s := openOrFatal(t, dsn, create)
 	s.Close()
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -118,7 +121,7 @@ func TestPostgresBadDSN(t *testing.T) {
 // tables but not create any, a database an administrator has migrated.
 func TestPostgresLeastPrivilege(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	s := openOrFatal(t, dsn, nil) // the administrator migrates
+	s := openOrFatal(t, dsn, create) // the administrator creates the store
 	s.Close()
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -149,4 +152,30 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 	if _, err := s.RecordLogon(t.Context(), "", "alice", false, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPostgresNoCreate: a database without the store's tables is no store
+// unless Options.Create says to make one; Open then creates nothing.
+func TestPostgresNoCreate(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	_, err := accounts.Open(t.Context(), dsn, nil)
+	if !errors.Is(err, accounts.ErrNoStore) {
+		t.Fatalf("Open of an empty database = %v, want ErrNoStore", err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("Open without Create made %d tables", tables)
+	}
+	s := openOrFatal(t, dsn, create)
+	s.Close()
+	s = openOrFatal(t, dsn, nil)
+	s.Close()
 }

@@ -17,7 +17,7 @@ func BenchmarkSQLiteSynchronous(b *testing.B) {
 			testSynchronous = mode
 			defer func() { testSynchronous = "" }()
 			s, err := accounts.Open(b.Context(), "sqlite:"+filepath.Join(b.TempDir(), "sam.db"),
-				&accounts.Options{Lockout: &accounts.LockoutPolicy{}})
+				&accounts.Options{Lockout: &accounts.LockoutPolicy{}, Create: true})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -206,7 +206,7 @@ func TestSQLiteCrash(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sam.db")
 	ctx := t.Context()
-	s, err := accounts.Open(ctx, "sqlite:"+db, &accounts.Options{Lockout: &crashPolicy})
+	s, err := accounts.Open(ctx, "sqlite:"+db, &accounts.Options{Lockout: &crashPolicy, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ var raceProcPolicy = accounts.LockoutPolicy{Threshold: 40, Window: time.Hour, Du
 func TestSQLiteProcessRace(t *testing.T) {
 	const procs, each = 4, 15
 	db := filepath.Join(t.TempDir(), "sam.db")
-	s, err := accounts.Open(t.Context(), "sqlite:"+db, &accounts.Options{Lockout: &raceProcPolicy})
+	s, err := accounts.Open(t.Context(), "sqlite:"+db, &accounts.Options{Lockout: &raceProcPolicy, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,6 +144,8 @@ func open(ctx context.Context, path string, cfg *rules.Config) (accounts.Store, 
 		sync = "FULL"
 	}
 	params := url.Values{}
+	// SQLite must never create the file: prepareSQLiteFile decided.
+	params.Set("mode", "rw")
 	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMS))
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "secure_delete(1)")
@@ -180,7 +182,11 @@ func initSQLite(ctx context.Context, s *sqlstore.Store, path string) error {
 	// Vet the file before changing anything in it: a file that is not a
 	// database fails here ("file is not a database"), another
 	// application's database is refused, and both are left as they are.
-	if err := sqliteVet(ctx, s.R); err != nil {
+	err := sqliteVet(ctx, s.R, s.Cfg.Create)
+	if errors.Is(err, errEmpty) {
+		return fmt.Errorf("%w at %s (the file is empty)", accounts.ErrNoStore, path)
+	}
+	if err != nil {
 		return fmt.Errorf("accounts: sqlite: opening %s: %w", path, err)
 	}
 	// WAL is a property of the file: set once, it holds for every later
@@ -209,8 +215,9 @@ func initSQLite(ctx context.Context, s *sqlstore.Store, path string) error {
 }
 
 // sqliteVet reads, without writing, whether the file can be an account
-// store: a new (empty) database, or one marked with our application id.
-func sqliteVet(ctx context.Context, db *sql.DB) error {
+// store: a new (empty) database if create is set, or one marked with our
+// application id.
+func sqliteVet(ctx context.Context, db *sql.DB, create bool) error {
 	// One read transaction: both reads see the same state, never an
 	// unmarked file and the tables of another Open's migration.
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -235,25 +242,47 @@ func sqliteVet(ctx context.Context, db *sql.DB) error {
 	if n != 0 {
 		return errors.New("the file holds another application's tables")
 	}
+	if !create {
+		return errEmpty
+	}
 	return nil
 }
 
-// prepareSQLiteFile creates the database file with mode 0600 before SQLite
-// opens it (SQLite would create it with 0644 less the umask), and narrows
-// the mode of an existing one: verifiers are secrets.
+// errEmpty is sqliteVet's finding of an empty database, where Open may
+// not create a store.
+var errEmpty = errors.New("empty database")
+
+// prepareSQLiteFile makes sure the database file exists before SQLite
+// opens it (which it then does with mode=rw, never creating it): it
+// creates it with mode 0600 when cfg allows (SQLite would create it with
+// 0644 less the umask), in a directory that must exist, and narrows the
+// mode of an existing one: verifiers are secrets.
 func prepareSQLiteFile(path string, cfg *rules.Config) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("accounts: sqlite: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		if err := f.Close(); err != nil {
+	if !cfg.Create {
+		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w at %s", accounts.ErrNoStore, path)
+		}
+		if err != nil {
 			return fmt.Errorf("accounts: sqlite: %w", err)
 		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("accounts: sqlite: %w", err)
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("accounts: sqlite: %s is not a regular file", path)
+		}
+	} else {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("accounts: sqlite: %w", err)
+			}
+			return nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("accounts: sqlite: cannot create %s: the directory %s does not exist", filepath.Base(path), filepath.Dir(path))
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("accounts: sqlite: %w", err)
+		}
 	}
 	if err := tightenMode(path, cfg); err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"database/sql"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,9 +26,8 @@ func TestSQLiteFileModes(t *testing.T) {
 	// Not parallel: the umask is per process.
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
-	dir := filepath.Join(t.TempDir(), "new", "dir")
-	db := filepath.Join(dir, "sam.db")
-	s := openOrFatal(t, "sqlite:"+db, nil)
+	db := filepath.Join(t.TempDir(), "sam.db")
+	s := openOrFatal(t, "sqlite:"+db, create)
 	if err := s.Create(t.Context(), &accounts.Account{Name: "a", Verifiers: map[string][]byte{"NTLM": {1}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +39,6 @@ func TestSQLiteFileModes(t *testing.T) {
 		if perm := fi.Mode().Perm(); perm != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), perm)
 		}
-	}
-	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("created directory: %v, %v; want mode 0700", fi.Mode(), err)
 	}
 	s.Close()
 
@@ -86,12 +84,12 @@ func TestSQLiteRefuses(t *testing.T) {
 			rawExec(t, path, `PRAGMA application_id = 1234`)
 		}, "not an account store"},
 		{"newer schema", func(t *testing.T, path string) {
-			s := openOrFatal(t, "sqlite:"+path, nil)
+			s := openOrFatal(t, "sqlite:"+path, create)
 			s.Close()
 			rawExec(t, path, `INSERT INTO schema_version (version, applied) VALUES (999, 0)`)
 		}, "newer than this program"},
 		{"corrupt header", func(t *testing.T, path string) {
-			s := openOrFatal(t, "sqlite:"+path, nil)
+			s := openOrFatal(t, "sqlite:"+path, create)
 			s.Create(t.Context(), &accounts.Account{Name: "a"})
 			s.Close()
 			f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -110,19 +108,81 @@ func TestSQLiteRefuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := accounts.Open(t.Context(), "sqlite:"+path, nil)
-			if err == nil {
-				s.Close()
-				t.Fatalf("Open succeeded")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Open = %v, want an error about %q", err, tt.want)
-			}
-			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
-				t.Errorf("the refused file was changed")
+			// Create changes nothing here: it makes a store where
+			// there is no file, never in place of one.
+			for _, opts := range []*accounts.Options{nil, create} {
+				s, err := accounts.Open(t.Context(), "sqlite:"+path, opts)
+				if err == nil {
+					s.Close()
+					t.Fatalf("Open (create %t) succeeded", opts != nil)
+				}
+				if !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("Open (create %t) = %v, want an error about %q", opts != nil, err, tt.want)
+				}
+				if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+					t.Errorf("the refused file was changed (create %t)", opts != nil)
+				}
 			}
 		})
 	}
+}
+
+// TestSQLiteNoCreate checks that only Options.Create makes a store: Open
+// of a missing file, of a file in a missing directory or of an empty file
+// fails with ErrNoStore and creates nothing; Create makes the file (never
+// a directory) and says so in the log.
+func TestSQLiteNoCreate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		filepath.Join(dir, "missing.db"),
+		filepath.Join(dir, "no", "such", "dir", "a.db"),
+		empty,
+	} {
+		s, err := accounts.Open(t.Context(), "sqlite:"+path, nil)
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open(%s) without Create succeeded", path)
+		}
+		if !errors.Is(err, accounts.ErrNoStore) || !strings.Contains(err.Error(), "no account store") {
+			t.Errorf("Open(%s) = %v, want ErrNoStore", path, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "empty.db" {
+		t.Errorf("Open without Create left files behind: %v", entries)
+	}
+	if fi, _ := os.Stat(empty); fi.Size() != 0 {
+		t.Errorf("Open without Create wrote %d bytes into an empty file", fi.Size())
+	}
+
+	_, err := accounts.Open(t.Context(), "sqlite:"+filepath.Join(dir, "no", "such", "dir", "a.db"), create)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Open with Create in a missing directory = %v, want an error naming the directory", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "no")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open with Create made a directory: %v", err)
+	}
+
+	var logs bytes.Buffer
+	path := filepath.Join(dir, "new.db")
+	s := openOrFatal(t, "sqlite:"+path, &accounts.Options{Create: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s.Close()
+	if !strings.Contains(logs.String(), accounts.LogStoreCreated) {
+		t.Errorf("creating a store logged %q, want %q", logs.String(), accounts.LogStoreCreated)
+	}
+	logs.Reset()
+	s = openOrFatal(t, "sqlite:"+path, &accounts.Options{Create: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s.Close()
+	if strings.Contains(logs.String(), accounts.LogStoreCreated) {
+		t.Errorf("opening an existing store with Create logged %q", logs.String())
+	}
+	s = openOrFatal(t, "sqlite:"+path, nil)
+	s.Close()
 }
 
 func rawExec(t *testing.T, path, stmt string) {
@@ -147,7 +207,7 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = accounts.Open(t.Context(), "sqlite:"+path, nil) })
+		wg.Go(func() { stores[i], errs[i] = accounts.Open(t.Context(), "sqlite:"+path, create) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -173,7 +233,10 @@ func TestSQLitePath(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "odd dir?#%20", "sam?x=1#frag%41.db")
-	s := openOrFatal(t, "sqlite:"+path, nil)
+	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := openOrFatal(t, "sqlite:"+path, create)
 	if err := s.Create(t.Context(), &accounts.Account{Name: "a"}); err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +256,9 @@ func TestSQLitePath(t *testing.T) {
 		t.Errorf("reopened: %v", err)
 	}
 }
+
+// create is the options that let Open make a new store.
+var create = &accounts.Options{Create: true}
 
 func openOrFatal(t *testing.T, dsn string, opts *accounts.Options) accounts.Store {
 	t.Helper()

@@ -30,8 +30,8 @@ import (
 	"github.com/opensspi/sspi/accounts"
 )
 
-// Opener opens a new, empty store configured with opts. Run closes every
-// store it opens.
+// Opener opens a new, empty store configured with opts (in which Create
+// is set). Run closes every store it opens.
 type Opener func(t *testing.T, opts *accounts.Options) accounts.Store
 
 // SharedOpener opens two stores on one new, empty database, as two
@@ -77,7 +77,7 @@ type env struct {
 func newEnv(t *testing.T, open Opener, policy *accounts.LockoutPolicy) *env {
 	t.Helper()
 	c := NewClock(epoch)
-	s := open(t, &accounts.Options{Lockout: policy, Now: c.Now})
+	s := open(t, &accounts.Options{Lockout: policy, Now: c.Now, Create: true})
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -795,6 +795,7 @@ func testRedaction(t *testing.T, open Opener) {
 	var logs bytes.Buffer
 	c := NewClock(epoch)
 	s := open(t, &accounts.Options{
+		Create:  true,
 		Lockout: &accounts.LockoutPolicy{Threshold: 1, Window: time.Hour},
 		Now:     c.Now,
 		Logger:  slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -865,7 +866,7 @@ func testCanceled(t *testing.T, open Opener) {
 }
 
 func testClosed(t *testing.T, open Opener) {
-	s := open(t, nil)
+	s := open(t, &accounts.Options{Create: true})
 	if err := s.Create(t.Context(), sample()); err != nil {
 		t.Fatal(err)
 	}
@@ -886,7 +887,7 @@ func testClosed(t *testing.T, open Opener) {
 func RunShared(t *testing.T, open SharedOpener) {
 	policy := accounts.LockoutPolicy{Threshold: 5, Window: time.Hour, Duration: time.Hour}
 	setup := func(t *testing.T) (a, b accounts.Store) {
-		a, b = open(t, &accounts.Options{Lockout: &policy, Now: NewClock(epoch).Now})
+		a, b = open(t, &accounts.Options{Lockout: &policy, Now: NewClock(epoch).Now, Create: true})
 		t.Cleanup(func() { a.Close(); b.Close() })
 		return a, b
 	}

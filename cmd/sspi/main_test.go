@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("SSPI_LSA", "")
 			env.Setenv("SSPI_STORE", "")
 			env.Setenv("SSPI_PASSWORD", "")
+			// The default account store goes in the script's own
+			// directory, never the user's.
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "xdg"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

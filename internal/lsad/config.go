@@ -6,6 +6,7 @@ package lsad
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -33,6 +34,12 @@ type Config struct {
 	// Store is the account store: "sqlite:PATH", "postgres://…", or empty
 	// for none.
 	Store string `toml:"store"`
+	// CreateStore lets lsad create the store when there is none (the
+	// SQLite file, in a directory that must exist, or the tables in an
+	// empty PostgreSQL database). Off by default: a mistyped store then
+	// stops lsad with an error instead of starting it on a new, empty
+	// store.
+	CreateStore bool `toml:"create_store"`
 	// Packages lists the enabled packages in order; empty means every
 	// registered one. Reloaded on SIGHUP.
 	Packages []string `toml:"packages"`
@@ -139,8 +146,8 @@ func (c *Config) socketMode() (os.FileMode, error) {
 	return os.FileMode(m), nil
 }
 
-func (c *Config) storeOptions() *accounts.Options {
-	o := &accounts.Options{}
+func (c *Config) storeOptions(log *slog.Logger) *accounts.Options {
+	o := &accounts.Options{Create: c.CreateStore, Logger: log}
 	switch l := c.Lockout; {
 	case l.Threshold < 0:
 		o.Lockout = &accounts.LockoutPolicy{}

@@ -95,7 +95,7 @@ type lsaMode struct {
 // holding alice, the same machine names.
 func engineWithAlice(t testing.TB) *engine.Engine {
 	t.Helper()
-	store, err := accounts.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "accounts.db"), nil)
+	store, err := accounts.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "accounts.db"), &accounts.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 type Config struct {
 	Policy accounts.LockoutPolicy
 	Log    *slog.Logger // never nil
+	Create bool
 	now    func() time.Time
 }
 
@@ -31,6 +32,7 @@ func NewConfig(opts *accounts.Options) (*Config, error) {
 			c.now = opts.Now
 		}
 		c.Log = opts.Logger
+		c.Create = opts.Create
 	}
 	if err := validate(c.Policy); err != nil {
 		return nil, err
@@ -63,13 +65,4 @@ func (c *Config) LogonTime(now time.Time) time.Time {
 		return c.Stamp()
 	}
 	return NormTime(now)
-}
-
-// LogLocked logs that a failure locked an account.
-func (c *Config) LogLocked(domain, name string, st accounts.LockoutState) {
-	c.Log.Info("accounts: account locked out",
-		slog.String("domain", domain),
-		slog.String("name", name),
-		slog.Int("failures", st.Failures),
-		slog.Time("locked_until", st.LockedUntil))
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/accounts/internal/rules"
 
 	"context"
@@ -127,6 +128,11 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, cfg *rules.Config) (er
 			return err
 		}
 	}
+	if cur.Int64 == 0 && !cfg.Create {
+		// A database without our tables is not a store: creating one
+		// is the caller's explicit choice (Options.Create).
+		return fmt.Errorf("%w in this %s database (it has no schema; Options.Create makes one)", accounts.ErrNoStore, d.Name)
+	}
 	if int(cur.Int64) > latest {
 		return fmt.Errorf("accounts: database schema version %d is newer than this program's %d; upgrade the program", cur.Int64, latest)
 	}
@@ -152,7 +158,10 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, cfg *rules.Config) (er
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("accounts: committing migrations: %w", err)
 	}
-	if int(cur.Int64) < latest {
+	switch {
+	case cur.Int64 == 0:
+		cfg.Log.Info(accounts.LogStoreCreated, "backend", d.Name, "schema", latest)
+	case int(cur.Int64) < latest:
 		cfg.Log.Info("accounts: schema migrated", "backend", d.Name, "from", cur.Int64, "to", latest)
 	}
 	return nil

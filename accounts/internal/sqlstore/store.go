@@ -456,14 +456,14 @@ func (s *Store) RecordLogon(ctx context.Context, domain, name string, success bo
 		}
 	}
 	var out accounts.LogonOutcome
-	var who lockoutRow
+
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		l, err := scanLockout(tx.QueryRowContext(ctx, s.qLockout, dk, nk))
 		if err != nil {
 			return err
 		}
 		next, lockedNow := rules.Apply(s.Cfg.Policy, l.state, success, now)
-		out, who = accounts.LogonOutcome{State: next, LockedNow: lockedNow}, l
+		out = accounts.LogonOutcome{State: next, LockedNow: lockedNow}
 		if rules.Equal(next, l.state) {
 			return nil
 		}
@@ -476,9 +476,6 @@ func (s *Store) RecordLogon(ctx context.Context, domain, name string, success bo
 	})
 	if err != nil {
 		return accounts.LogonOutcome{}, err
-	}
-	if out.LockedNow {
-		s.Cfg.LogLocked(who.domain, who.name, out.State)
 	}
 	return out, nil
 }
