@@ -22,8 +22,8 @@ type Options struct {
 	Lockout *LockoutPolicy
 
 	// Now returns the current time. Nil means time.Now. The store uses
-	// it for Created and Updated, and in RecordLogon when the caller
-	// passes a zero time.
+	// it for Created and Updated, and in Logon when the attempt has no
+	// time.
 	Now func() time.Time
 
 	// Logger receives the store's rare events at level Info or Warn

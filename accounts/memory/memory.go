@@ -11,9 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/accounts/internal/rules"
@@ -43,6 +43,9 @@ type memoryStore struct {
 	mu       sync.Mutex
 	closed   bool
 	accounts map[memKey]*accounts.Account // values are owned by the store; callers get copies
+	// decoys are the lockout states of the decoy rows, which attempts
+	// on names that are no account's write, as in the SQL stores.
+	decoys [rules.DecoyBuckets]accounts.LockoutState
 }
 
 type memKey struct{ domain, name string }
@@ -178,17 +181,42 @@ func (m *memoryStore) List(ctx context.Context) ([]*accounts.Account, error) {
 	return list, nil
 }
 
-func (m *memoryStore) RecordLogon(ctx context.Context, domain, name string, success bool, now time.Time) (accounts.LogonOutcome, error) {
-	now = m.cfg.LogonTime(now)
+func (m *memoryStore) Logon(ctx context.Context, a accounts.LogonAttempt) (accounts.LogonOutcome, error) {
+	if a.Check == nil {
+		return accounts.LogonOutcome{}, errors.New("accounts: logon attempt without a check")
+	}
+	now := m.cfg.LogonTime(a.Now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	a, err := m.get(ctx, domain, name)
+	acct, err := m.get(ctx, a.Domain, a.Name)
+	if errors.Is(err, accounts.ErrNotFound) {
+		acct, err = nil, nil
+	}
 	if err != nil {
 		return accounts.LogonOutcome{}, err
 	}
-	next, lockedNow := rules.Apply(m.cfg.Policy, a.Lockout, success, now)
-	a.Lockout = next
-	return accounts.LogonOutcome{State: next, LockedNow: lockedNow}, nil
+	var d rules.Decision
+	bucket := rules.DecoyBucket(a.Domain, a.Name)
+	if acct == nil {
+		d = rules.Decide(m.cfg.Policy, &a, false, false, m.decoys[bucket], nil, 0, now)
+	} else {
+		// Check gets a copy, wiped afterwards, as from the SQL stores.
+		v := slices.Clone(acct.Verifiers[a.Package])
+		d = rules.Decide(m.cfg.Policy, &a, true, acct.Disabled, acct.Lockout, v, 0, now)
+		clear(v)
+	}
+	switch {
+	case d.Write && acct != nil:
+		acct.Lockout = d.Next
+	case d.Write:
+		m.decoys[bucket] = d.Next
+	}
+	out := accounts.LogonOutcome{Result: d.Result, LockedNow: d.LockedNow}
+	if acct != nil {
+		out.Account = rules.CloneAccount(acct)
+		out.Account.Verifiers = nil
+	}
+	return out, nil
 }
 
 func (m *memoryStore) Unlock(ctx context.Context, domain, name string) error {

@@ -48,12 +48,14 @@ func (driver) Open(ctx context.Context, dsn string, opts *accounts.Options) (acc
 // protocol, statement cache per connection); what the adapter costs is
 // measured by BenchmarkStore.
 //
-// RecordLogon reads the lockout row with SELECT … FOR UPDATE in a READ
-// COMMITTED transaction: concurrent failures from any number of hosts
-// queue on that row lock and each sees the count its predecessor
-// committed. Writers lock the account row before its children, so they
-// do not deadlock one another; should PostgreSQL still report a deadlock
-// or a serialization failure, the transaction is run again.
+// Logon reads the account with its lockout row locked (SELECT … FOR
+// UPDATE) in a READ COMMITTED transaction, runs the package's check and
+// writes the outcome before it commits: concurrent attempts from any
+// number of hosts queue on that row lock, and each is decided on the count
+// its predecessor committed. Writers lock the account row before its
+// children, so they do not deadlock one another; should PostgreSQL still
+// report a deadlock or a serialization failure, an administrative
+// transaction is run again, and a logon is refused (its check ran once).
 const (
 	pgMaxConns = 16
 	// pgMigrationLock is the advisory lock key held while migrating
@@ -66,9 +68,12 @@ func postgresDialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Name:               "postgres",
 		Migrations:         "migrations/postgres",
+		GroupsJSON:         `(SELECT COALESCE(json_agg(g.name)::text, '[]') FROM groups g WHERE g.account_id = a.id)`,
+		False:              "FALSE",
+		LockDecoy:          " FOR UPDATE OF d",
 		BlobType:           "BYTEA",
 		VersionTableExists: `SELECT to_regclass('schema_version') IS NOT NULL`,
-		ForUpdateLockout:   " FOR UPDATE OF l",
+		LockAccount:        " FOR UPDATE OF l",
 		Rebind:             func(q string) string { return q },
 		LockMigrations: func(ctx context.Context, tx *sql.Tx) error {
 			// Released at the end of the transaction.

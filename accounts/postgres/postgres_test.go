@@ -72,11 +72,13 @@ func TestPostgresConcurrentMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&versions); err != nil {
+	// Each migration applied once: as many rows as the newest version.
+	var newest int
+	if err := db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&versions, &newest); err != nil {
 		t.Fatal(err)
 	}
-	if versions != 1 {
-		t.Errorf("schema_version has %d rows after concurrent opens, want 1", versions)
+	if versions != newest {
+		t.Errorf("schema_version has %d rows for version %d after concurrent opens, want one per version", versions, newest)
 	}
 }
 
@@ -149,7 +151,7 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 	if err := s.Create(t.Context(), &accounts.Account{Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RecordLogon(t.Context(), "", "alice", false, time.Now()); err != nil {
+	if _, err := s.Logon(t.Context(), accounts.LogonAttempt{Name: "alice", Package: "NTLM", Check: func([]byte) bool { return false }}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -178,4 +180,86 @@ func TestPostgresNoCreate(t *testing.T) {
 	s.Close()
 	s = openOrFatal(t, dsn, nil)
 	s.Close()
+}
+
+func guess(name, password string, checked *bool) accounts.LogonAttempt {
+	return accounts.LogonAttempt{Domain: "D", Name: name, Package: "NTLM", Check: func(v []byte) bool {
+		if checked != nil {
+			*checked = v != nil
+		}
+		return v != nil && string(v) == password
+	}}
+}
+
+// TestPostgresWritesFail: with every write of a logon attempt failing
+// (a trigger), wrong passwords are errors, checked but not lost: they
+// count in memory, lock the account, and are written with the first
+// attempt that can write.
+func TestPostgresWritesFail(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	policy := accounts.LockoutPolicy{Threshold: 10, Window: time.Hour, Duration: time.Hour}
+	s := openOrFatal(t, dsn, &accounts.Options{Create: true, Lockout: &policy})
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.Create(ctx, &accounts.Account{Domain: "D", Name: "victim", Verifiers: map[string][]byte{"NTLM": []byte("right")}}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range []string{
+		`CREATE FUNCTION fail() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'read-only'; END $$ LANGUAGE plpgsql`,
+		`CREATE TRIGGER fail_lockout BEFORE UPDATE ON lockout FOR EACH ROW EXECUTE FUNCTION fail()`,
+		`CREATE TRIGGER fail_decoys BEFORE UPDATE ON logon_decoys FOR EACH ROW EXECUTE FUNCTION fail()`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	for i := range 15 {
+		if out, err := s.Logon(ctx, guess("victim", "wrong", nil)); err == nil {
+			t.Fatalf("wrong password %d: %v with the writes failing, want an error", i+1, out.Result)
+		}
+	}
+	if out, err := s.Logon(ctx, guess("victim", "right", nil)); err == nil {
+		t.Fatalf("right password after 15 unrecorded failures: %v, want an error", out.Result)
+	}
+	if _, err := s.Logon(ctx, guess("nobody", "right", nil)); err == nil {
+		t.Fatalf("an unknown account's attempt succeeded without its write")
+	}
+	if _, err := db.Exec(`DROP FUNCTION fail() CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Logon(ctx, guess("victim", "right", nil))
+	if err != nil || out.Result != accounts.LogonLockedOut || out.Account.Lockout.Failures != 17 {
+		t.Fatalf("right password once writable: %v, %v, %v; want refused with 17 failures", out.Result, out.Account, err)
+	}
+}
+
+// TestPostgresReadOnly opens a second store on the database with every
+// transaction read-only (as a standby, or a database set
+// default_transaction_read_only, gives): no attempt can take the
+// account's lock, so none is checked, and even the right password is
+// refused.
+func TestPostgresReadOnly(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	s := openOrFatal(t, dsn, create)
+	defer s.Close()
+	if err := s.Create(t.Context(), &accounts.Account{Domain: "D", Name: "victim", Verifiers: map[string][]byte{"NTLM": []byte("right")}}); err != nil {
+		t.Fatal(err)
+	}
+	ro := openOrFatal(t, dsn+"&default_transaction_read_only=on", nil)
+	defer ro.Close()
+	for _, password := range []string{"wrong", "right"} {
+		var checked bool
+		out, err := ro.Logon(t.Context(), guess("victim", password, &checked))
+		if err == nil || checked {
+			t.Fatalf("%s password on a read-only database: %v, %v (checked %t); want an error, unchecked", password, out.Result, err, checked)
+		}
+	}
+	if out, err := s.Logon(t.Context(), guess("victim", "right", nil)); err != nil || out.Result != accounts.LogonGranted {
+		t.Fatalf("through the writable store: %v, %v", out.Result, err)
+	}
 }

@@ -38,6 +38,16 @@ var (
 	crashPolicy = accounts.LockoutPolicy{Threshold: 50}
 )
 
+// victimVerifier is the verifier of the accounts the helpers attack;
+// wrongPassword never matches it.
+var victimVerifier = map[string][]byte{"NTLM": []byte("victim")}
+
+// wrongPassword is a logon attempt with a wrong password, at crashNow.
+func wrongPassword(domain, name string) accounts.LogonAttempt {
+	return accounts.LogonAttempt{Domain: domain, Name: name, Package: "NTLM", Now: crashNow,
+		Check: func([]byte) bool { return false }}
+}
+
 // TestHelperProcess is not a test: it is the body of the helper
 // processes, and returns at once in a normal run.
 func TestHelperProcess(t *testing.T) {
@@ -97,11 +107,11 @@ func crashHelper(report *os.File) error {
 		}
 		say("C C %d", i)
 		say("B F")
-		out, err := s.RecordLogon(ctx, "crash", "victim", false, crashNow)
+		out, err := s.Logon(ctx, wrongPassword("crash", "victim"))
 		if err != nil {
 			return err
 		}
-		say("C F %d", out.State.Failures)
+		say("C F %d", out.Account.Lockout.Failures)
 		if i%3 == 0 && i > start {
 			// Other writes, not checked beyond integrity.
 			if err := s.SetGroups(ctx, "crash", fmt.Sprintf("user%07d", i-1), []string{"changed"}); err != nil {
@@ -210,7 +220,7 @@ func TestSQLiteCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(ctx, &accounts.Account{Domain: "crash", Name: "victim"}); err != nil {
+	if err := s.Create(ctx, &accounts.Account{Domain: "crash", Name: "victim", Verifiers: victimVerifier}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -393,11 +403,11 @@ func raceHelper(report *os.File) error {
 		return err
 	}
 	for range n {
-		out, err := s.RecordLogon(ctx, "race", "victim", false, crashNow)
+		out, err := s.Logon(ctx, wrongPassword("race", "victim"))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(report, "O %d %t\n", out.State.Failures, out.LockedNow)
+		fmt.Fprintf(report, "O %d %t\n", out.Account.Lockout.Failures, out.LockedNow)
 	}
 	return nil
 }
@@ -416,7 +426,7 @@ func TestSQLiteProcessRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Create(t.Context(), &accounts.Account{Domain: "race", Name: "victim"}); err != nil {
+	if err := s.Create(t.Context(), &accounts.Account{Domain: "race", Name: "victim", Verifiers: victimVerifier}); err != nil {
 		t.Fatal(err)
 	}
 	type result struct {

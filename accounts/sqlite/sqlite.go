@@ -47,7 +47,7 @@ import (
 //
 // Write transactions start with BEGIN IMMEDIATE (_txlock=immediate): they
 // take SQLite's write lock before reading, so a read-modify-write such as
-// RecordLogon is never interleaved with another process's, and never fails
+// Logon is never interleaved with another process's, and never fails
 // with SQLITE_BUSY halfway through as a deferred transaction upgrading its
 // lock could. Within one process, writes queue on a pool of a single
 // connection; reads use a separate pool.
@@ -61,6 +61,8 @@ func sqliteDialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Name:               "sqlite",
 		Migrations:         "migrations/sqlite",
+		GroupsJSON:         `(SELECT json_group_array(g.name) FROM groups g WHERE g.account_id = a.id)`,
+		False:              "0",
 		BlobType:           "BLOB",
 		VersionTableExists: `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version')`,
 		Rebind:             sqlstore.RebindNumbered,
@@ -125,6 +127,7 @@ func (driver) Open(ctx context.Context, dsn string, opts *accounts.Options) (acc
 var (
 	testSynchronous    string // PRAGMA synchronous; "" means FULL
 	testAutoCheckpoint int    // PRAGMA wal_autocheckpoint; 0 means SQLite's default
+	testBusyTimeoutMS  int    // PRAGMA busy_timeout; 0 means sqliteBusyTimeoutMS
 )
 
 func open(ctx context.Context, path string, cfg *rules.Config) (accounts.Store, error) {
@@ -146,7 +149,11 @@ func open(ctx context.Context, path string, cfg *rules.Config) (accounts.Store, 
 	params := url.Values{}
 	// SQLite must never create the file: prepareSQLiteFile decided.
 	params.Set("mode", "rw")
-	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMS))
+	busy := sqliteBusyTimeoutMS
+	if testBusyTimeoutMS != 0 {
+		busy = testBusyTimeoutMS
+	}
+	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy))
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "secure_delete(1)")
 	params.Add("_pragma", "synchronous("+sync+")")

@@ -706,7 +706,7 @@ func (s *session) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*ls
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s does not support logon", p.name)
 	}
-	res, err := lu.LogonUser(ctx, &secpkg.LogonRequest{Identity: req.Identity})
+	res, err := lu.LogonUser(ctx, &secpkg.LogonRequest{Identity: req.Identity, Type: req.Type})
 	if err != nil {
 		return nil, err
 	}

@@ -99,3 +99,55 @@ func TestApply(t *testing.T) {
 		})
 	}
 }
+
+// TestDecide is the decision of a logon attempt as a table: what Check is
+// given, the result, what is written.
+func TestDecide(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := accounts.LockoutPolicy{Threshold: 3, Window: time.Hour, Duration: time.Hour}
+	locked := ls(3, t0, t0.Add(time.Hour))
+	v := []byte("verifier")
+	tests := []struct {
+		name      string
+		found     bool
+		disabled  bool
+		st        accounts.LockoutState
+		verifier  []byte
+		pending   int
+		right     bool
+		checked   bool // Check given the verifier
+		result    accounts.LogonResult
+		next      accounts.LockoutState
+		write     bool
+		lockedNow bool
+	}{
+		{"granted on a clear counter", true, false, ls(0, time.Time{}, time.Time{}), v, 0, true, true, accounts.LogonGranted, ls(0, time.Time{}, time.Time{}), false, false},
+		{"granted clears", true, false, ls(2, t0, time.Time{}), v, 0, true, true, accounts.LogonGranted, ls(0, time.Time{}, time.Time{}), true, false},
+		{"wrong password", true, false, ls(0, time.Time{}, time.Time{}), v, 0, false, true, accounts.LogonWrongPassword, ls(1, t0, time.Time{}), true, false},
+		{"wrong password locks", true, false, ls(2, t0, time.Time{}), v, 0, false, true, accounts.LogonWrongPassword, locked, true, true},
+		{"right password while locked", true, false, locked, v, 0, true, false, accounts.LogonLockedOut, ls(4, t0, t0.Add(time.Hour)), true, false},
+		{"disabled: rewritten unchanged", true, true, ls(1, t0, time.Time{}), v, 0, true, false, accounts.LogonDisabled, ls(1, t0, time.Time{}), true, false},
+		{"no verifier: rewritten unchanged", true, false, ls(0, time.Time{}, time.Time{}), nil, 0, true, false, accounts.LogonNoVerifier, ls(0, time.Time{}, time.Time{}), true, false},
+		{"unknown: the decoy counts", false, false, ls(1, t0, time.Time{}), nil, 0, true, false, accounts.LogonNoSuchAccount, ls(2, t0, time.Time{}), true, false},
+		{"unrecorded failures count first", true, false, ls(0, time.Time{}, time.Time{}), v, 3, true, false, accounts.LogonLockedOut, ls(4, t0, t0.Add(time.Hour)), true, true},
+		{"unrecorded failures below the threshold", true, false, ls(0, time.Time{}, time.Time{}), v, 2, true, true, accounts.LogonGranted, ls(0, time.Time{}, time.Time{}), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			var given []byte
+			a := &accounts.LogonAttempt{Check: func(b []byte) bool {
+				calls++
+				given = b
+				return b != nil && tt.right
+			}}
+			d := Decide(p, a, tt.found, tt.disabled, tt.st, tt.verifier, tt.pending, t0)
+			if calls != 1 || (given != nil) != tt.checked {
+				t.Errorf("Check called %d times, given the verifier %t; want once, %t", calls, given != nil, tt.checked)
+			}
+			if d.Result != tt.result || !Equal(d.Next, tt.next) || d.Write != tt.write || d.LockedNow != tt.lockedNow {
+				t.Errorf("Decide = %v, %+v, write %t, locked now %t; want %v, %+v, %t, %t", d.Result, d.Next, d.Write, d.LockedNow, tt.result, tt.next, tt.write, tt.lockedNow)
+			}
+		})
+	}
+}

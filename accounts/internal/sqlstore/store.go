@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/opensspi/sspi/accounts"
@@ -26,11 +27,18 @@ type Dialect struct {
 	// VersionTableExists is a query for one boolean: whether the
 	// schema_version table exists (where unqualified names resolve).
 	VersionTableExists string
-	// ForUpdateLockout is appended to the SELECT of RecordLogon: a row
-	// lock on PostgreSQL; nothing on SQLite, whose write transactions
+	// LockAccount and LockDecoy end the two parts of the read of Logon:
+	// row locks on PostgreSQL (FOR UPDATE OF the lockout row, FOR UPDATE
+	// of the decoy row); nothing on SQLite, whose write transactions
 	// (BEGIN IMMEDIATE) already exclude every other writer.
-	ForUpdateLockout string
-	Rebind           func(string) string
+	LockAccount, LockDecoy string
+	// False is the boolean false of the dialect.
+	False string
+	// GroupsJSON is an expression for the JSON array, as text, of the
+	// names in groups g WHERE g.account_id = a.id ('[]' when there are
+	// none).
+	GroupsJSON string
+	Rebind     func(string) string
 	// LockMigrations serializes migrators beyond what the transaction
 	// does (PostgreSQL: an advisory lock).
 	LockMigrations func(context.Context, *sql.Tx) error
@@ -56,11 +64,18 @@ type Store struct {
 	W   *sql.DB // write transactions
 	R   *sql.DB // single-statement reads; the same pool as W on PostgreSQL
 
-	qLookup, qList, qLockout, qLockoutRead string
+	qLookup, qList string
 
-	// The hot reads, prepared once per connection of R (preparing the
-	// Lookup query costs SQLite more than running it).
-	stLookup, stLockoutRead *sql.Stmt
+	// The hot statements, prepared once per connection (preparing the
+	// Lookup query costs SQLite more than running it): Lookup on R, the
+	// statements of Logon on W.
+	stLookup                              *sql.Stmt
+	stLogon, stAccountWrite, stDecoyWrite *sql.Stmt
+
+	// unrecorded counts, per account id, the failures Logon could not
+	// commit; the next attempt counts them first (see Logon).
+	mu         sync.Mutex
+	unrecorded map[int64]int
 }
 
 var _ accounts.Store = (*Store)(nil)
@@ -71,8 +86,14 @@ func (s *Store) Prepare(ctx context.Context) error {
 	if s.stLookup, err = s.R.PrepareContext(ctx, s.qLookup); err != nil {
 		return fmt.Errorf("accounts: preparing lookup: %w", err)
 	}
-	if s.stLockoutRead, err = s.R.PrepareContext(ctx, s.qLockoutRead); err != nil {
-		return fmt.Errorf("accounts: preparing lockout read: %w", err)
+	if s.stLogon, err = s.W.PrepareContext(ctx, s.qLogon()); err != nil {
+		return fmt.Errorf("accounts: preparing logon: %w", err)
+	}
+	if s.stAccountWrite, err = s.W.PrepareContext(ctx, s.D.Rebind(qAccountWrite)); err != nil {
+		return fmt.Errorf("accounts: preparing logon: %w", err)
+	}
+	if s.stDecoyWrite, err = s.W.PrepareContext(ctx, s.D.Rebind(qDecoyWrite)); err != nil {
+		return fmt.Errorf("accounts: preparing logon: %w", err)
 	}
 	return nil
 }
@@ -101,11 +122,6 @@ SELECT 0, a.id, a.domain, a.name, a.disabled, a.created, a.updated,
 UNION ALL
 SELECT 1, g.account_id, g.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM groups g`
-	s.qLockoutRead = d.Rebind(`
-SELECT l.account_id, a.domain, a.name, l.failures, l.first_failure, l.locked_until
-  FROM accounts a JOIN lockout l ON l.account_id = a.id
- WHERE a.domain_key = $1 AND a.name_key = $2`)
-	s.qLockout = s.qLockoutRead + d.ForUpdateLockout
 	return s
 }
 
@@ -409,77 +425,6 @@ func (s *Store) List(ctx context.Context) ([]*accounts.Account, error) {
 	return list, nil
 }
 
-// lockoutRow is an account's lockout state as read by RecordLogon.
-type lockoutRow struct {
-	id           int64
-	domain, name string
-	state        accounts.LockoutState
-}
-
-func scanLockout(row *sql.Row) (lockoutRow, error) {
-	var (
-		l                         lockoutRow
-		fails                     int64
-		firstFailure, lockedUntil sql.NullInt64
-	)
-	err := row.Scan(&l.id, &l.domain, &l.name, &fails, &firstFailure, &lockedUntil)
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, accounts.ErrNotFound
-	}
-	if err != nil {
-		return l, fmt.Errorf("accounts: reading lockout state: %w", err)
-	}
-	l.state = accounts.LockoutState{
-		Failures:     int(fails),
-		FirstFailure: rules.FromMicros(firstFailure.Int64, firstFailure.Valid),
-		LockedUntil:  rules.FromMicros(lockedUntil.Int64, lockedUntil.Valid),
-	}
-	return l, nil
-}
-
-func (s *Store) RecordLogon(ctx context.Context, domain, name string, success bool, now time.Time) (accounts.LogonOutcome, error) {
-	now = s.Cfg.LogonTime(now)
-	dk, nk, err := keys(domain, name)
-	if err != nil {
-		return accounts.LogonOutcome{}, err
-	}
-	if success {
-		// Most logons succeed on an account with a clear counter;
-		// they need no write. A failure committed after this read is
-		// ordered after this success, which is what its caller saw.
-		l, err := scanLockout(s.stLockoutRead.QueryRowContext(ctx, dk, nk))
-		if err != nil {
-			return accounts.LogonOutcome{}, err
-		}
-		if rules.Equal(l.state, accounts.LockoutState{}) {
-			return accounts.LogonOutcome{}, nil
-		}
-	}
-	var out accounts.LogonOutcome
-
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		l, err := scanLockout(tx.QueryRowContext(ctx, s.qLockout, dk, nk))
-		if err != nil {
-			return err
-		}
-		next, lockedNow := rules.Apply(s.Cfg.Policy, l.state, success, now)
-		out = accounts.LogonOutcome{State: next, LockedNow: lockedNow}
-		if rules.Equal(next, l.state) {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, s.D.Rebind(`UPDATE lockout SET failures = $2, first_failure = $3, locked_until = $4 WHERE account_id = $1`),
-			l.id, next.Failures, rules.ToMicros(next.FirstFailure), rules.ToMicros(next.LockedUntil))
-		if err != nil {
-			return fmt.Errorf("accounts: updating lockout state: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return accounts.LogonOutcome{}, err
-	}
-	return out, nil
-}
-
 func (s *Store) Unlock(ctx context.Context, domain, name string) error {
 	now := s.Cfg.Stamp()
 	return s.write(ctx, func(tx *sql.Tx) error {
@@ -492,7 +437,7 @@ func (s *Store) Unlock(ctx context.Context, domain, name string) error {
 }
 
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.stLookup, s.stLockoutRead} {
+	for _, st := range []*sql.Stmt{s.stLookup, s.stLogon, s.stAccountWrite, s.stDecoyWrite} {
 		if st != nil {
 			st.Close()
 		}

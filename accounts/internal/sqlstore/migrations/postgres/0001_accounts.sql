@@ -34,7 +34,7 @@ CREATE TABLE verifiers (
     PRIMARY KEY (account_id, package)
 );
 
--- lockout: one row per account, created with it; RecordLogon locks it.
+-- lockout: one row per account, created with it; Logon locks it.
 CREATE TABLE lockout (
     account_id    BIGINT  PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
     failures      INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
