@@ -140,7 +140,10 @@ func Start(cfg *Config, configFile string, stderr io.Writer) (*Daemon, error) {
 			return nil, err
 		}
 	}
-	ec := cfg.engineConfig()
+	ec, err := cfg.engineConfig()
+	if err != nil {
+		return nil, err
+	}
 	ec.Accounts = d.store
 	ec.Logger = d.log
 	ec.Authorize = func(ci secpkg.CallInfo, a engine.Access) error { return d.policy.Load().Authorize(ci, a) }
