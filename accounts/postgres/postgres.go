@@ -71,6 +71,7 @@ func postgresDialect() *sqlstore.Dialect {
 		GroupsJSON:         `(SELECT COALESCE(json_agg(g.name)::text, '[]') FROM groups g WHERE g.account_id = a.id)`,
 		False:              "FALSE",
 		LockDecoy:          " FOR UPDATE OF d",
+		LightCommit:        "SET LOCAL synchronous_commit = off",
 		BlobType:           "BYTEA",
 		VersionTableExists: `SELECT to_regclass('schema_version') IS NOT NULL`,
 		LockAccount:        " FOR UPDATE OF l",

@@ -151,13 +151,18 @@ type crashLog struct {
 	helperErr string
 }
 
-func readCrashLog(r io.Reader) (*crashLog, error) {
+// readCrashLog reads a helper's report; it closes ready (if not nil) when
+// the helper has opened the store.
+func readCrashLog(r io.Reader, ready chan<- struct{}) (*crashLog, error) {
 	l := &crashLog{began: map[int]bool{}, committed: map[int]bool{}, delBegan: map[int]bool{}, deleted: map[int]bool{}}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
 		case len(f) == 1 && f[0] == "R":
+			if !l.ready && ready != nil {
+				close(ready)
+			}
 			l.ready = true
 		case len(f) >= 1 && f[0] == "E":
 			l.helperErr = sc.Text()
@@ -205,13 +210,15 @@ func helperCmd(t *testing.T, which, db, arg string) *exec.Cmd {
 // and checks after each kill that the store opens cleanly, passes
 // PRAGMA integrity_check, lost no committed account and that the failure
 // counter never went down (security-tests.md §5 items 4 and 8).
-// SSPI_SOAK=1 runs 2000 kills instead of 200.
+// SSPI_SOAK=1 runs 2000 kills instead of 200 (30 with -short or under the
+// race detector).
 func TestSQLiteCrash(t *testing.T) {
 	iterations := 200
-	if os.Getenv("SSPI_SOAK") != "" {
+	switch {
+	case os.Getenv("SSPI_SOAK") != "":
 		iterations = 2000
-	} else if testing.Short() {
-		iterations = 50
+	case testing.Short(), raceEnabled:
+		iterations = 30
 	}
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sam.db")
@@ -251,18 +258,28 @@ func TestSQLiteCrash(t *testing.T) {
 		w.Close()
 		logc := make(chan *crashLog, 1)
 		errc := make(chan error, 1)
+		ready := make(chan struct{})
+		exited := make(chan struct{})
 		go func() {
-			l, err := readCrashLog(r)
+			l, err := readCrashLog(r, ready)
 			r.Close()
 			logc <- l
 			errc <- err
+			close(exited)
 		}()
-		// Mostly kill while it writes; sometimes while it opens.
-		delay := time.Duration(5+rng.IntN(60)) * time.Millisecond
+		// Mostly kill while it writes: a random moment once it has
+		// opened the store (however long a loaded machine takes to
+		// start it); sometimes at a random moment from its start,
+		// which lands in the opening.
 		if rng.IntN(10) == 0 {
-			delay = time.Duration(rng.IntN(40)) * time.Millisecond
+			time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+		} else {
+			select {
+			case <-ready:
+			case <-exited:
+			}
+			time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond)
 		}
-		time.Sleep(delay)
 		cmd.Process.Kill()
 		cmd.Wait()
 		l, err := <-logc, <-errc

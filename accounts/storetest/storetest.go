@@ -21,9 +21,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -895,21 +897,45 @@ func testDecidedUnderLock(t *testing.T, open Opener) {
 //     the n+1 attempts saw the counts 1..n+1 exactly once.
 //
 // Exactly one attempt locks the account either way (n ≥ 2·threshold).
-// It reports whether the right password was granted.
+// And no two checks ever run at once: a check that runs beside another,
+// outside the account's lock, is a guess evaluated before the failures
+// evaluated with it are counted, however the outcomes are ordered
+// afterwards. It reports whether the right password was granted.
 func decidedUnderLock(t *testing.T, what string, stores []accounts.Store, domain, name string, threshold, n int, now time.Time) bool {
 	t.Helper()
 	outs := make([]accounts.LogonOutcome, n+1)
 	errs := make([]error, n+1)
 	start := make(chan struct{})
-	var wg sync.WaitGroup
+	var (
+		wg               sync.WaitGroup
+		inCheck, overlap atomic.Int32
+	)
 	for i := range n + 1 {
 		wg.Go(func() {
 			<-start
-			outs[i], errs[i] = logon(stores[i%len(stores)], domain, name, i == n, now)
+			a := newAttempt(domain, name, i == n, now)
+			check := a.Check
+			a.Check = func(v []byte) bool {
+				if inCheck.Add(1) > 1 {
+					overlap.Add(1)
+				}
+				// Give another check the time to start, were it not
+				// excluded.
+				runtime.Gosched()
+				defer inCheck.Add(-1)
+				return check(v)
+			}
+			outs[i], errs[i] = stores[i%len(stores)].Logon(context.Background(), a.LogonAttempt)
+			if errs[i] == nil && a.calls != 1 {
+				errs[i] = fmt.Errorf("Logon called Check %d times", a.calls)
+			}
 		})
 	}
 	close(start)
 	wg.Wait()
+	if overlap.Load() != 0 {
+		t.Errorf("%s: %d checks ran while another was running: not under the account's lock", what, overlap.Load())
+	}
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("%s: concurrent Logon %d: %v", what, i, err)

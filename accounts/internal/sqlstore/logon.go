@@ -118,6 +118,13 @@ func (s *Store) Logon(ctx context.Context, a accounts.LogonAttempt) (accounts.Lo
 				return fmt.Errorf("accounts: recording the logon attempt: %w", err)
 			}
 		}
+		if !d.Write && s.D.LightCommit != "" {
+			// Nothing to make durable: losing this commit loses
+			// nothing.
+			if _, err := tx.ExecContext(ctx, s.D.LightCommit); err != nil {
+				return fmt.Errorf("accounts: %w", err)
+			}
+		}
 		out = accounts.LogonOutcome{Result: d.Result, LockedNow: d.LockedNow}
 		if found {
 			if len(acct.Groups) == 0 {

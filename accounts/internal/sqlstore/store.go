@@ -34,6 +34,11 @@ type Dialect struct {
 	LockAccount, LockDecoy string
 	// False is the boolean false of the dialect.
 	False string
+	// LightCommit, if set, is run before committing a Logon that wrote
+	// nothing (a success on a clear counter), so that its commit does not
+	// wait for the disk: PostgreSQL flushes the commit of a transaction
+	// that only locked a row, which would cost every logon a flush.
+	LightCommit string
 	// GroupsJSON is an expression for the JSON array, as text, of the
 	// names in groups g WHERE g.account_id = a.id ('[]' when there are
 	// none).
