@@ -91,9 +91,6 @@ var (
 	ErrReplay          = &Error{Status: StatusInvalidToken, Detail: "lsa: replayed authenticator"}
 )
 
-// IsNoSuchAccount reports whether err says the account does not exist.
-func IsNoSuchAccount(err error) bool { return errors.Is(err, ErrNoSuchAccount) }
-
 // LogonFailureReason returns the audit reason of a refusal by CheckLogon
 // of the attempt itself ("unknown account", "wrong password", …), and
 // false for any other error.
