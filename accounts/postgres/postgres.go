@@ -66,9 +66,11 @@ const (
 
 func postgresDialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
-		Name:               "postgres",
-		Migrations:         "migrations/postgres",
-		GroupsJSON:         `(SELECT COALESCE(json_agg(g.name)::text, '[]') FROM groups g WHERE g.account_id = a.id)`,
+		Name:       "postgres",
+		Migrations: "migrations/postgres",
+		GroupsJSON: func(id string) string {
+			return `(SELECT COALESCE(json_agg(g.name)::text, '[]') FROM groups g WHERE g.account_id = ` + id + `)`
+		},
 		False:              "FALSE",
 		LockDecoy:          " FOR UPDATE OF d",
 		LightCommit:        "SET LOCAL synchronous_commit = off",

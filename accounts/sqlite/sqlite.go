@@ -59,9 +59,11 @@ const (
 
 func sqliteDialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
-		Name:               "sqlite",
-		Migrations:         "migrations/sqlite",
-		GroupsJSON:         `(SELECT json_group_array(g.name) FROM groups g WHERE g.account_id = a.id)`,
+		Name:       "sqlite",
+		Migrations: "migrations/sqlite",
+		GroupsJSON: func(id string) string {
+			return `(SELECT json_group_array(g.name) FROM groups g WHERE g.account_id = ` + id + `)`
+		},
 		False:              "0",
 		BlobType:           "BLOB",
 		VersionTableExists: `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version')`,

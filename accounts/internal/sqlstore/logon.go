@@ -31,19 +31,22 @@ const (
 const maxUnrecorded = 1 << 16
 
 // qLogon is the read of Logon: the account, its lockout row locked, or
-// else the decoy row of bucket $4, locked.
+// else the decoy row of bucket $4, locked. The decoy part probes the
+// verifiers and groups of an account id no account has (-1 - bucket), as
+// the account part probes the account's, so that both do alike.
 func (s *Store) qLogon() string {
 	return s.D.Rebind(`
 WITH acct AS (
   SELECT 0 AS kind, a.id, a.domain, a.name, a.disabled, a.created, a.updated,
-         l.failures, l.first_failure, l.locked_until, v.verifier, ` + s.D.GroupsJSON + ` AS groups_json
+         l.failures, l.first_failure, l.locked_until, v.verifier, ` + s.D.GroupsJSON("a.id") + ` AS groups_json
     FROM accounts a JOIN lockout l ON l.account_id = a.id
     LEFT JOIN verifiers v ON v.account_id = a.id AND v.package = $3
    WHERE a.domain_key = $1 AND a.name_key = $2` + s.D.LockAccount + `
 ), decoy AS (
   SELECT 1 AS kind, d.bucket, '', '', ` + s.D.False + `, 0, 0,
-         d.failures, d.first_failure, d.locked_until, d.verifier, d.groups_json
+         d.failures, d.first_failure, d.locked_until, COALESCE(v.verifier, d.verifier), ` + s.D.GroupsJSON("-1 - d.bucket") + `
     FROM logon_decoys d
+    LEFT JOIN verifiers v ON v.account_id = -1 - d.bucket AND v.package = $3
    WHERE d.bucket = $4 AND NOT EXISTS (SELECT 1 FROM acct)` + s.D.LockDecoy + `
 )
 SELECT * FROM acct UNION ALL SELECT * FROM decoy`)

@@ -39,10 +39,10 @@ type Dialect struct {
 	// wait for the disk: PostgreSQL flushes the commit of a transaction
 	// that only locked a row, which would cost every logon a flush.
 	LightCommit string
-	// GroupsJSON is an expression for the JSON array, as text, of the
-	// names in groups g WHERE g.account_id = a.id ('[]' when there are
-	// none).
-	GroupsJSON string
+	// GroupsJSON returns an expression for the JSON array, as text, of
+	// the names of the groups of the account whose id is the expression
+	// id ('[]' when there are none).
+	GroupsJSON func(id string) string
 	Rebind     func(string) string
 	// LockMigrations serializes migrators beyond what the transaction
 	// does (PostgreSQL: an advisory lock).

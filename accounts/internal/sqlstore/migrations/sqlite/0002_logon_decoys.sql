@@ -1,8 +1,8 @@
 -- Version 2: decoy rows, for equal cost. A logon attempt that names no
--- account reads and writes the decoy row its name hashes to (rules.
--- DecoyBucket) in the same statements, in the same transaction, as an
--- attempt on an account reads its lockout row with its verifier and groups
--- and writes the failure: the time an attempt takes does not tell an
+-- account reads and writes the decoy row its name hashes to
+-- (rules.DecoyBucket) in the same statements, in the same transaction, as
+-- an attempt on an account reads its lockout row with its verifier and
+-- groups and writes the failure: the time an attempt takes does not tell an
 -- unknown account from a wrong password. A decoy row runs the lockout
 -- state machine like an account's (nothing reads its lock), and its
 -- verifier is random bytes the size of an NT hash that no check is ever
@@ -13,8 +13,7 @@ CREATE TABLE logon_decoys (
     failures      INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
     first_failure INTEGER,
     locked_until  INTEGER,
-    verifier      BLOB    NOT NULL,
-    groups_json   TEXT    NOT NULL DEFAULT '[]'
+    verifier      BLOB    NOT NULL
 ) STRICT;
 
 -- One row per bucket (rules.DecoyBuckets).
