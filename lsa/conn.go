@@ -193,6 +193,10 @@ type ImportReply struct {
 type LogonUserRequest struct {
 	Package  string
 	Identity secpkg.AuthIdentity
+	// Type is the logon type: the zero value checks the password
+	// against the account store; secpkg.LogonNewCredentials keeps it
+	// unchecked, for outbound use only ("runas /netonly").
+	Type secpkg.LogonType `cbor:",omitempty"`
 }
 
 // LogonSessionInfo describes a logon session without its credentials.

@@ -10,6 +10,7 @@ package lsad
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -37,6 +38,12 @@ type Config struct {
 	// Store is the account store: "sqlite:PATH", "postgres://…", or empty
 	// for none.
 	Store string `toml:"store"`
+	// CreateStore lets lsad create the store when there is none (the
+	// SQLite file, in a directory that must exist, or the tables in an
+	// empty PostgreSQL database). Off by default: a mistyped store then
+	// stops lsad with an error instead of starting it on a new, empty
+	// store.
+	CreateStore bool `toml:"create_store"`
 	// Packages lists the enabled packages in order; empty means every
 	// registered one. Reloaded on SIGHUP.
 	Packages []string `toml:"packages"`
@@ -48,6 +55,7 @@ type Config struct {
 	Machine MachineConfig `toml:"machine"`
 	Limits  LimitsConfig  `toml:"limits"`
 	Lockout LockoutConfig `toml:"lockout"`
+	NTLM    NTLMConfig    `toml:"ntlm"`
 }
 
 // LogConfig configures logging to standard error (the journal, under
@@ -107,6 +115,26 @@ type LockoutConfig struct {
 	Duration  Duration `toml:"duration"`
 }
 
+// NTLMConfig is the acceptor policy of the NTLM package (ntlm.Config);
+// empty keys keep the package's defaults. It takes effect at the next
+// start (a reload keeps the running package).
+type NTLMConfig struct {
+	// RequireMIC refuses NTLMv2 logons without a MIC. Off, a MIC is
+	// required whenever the client's MsvAvFlags announces one.
+	RequireMIC bool `toml:"require_mic"`
+	// ChannelBindings is "default" (required when the acceptor supplies
+	// bindings), "required", "if-present" or "off".
+	ChannelBindings string `toml:"channel_bindings"`
+	// TargetName is "default" (required when the acceptor names a
+	// principal), "required", "if-present" or "off".
+	TargetName          string   `toml:"target_name"`
+	ChallengeLifetime   Duration `toml:"challenge_lifetime"`
+	TimestampSkew       Duration `toml:"timestamp_skew"`
+	AllowAnonymous      bool     `toml:"allow_anonymous"`
+	InsecureAllowNTLMv1 bool     `toml:"insecure_allow_ntlmv1"`
+	InsecureAllowLM     bool     `toml:"insecure_allow_lm"`
+}
+
 // Duration is a time.Duration written as "90s", "15m".
 type Duration struct{ time.Duration }
 
@@ -143,6 +171,9 @@ func LoadConfig(file string) (*Config, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("lsad: config %s: unknown key %q", file, und[0].String())
 	}
+	if _, err := cfg.NTLM.ntlmPackage(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -164,8 +195,8 @@ func (c *Config) socketMode() (os.FileMode, error) {
 	return os.FileMode(m), nil
 }
 
-func (c *Config) storeOptions() *accounts.Options {
-	o := &accounts.Options{}
+func (c *Config) storeOptions(log *slog.Logger) *accounts.Options {
+	o := &accounts.Options{Create: c.CreateStore, Logger: log}
 	switch l := c.Lockout; {
 	case l.Threshold < 0:
 		o.Lockout = &accounts.LockoutPolicy{}
@@ -214,7 +245,7 @@ func (c *Config) serverLimits(nofile uint64) (lsarpc.Limits, error) {
 	}, nil
 }
 
-func (c *Config) engineConfig() *engine.Config {
+func (c *Config) engineConfig() (*engine.Config, error) {
 	ec := &engine.Config{
 		Parameters: secpkg.Parameters{
 			MachineName: c.Machine.NetBIOSName, DomainName: c.Machine.Domain,
@@ -235,6 +266,13 @@ func (c *Config) engineConfig() *engine.Config {
 	if len(c.Packages) > 0 {
 		ec.Packages = c.Packages
 	}
+	pkg, err := c.NTLM.ntlmPackage()
+	if err != nil {
+		return nil, err
+	}
+	if pkg != nil {
+		ec.Configured = map[string]secpkg.Package{"NTLM": pkg}
+	}
 	switch {
 	case ec.PasswordChecksPerSecond < 0:
 		ec.PasswordChecksPerSecond = 0 // unlimited, explicitly
@@ -244,5 +282,5 @@ func (c *Config) engineConfig() *engine.Config {
 			ec.PasswordCheckBurst = defaultPasswordCheckBurst
 		}
 	}
-	return ec
+	return ec, nil
 }

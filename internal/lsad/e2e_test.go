@@ -201,7 +201,7 @@ func (d *daemon) writeConfig(t testing.TB, o daemonOpts) {
 		format = "json"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "socket = %q\nstore = %q\n", d.sock, store)
+	fmt.Fprintf(&b, "socket = %q\nstore = %q\ncreate_store = true\n", d.sock, store)
 	if o.packages != nil {
 		fmt.Fprintf(&b, "packages = [")
 		for i, p := range o.packages {

@@ -87,6 +87,13 @@ type Config struct {
 	// Accounts is the account store. Nil means no local accounts: every
 	// lookup finds nothing.
 	Accounts accounts.Store
+	// Configured supplies, by package name (without regard to case), a
+	// package value to load in place of the one registered under that
+	// name: how a daemon configures a package, such as lsad building
+	// ntlm.New(&ntlm.Config{…}) from its configuration file. The name
+	// must be registered, since applications find the package's
+	// user-mode half there.
+	Configured map[string]secpkg.Package
 
 	MaxTokenSize     int           // input token limit; 0 means DefaultMaxTokenSize
 	MaxLegs          int           // legs per context; 0 means DefaultMaxLegs
@@ -259,6 +266,11 @@ func (e *Engine) load(ctx context.Context, name string) error {
 	pkg, canonical, ok := secpkg.Lookup(name)
 	if !ok {
 		return secpkg.Errorf(secpkg.StatusPackageNotFound, "lsa: package %q is not registered", name)
+	}
+	for n, configured := range e.cfg.Configured {
+		if strings.EqualFold(n, canonical) && configured != nil {
+			pkg = configured
+		}
 	}
 	key := strings.ToLower(canonical)
 	if _, dup := e.byName[key]; dup {

@@ -368,6 +368,7 @@ func (w *importReply) reply() *lsa.ImportReply {
 type logonRequest struct {
 	Package  string       `cbor:"package,omitzero"`
 	Identity wireIdentity `cbor:"identity,omitzero"`
+	Type     uint8        `cbor:"type,omitzero"` // secpkg.LogonType
 }
 
 // wireLogonSession is an lsa.LogonSessionInfo.
@@ -378,14 +379,15 @@ type wireLogonSession struct {
 	Domain  string    `cbor:"domain,omitzero"`
 	Package string    `cbor:"package,omitzero"`
 	Created time.Time `cbor:"created,omitzero"`
+	Expires time.Time `cbor:"expires,omitzero"`
 }
 
 func toWireLogonSession(s *lsa.LogonSessionInfo) wireLogonSession {
-	return wireLogonSession{LogonID: uint64(s.LogonID), UID: s.UID, User: s.User, Domain: s.Domain, Package: s.Package, Created: utc(s.Created)}
+	return wireLogonSession{LogonID: uint64(s.LogonID), UID: s.UID, User: s.User, Domain: s.Domain, Package: s.Package, Created: utc(s.Created), Expires: utc(s.Expires)}
 }
 
 func (w *wireLogonSession) info() lsa.LogonSessionInfo {
-	return lsa.LogonSessionInfo{LogonID: secpkg.LogonID(w.LogonID), UID: w.UID, User: w.User, Domain: w.Domain, Package: w.Package, Created: w.Created}
+	return lsa.LogonSessionInfo{LogonID: secpkg.LogonID(w.LogonID), UID: w.UID, User: w.User, Domain: w.Domain, Package: w.Package, Created: w.Created, Expires: w.Expires}
 }
 
 // sessionsReply is the LogonSessions reply.
