@@ -56,6 +56,18 @@ type Config struct {
 	Limits  LimitsConfig  `toml:"limits"`
 	Lockout LockoutConfig `toml:"lockout"`
 	NTLM    NTLMConfig    `toml:"ntlm"`
+	// Negotiate configures the Negotiate package: the packages it may
+	// choose, in order of preference.
+	Negotiate NegotiateConfig `toml:"negotiate"`
+}
+
+// NegotiateConfig is the Negotiate package's configuration
+// (negotiate.Config).
+type NegotiateConfig struct {
+	// Packages lists the packages Negotiate may choose, most preferred
+	// first; empty means Kerberos, then NTLM. A credential can narrow it
+	// further (its PackageList).
+	Packages []string `toml:"packages"`
 }
 
 // LogConfig configures logging to standard error (the journal, under
@@ -174,6 +186,9 @@ func LoadConfig(file string) (*Config, error) {
 	if _, err := cfg.NTLM.ntlmPackage(); err != nil {
 		return nil, err
 	}
+	if _, err := cfg.Negotiate.negotiatePackage(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -270,8 +285,15 @@ func (c *Config) engineConfig() (*engine.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	ec.Configured = map[string]secpkg.Package{}
 	if pkg != nil {
-		ec.Configured = map[string]secpkg.Package{"NTLM": pkg}
+		ec.Configured["NTLM"] = pkg
+	}
+	if pkg, err = c.Negotiate.negotiatePackage(); err != nil {
+		return nil, err
+	}
+	if pkg != nil {
+		ec.Configured["Negotiate"] = pkg
 	}
 	switch {
 	case ec.PasswordChecksPerSecond < 0:
