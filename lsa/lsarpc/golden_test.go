@@ -90,7 +90,7 @@ func goldenCases() []goldenCase {
 				LogonID: 0x3e7, Identity: &secpkg.AuthIdentity{User: "alice", Domain: "EXAMPLE", Password: []byte("example-password")}}),
 			roundTrip: via(func(w *acquireRequest) any { return toAcquireRequest(w.request()) })},
 		{name: "AcquireCredentials.negotiate.request", id: 2, op: opAcquireCredentials,
-			body: toAcquireRequest(&lsa.AcquireCredentialsRequest{Package: "Negotiate", Use: secpkg.CredentialOutbound, PackageList: "Kerberos,NTLM"}),
+			body:      toAcquireRequest(&lsa.AcquireCredentialsRequest{Package: "Negotiate", Use: secpkg.CredentialOutbound, PackageList: "Kerberos,NTLM"}),
 			roundTrip: via(func(w *acquireRequest) any { return toAcquireRequest(w.request()) })},
 		{name: "AcquireCredentials.reply", id: 2,
 			body:      toCredentialsReply(&lsa.CredentialsReply{Handle: h(1), Package: "NTLM", Name: `EXAMPLE\alice`, Expiry: goldenTime}),
