@@ -62,17 +62,19 @@ var importRules = []importRule{
 	{pkgs: "accounts/...", ours: []string{"accounts/..."}, theirs: []string{"github.com/jackc/pgx/v5", "modernc.org/sqlite"}, why: "the account store knows nothing of the LSA"},
 	{pkgs: "lsa/engine", ours: []string{"lsa", "secpkg", "accounts"}, why: "the engine serves the seam; it never imports the application API"},
 	{pkgs: "embedded", ours: []string{".", "lsa", "lsa/engine", "accounts"}, why: "plugs the engine into the application API by import"},
-	{pkgs: "internal/lsad", ours: []string{"lsa", "lsa/engine", "lsa/lsarpc", "accounts", "secpkg", "packages/*"},
-		theirs: []string{"github.com/BurntSushi/toml", "github.com/coreos/go-systemd/v22", "golang.org/x/sys"}, why: "the daemon (it builds the packages its configuration file configures)"},
-	{pkgs: "internal/cli", ours: []string{".", "lsa", "lsa/engine", "lsa/lsarpc", "embedded", "accounts", "secpkg", "sspinet", "httpauth"},
+	{pkgs: "internal/lsad", ours: []string{"lsa", "lsa/engine", "lsa/lsarpc", "accounts", "accounts/*", "packages/*", "secpkg"},
+		theirs: []string{"github.com/BurntSushi/toml", "github.com/coreos/go-systemd/v22", "golang.org/x/sys"},
+		why:    "the daemon: links the store drivers it supports and configures packages from lsad.toml"},
+	{pkgs: "internal/cli", ours: []string{".", "lsa", "lsa/engine", "lsa/lsarpc", "embedded", "accounts", "accounts/*", "secpkg", "sspinet", "httpauth"},
 		theirs: []string{"github.com/spf13/cobra", "golang.org/x/term"}, why: "the sspi command"},
 	{pkgs: "cmd/*", ours: []string{"internal/lsad", "internal/cli", "packages/all"}, why: "commands stay thin"},
 
 	// Test support and examples.
-	{pkgs: "lsa/engine/enginetest", ours: []string{".", "lsa", "lsa/engine", "lsa/lsarpc", "accounts", "secpkg"}, why: "test support"},
+	{pkgs: "lsa/engine/enginetest", ours: []string{".", "lsa", "lsa/engine", "lsa/lsarpc", "accounts", "accounts/memory", "secpkg"}, why: "test support"},
+	{pkgs: "internal/pgtest", theirs: []string{"github.com/jackc/pgx/v5"}, why: "test support: a PostgreSQL schema per test"},
 	{pkgs: "secpkg/secpkgtest", ours: []string{".", "lsa", "lsa/engine", "lsa/engine/enginetest", "secpkg"}, why: "the conformance kit"},
 	{pkgs: "accounts/storetest", ours: []string{"accounts"}, why: "test support"},
-	{pkgs: "examples/...", ours: []string{".", "secpkg", "embedded", "packages/all", "examples/..."}, why: "examples"},
+	{pkgs: "examples/...", ours: []string{".", "secpkg", "embedded", "accounts/*", "packages/all", "examples/..."}, why: "examples"},
 	{pkgs: "interop", ours: []string{".", "secpkg", "packages/*", "lsa/..."}, why: "interoperability tests"},
 }
 

@@ -161,13 +161,15 @@ func (f *fakeLSA) QueryCredentialsAttributes(ctx context.Context, h secpkg.Handl
 
 func (f *fakeLSA) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*secpkg.LogonResult, error) {
 	id := req.Identity
-	acct, err := f.lsa.LookupAccount(ctx, id.Domain, id.User)
-	if err != nil {
-		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "fake: logon failed")
-	}
 	k := fakeVerifier(id.User, id.Password)
-	if !hmac.Equal(k, acct.Verifier) {
-		f.lsa.ReportLogon(ctx, acct, false)
+	acct, err := f.lsa.CheckLogon(ctx, id.Domain, id.User, func(v []byte) bool {
+		real := v != nil
+		if !real {
+			v = fakeVerifier("dummy", []byte("dummy")) // same work as a real check
+		}
+		return hmac.Equal(k, v) && real
+	})
+	if err != nil {
 		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "fake: logon failed")
 	}
 	lid, err := f.lsa.CreateLogonSession(ctx, acct.User, acct.Domain)
@@ -277,20 +279,20 @@ func (f *fakeLSA) AcceptLsaModeContext(ctx context.Context, req *secpkg.AcceptCo
 	c := &fakeCtx{server: true, cred: cred, user: string(fields[0]), dom: string(fields[1])}
 	copy(c.cnonce[:], fields[2])
 	c.flags = secpkg.ContextFlags(binary.BigEndian.Uint32(fields[3])) & fakeSupported
-	acct, lerr := f.lsa.LookupAccount(ctx, c.dom, c.user)
-	if lerr == nil && acct.Verifier != nil {
-		c.acct, c.key = acct, acct.Verifier
-	} else {
-		c.key = fakeVerifier("dummy", []byte("dummy")) // same work as a real check
-	}
-	ok = hmac.Equal(c.mac(c.key, body), mac)
-	if !ok || c.acct == nil || c.acct.Disabled || c.acct.Locked {
-		if c.acct != nil && !ok {
-			f.lsa.ReportLogon(ctx, c.acct, false)
+	acct, lerr := f.lsa.CheckLogon(ctx, c.dom, c.user, func(v []byte) bool {
+		// The verifier is the key of the rest of the exchange; the LSA
+		// wipes its copy after the check.
+		c.key = bytes.Clone(v)
+		if v == nil {
+			c.key = fakeVerifier("dummy", []byte("dummy")) // same work as a real check
 		}
+		return v != nil && hmac.Equal(c.mac(c.key, body), mac)
+	})
+	if lerr != nil {
 		f.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: c.dom + `\` + c.user, Status: secpkg.StatusLogonDenied})
 		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "fake: logon failed")
 	}
+	c.acct = acct
 	c.transcript = append(c.transcript, req.Token...)
 	c.next = 1
 	h := f.ctxs.Add(c)
@@ -323,9 +325,6 @@ func (f *fakeLSA) receive(ctx context.Context, h secpkg.Handle, c *fakeCtx, tok 
 		key = completeKey(c.sk)
 	}
 	if !hmac.Equal(c.mac(key, body), mac) {
-		if c.server && c.acct != nil {
-			f.lsa.ReportLogon(ctx, c.acct, false)
-		}
 		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "fake: token %d fails its check", c.next)
 	}
 	if c.next == 1 {
@@ -386,7 +385,6 @@ func (f *fakeLSA) finish(ctx context.Context, h secpkg.Handle, c *fakeCtx, tok [
 		c.sk = c.sessionKey()
 	}
 	if c.server && c.acct != nil {
-		f.lsa.ReportLogon(ctx, c.acct, true)
 		f.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonSuccess, Principal: c.acct.Domain + `\` + c.acct.User})
 	}
 	res := &secpkg.ContextResult{Context: h, Status: st, Token: tok, Flags: c.flags}

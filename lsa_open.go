@@ -28,7 +28,9 @@ type LSAConfig struct {
 	// Store is the account store of an embedded LSA, as a data source
 	// name ("sqlite:PATH", "postgres://…", "memory:"); empty means none
 	// (such an LSA can initiate contexts but knows no local accounts to
-	// accept).
+	// accept). The store must exist: OpenLSA never creates one, so that
+	// a mistyped name is an error rather than a new, empty store
+	// (`sspi account add` creates one).
 	Store string
 }
 

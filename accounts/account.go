@@ -1,50 +1,11 @@
 package accounts
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"time"
 )
-
-// newAccount checks a for Create and returns the account as it will be
-// stored: a deep copy, groups sorted, a clear lockout state, and Created
-// and Updated set to now. Created, Updated and Lockout of a are ignored.
-func newAccount(a *Account, now time.Time) (*Account, error) {
-	if a == nil {
-		return nil, errors.New("accounts: nil account")
-	}
-	if err := checkAccountName(a.Domain, a.Name); err != nil {
-		return nil, err
-	}
-	groups, err := normGroups(a.Groups)
-	if err != nil {
-		return nil, err
-	}
-	verifiers, err := normVerifiers(a.Verifiers)
-	if err != nil {
-		return nil, err
-	}
-	return &Account{
-		Domain:    a.Domain,
-		Name:      a.Name,
-		Groups:    groups,
-		Disabled:  a.Disabled,
-		Verifiers: verifiers,
-		Created:   now,
-		Updated:   now,
-	}, nil
-}
-
-func logLocked(cfg *config, domain, name string, st LockoutState) {
-	cfg.log.Info("accounts: account locked out",
-		slog.String("domain", domain),
-		slog.String("name", name),
-		slog.Int("failures", st.Failures),
-		slog.Time("locked_until", st.LockedUntil))
-}
 
 // redacted is the text an Account prints as. It names the packages that
 // have a verifier, never the verifier bytes.

@@ -8,9 +8,13 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory"
+	_ "github.com/opensspi/sspi/accounts/postgres"
+	_ "github.com/opensspi/sspi/accounts/sqlite"
+	"github.com/opensspi/sspi/internal/pgtest"
 )
 
-// BenchmarkStore measures the calls every logon makes, per backend:
+// BenchmarkStore measures the calls logons make, per backend:
 //
 //	go test -run '^$' -bench Store ./accounts/
 //
@@ -22,7 +26,7 @@ func BenchmarkStore(b *testing.B) {
 	}{
 		{"memory", func(*testing.B) string { return "memory:" }},
 		{"sqlite", func(b *testing.B) string { return "sqlite:" + filepath.Join(b.TempDir(), "sam.db") }},
-		{"postgres", func(b *testing.B) string { return pgSchema(b) }},
+		{"postgres", func(b *testing.B) string { return pgtest.Schema(b) }},
 	}
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
@@ -30,7 +34,7 @@ func BenchmarkStore(b *testing.B) {
 				b.Skip("SSPI_TEST_POSTGRES is not set")
 			}
 			// Lockout off, so that every failure writes and none locks.
-			s, err := accounts.Open(b.Context(), be.dsn(b), &accounts.Options{Lockout: &accounts.LockoutPolicy{}})
+			s, err := accounts.Open(b.Context(), be.dsn(b), &accounts.Options{Lockout: &accounts.LockoutPolicy{}, Create: true})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -67,32 +71,42 @@ func BenchmarkStore(b *testing.B) {
 					}
 				})
 			})
-			b.Run("RecordLogonSuccess", func(b *testing.B) {
-				// The common case: a clear counter, nothing to write.
-				for b.Loop() {
-					if _, err := s.RecordLogon(b.Context(), "bench", "user0001", true, now); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("RecordLogonFailure", func(b *testing.B) {
-				// A committed (on SQLite: fsynced) write each.
-				for b.Loop() {
-					if _, err := s.RecordLogon(b.Context(), "bench", "user0002", false, now); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("RecordLogonFailureParallel", func(b *testing.B) {
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if _, err := s.RecordLogon(b.Context(), "bench", "user0003", false, now); err != nil {
-							b.Error(err)
-							return
+			attempt := func(name string, right bool) accounts.LogonAttempt {
+				return accounts.LogonAttempt{Domain: "bench", Name: name, Package: "NTLM", Now: now,
+					Check: func(v []byte) bool { return right && v != nil }}
+			}
+			run := func(name string, right bool, want accounts.LogonResult) func(b *testing.B) {
+				return func(b *testing.B) {
+					a := attempt(name, right)
+					for b.Loop() {
+						if out, err := s.Logon(b.Context(), a); err != nil || out.Result != want {
+							b.Fatal(out.Result, err)
 						}
 					}
-				})
-			})
+				}
+			}
+			parallel := func(name string, right bool, want accounts.LogonResult) func(b *testing.B) {
+				return func(b *testing.B) {
+					b.RunParallel(func(pb *testing.PB) {
+						a := attempt(name, right)
+						for pb.Next() {
+							if out, err := s.Logon(b.Context(), a); err != nil || out.Result != want {
+								b.Error(out.Result, err)
+								return
+							}
+						}
+					})
+				}
+			}
+			// The common case: a clear counter, nothing to write, but
+			// the account's lock taken for the check.
+			b.Run("LogonGranted", run("user0001", true, accounts.LogonGranted))
+			b.Run("LogonGrantedParallel", parallel("user0001", true, accounts.LogonGranted))
+			// A committed (on SQLite: fsynced) write each.
+			b.Run("LogonWrongPassword", run("user0002", false, accounts.LogonWrongPassword))
+			b.Run("LogonWrongPasswordParallel", parallel("user0003", false, accounts.LogonWrongPassword))
+			// The same write, to a decoy row.
+			b.Run("LogonNoSuchAccount", run("nobody", false, accounts.LogonNoSuchAccount))
 		})
 	}
 }

@@ -1,11 +1,13 @@
 package accounts_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory"
 )
 
 func Example() {
@@ -30,14 +32,26 @@ func Example() {
 		panic(err)
 	}
 
+	// A package checks a response or password against its verifier
+	// inside Logon, which decides and records the attempt atomically.
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	guess := func(password []byte) accounts.LogonAttempt {
+		return accounts.LogonAttempt{Domain: "example", Name: "ALICE", Package: "NTLM", Now: now,
+			Check: func(verifier []byte) bool { return verifier != nil && bytes.Equal(verifier, password) }}
+	}
 	for range 3 {
-		out, err := s.RecordLogon(ctx, "example", "ALICE", false, now)
+		out, err := s.Logon(ctx, guess([]byte{1, 2, 3, 4}))
 		if err != nil {
 			panic(err)
 		}
-		fmt.Println("failures:", out.State.Failures, "locked now:", out.LockedNow)
+		fmt.Println(out.Result, "- failures:", out.Account.Lockout.Failures, "locked now:", out.LockedNow)
 	}
+	// Now even the right password is refused, and counted.
+	out, err := s.Logon(ctx, guess([]byte{0x8a, 0x46, 0xbe, 0x5d}))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(out.Result, "- failures:", out.Account.Lockout.Failures)
 	a, err := s.Lookup(ctx, "Example", "Alice")
 	if err != nil {
 		panic(err)
@@ -45,9 +59,10 @@ func Example() {
 	fmt.Println(a.Domain, a.Name, "locked until", a.Lockout.LockedUntil.Format(time.Kitchen))
 	fmt.Printf("%v\n", a.Verifiers["NTLM"] != nil)
 	// Output:
-	// failures: 1 locked now: false
-	// failures: 2 locked now: false
-	// failures: 3 locked now: true
+	// wrong password - failures: 1 locked now: false
+	// wrong password - failures: 2 locked now: false
+	// wrong password - failures: 3 locked now: true
+	// account locked out - failures: 4
 	// EXAMPLE alice locked until 9:15AM
 	// true
 }

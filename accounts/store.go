@@ -6,10 +6,17 @@
 // Two backends implement [Store]: SQLite (the default, one file, WAL) and
 // PostgreSQL (several hosts' LSAs sharing one database). Both keep lockout
 // counters in transactions, so concurrent failures from any number of
-// processes or hosts count exactly. [Open] picks a backend from a data
-// source name; a third, memory:, keeps everything in the process with the
-// same semantics, for tests and demonstrations. Package storetest is the
-// conformance suite all three pass.
+// processes or hosts count exactly. A third, memory:, keeps everything in
+// the process with the same semantics, for tests and demonstrations.
+// Package storetest is the conformance suite all three pass.
+//
+// The backends are drivers, linked by import as database/sql drivers are
+// ([Register]): [Open] picks one by the scheme of a data source name, and
+// a program that imports only accounts/sqlite links no PostgreSQL client.
+//
+//	import _ "github.com/opensspi/sspi/accounts/sqlite"   // sqlite:PATH
+//	import _ "github.com/opensspi/sspi/accounts/postgres" // postgres://…
+//	import _ "github.com/opensspi/sspi/accounts/memory"   // memory:
 //
 // # Names
 //
@@ -21,10 +28,18 @@
 // must be valid UTF-8 of at most 256 characters without control
 // characters; the account name must not be empty, the domain may be.
 //
-// # Lockout
+// # Logons and lockout
 //
-// Every password check is reported to [Store.RecordLogon], which applies
-// the store's [LockoutPolicy] (see [Options]) atomically:
+// A password check is decided by [Store.Logon], never by the caller from
+// what it read earlier: in one transaction that holds the account's lock
+// (SQLite: BEGIN IMMEDIATE; PostgreSQL: SELECT … FOR UPDATE), Logon reads
+// the account's lockout state and the package's verifier, runs the
+// package's check, and records the outcome under the store's
+// [LockoutPolicy] (see [Options]). Every check is therefore decided on the
+// count every earlier check left, from any number of goroutines, processes
+// or hosts: N concurrent wrong passwords are N failures, exactly one of
+// them locks the account (the CVE-2021-20251 race), and a right password
+// decided after the lock is refused however early it was sent.
 //
 //   - A failure adds one to the account's count. The first failure opens a
 //     window of Window; a failure once Window has passed since the first
@@ -37,27 +52,32 @@
 //     until now+Duration, or until [LockedForever] (that is, until
 //     [Store.Unlock]) if Duration is zero. LogonOutcome.LockedNow is set
 //     for that failure only.
-//   - A failure while the account is locked is counted (the count shows
-//     the attempts) but does not extend the lock, as on Windows, where an
-//     attempt while locked out leaves lockoutTime alone (MS-SAMR
+//   - While the account is locked its verifier is not checked at all
+//     (the check runs against nothing, so that it costs the same): every
+//     attempt, right password or wrong, is a failure, counted (the count
+//     shows the attempts) without extending the lock, as on Windows,
+//     where an attempt while locked out leaves lockoutTime alone (MS-SAMR
 //     3.1.5.14.6). Extending it would let anyone keep an account locked
 //     forever by guessing once per Duration.
 //   - A failure after a lock has run out starts a new window, count one.
-//   - A success clears the count, unless the account is locked: a success
-//     does not unlock (the LSA should not have checked the password of a
-//     locked account at all).
+//   - A success clears the count; on a clear count it writes nothing.
 //   - [Store.SetVerifiers] (a password change or reset) and [Store.Unlock]
 //     clear the state (MS-SAMR 3.1.1.8.3: setting lockoutTime to 0 sets
 //     badPwdCount to 0). The caller of a password change should check the
-//     old password through RecordLogon first, so that password changes
-//     are subject to lockout too.
+//     old password through Logon first, so that password changes are
+//     subject to lockout too.
 //   - Threshold zero disables locking; failures are still counted.
 //
-// Concurrent failures count exactly: N failures at once from any number of
-// goroutines, processes (SQLite, BEGIN IMMEDIATE) or hosts (PostgreSQL,
-// SELECT … FOR UPDATE) leave a count of N, each call sees a different
-// count, and exactly one of them reports LockedNow (the CVE-2021-20251
-// race). A committed count never goes back: SQLite commits with
+// An attempt that names no account (or a disabled one, or one without a
+// verifier for the package) makes the same write as a wrong password, to
+// a decoy row chosen by the name, so that the response time does not tell
+// an unknown account from a wrong password. A failure that cannot be
+// recorded is an error, never a quiet success: Logon returns it (the LSA
+// refuses the logon), and the store remembers the failure in memory and
+// adds it to the account's count in the next attempt's transaction, which
+// must then write and so fails too while the database cannot be written.
+//
+// A committed count never goes back: SQLite commits with
 // synchronous=FULL, and a file that cannot be read is refused, never
 // replaced by an empty store.
 //
@@ -83,6 +103,10 @@ import (
 var (
 	ErrNotFound = errors.New("accounts: no such account")
 	ErrExists   = errors.New("accounts: account already exists")
+	// ErrNoStore is wrapped by the error of Open when there is no
+	// store where the data source name points and Options.Create is not
+	// set.
+	ErrNoStore = errors.New("accounts: no account store")
 )
 
 // Account is one account with its verifiers.
@@ -131,10 +155,68 @@ type LockoutPolicy struct {
 // within 15 minutes.
 var DefaultLockoutPolicy = LockoutPolicy{Threshold: 10, Window: 15 * time.Minute, Duration: 15 * time.Minute}
 
-// LogonOutcome is what RecordLogon did.
+// LogonAttempt is one password check for [Store.Logon].
+type LogonAttempt struct {
+	Domain, Name string
+	// Package names the security package whose verifier Check is given
+	// (the key of Account.Verifiers).
+	Package string
+	// Check verifies the attempt against the package's verifier (for
+	// NTLM: whether the client's response was made with the NT hash).
+	// Logon calls it exactly once, inside its transaction, with the
+	// account's verifier, or with nil when there is none to check
+	// against (no such account, no verifier for Package, the account
+	// disabled or locked). Given nil, Check must do the same work on a
+	// dummy verifier, so that both cost the same; its result is then
+	// ignored. The verifier is valid during the call only (the store
+	// wipes it). Check runs while the account is locked: it must not
+	// block or use the store.
+	Check func(verifier []byte) bool
+	// Now is the time of the attempt; zero means the store's clock.
+	Now time.Time
+}
+
+// LogonResult is what Logon decided. Only LogonGranted lets the logon
+// proceed; the others say why it did not, for the audit log only (the
+// peer must see one failure for them all).
+type LogonResult uint8
+
+// Logon results. The zero value is a refusal.
+const (
+	LogonNoSuchAccount LogonResult = iota // the name is no account's
+	LogonNoVerifier                       // the account has no verifier for the package
+	LogonWrongPassword                    // Check failed
+	LogonDisabled                         // the account is disabled
+	LogonLockedOut                        // the account is locked: not checked, counted
+	LogonGranted                          // Check passed on an enabled, unlocked account
+)
+
+// String is the audit reason of the result.
+func (r LogonResult) String() string {
+	switch r {
+	case LogonNoSuchAccount:
+		return "unknown account"
+	case LogonNoVerifier:
+		return "no verifier for the package"
+	case LogonWrongPassword:
+		return "wrong password"
+	case LogonDisabled:
+		return "account disabled"
+	case LogonLockedOut:
+		return "account locked out"
+	case LogonGranted:
+		return "granted"
+	}
+	return "invalid"
+}
+
+// LogonOutcome is what Logon decided and recorded.
 type LogonOutcome struct {
-	State LockoutState
-	// LockedNow is set when this failure locked the account.
+	Result LogonResult
+	// Account is the account as stored, without verifiers, and with
+	// the lockout state this attempt left; nil for LogonNoSuchAccount.
+	Account *Account
+	// LockedNow is set when this attempt locked the account.
 	LockedNow bool
 }
 
@@ -158,10 +240,11 @@ type Store interface {
 	// List returns all accounts without their verifiers, sorted by domain
 	// and name.
 	List(ctx context.Context) ([]*Account, error)
-	// RecordLogon counts one password check under the store's lockout
-	// policy, atomically: a success clears the counter (unless the
-	// account is locked), a failure adds one and may lock the account.
-	RecordLogon(ctx context.Context, domain, name string, success bool, now time.Time) (LogonOutcome, error)
+	// Logon decides one password check and records it under the store's
+	// lockout policy, atomically (see "Logons and lockout" above). An
+	// error means the attempt could not be decided or recorded: the
+	// caller must refuse the logon.
+	Logon(ctx context.Context, a LogonAttempt) (LogonOutcome, error)
 	// Unlock clears an account's lockout state.
 	Unlock(ctx context.Context, domain, name string) error
 	// Close releases the store.

@@ -2,17 +2,22 @@
 // application process: the embedded mode of the design, for programs and
 // tests that want authentication without a daemon.
 //
-// Importing it is the one line a program needs:
+// Importing it, with the account store backend the program uses, is all
+// a program needs:
 //
-//	import _ "github.com/opensspi/sspi/embedded"
+//	import (
+//		_ "github.com/opensspi/sspi/accounts/sqlite" // SSPI_STORE=sqlite:PATH
+//		_ "github.com/opensspi/sspi/embedded"
+//	)
 //
 // after which [sspi.Default] and [sspi.OpenLSA] start an LSA engine in
 // this process (unless SSPI_LSA names lsad's socket), with the account
-// store SSPI_STORE names, if any. The application then holds long-term
-// secrets in its own address space: the same code as lsad runs, without
-// the process boundary. Programs that talk to lsad should not import this
-// package; they then link neither the engine nor any account store
-// driver.
+// store SSPI_STORE names, if any. Store backends are linked by import, as
+// database/sql drivers are; package embedded itself links none. The
+// application then holds long-term secrets in its own address space: the
+// same code as lsad runs, without the process boundary. Programs that talk
+// to lsad should not import this package; they then link neither the
+// engine nor any account store backend.
 //
 // Part of the authority side: it may import the engine (lsa/engine) and
 // the account store; nothing on the application side imports it.
@@ -30,7 +35,7 @@ import (
 
 func init() {
 	sspi.RegisterEmbeddedLSA(func(ctx context.Context, store string) (lsa.Conn, error) {
-		cfg, err := Config(ctx, store)
+		cfg, err := Config(ctx, store, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -40,13 +45,16 @@ func init() {
 
 // Config returns the configuration of an embedded engine: every
 // registered package, machine names from the host, and the account store
-// named by the data source name store (see accounts.Open), or none when
-// store is empty. The caller owns the store it opens (Open closes it with
-// the engine).
-func Config(ctx context.Context, store string) (*engine.Config, error) {
+// named by the data source name store, opened with opts (see
+// accounts.Open), or none when store is empty. With nil opts, as
+// [sspi.OpenLSA] calls it, the store must exist: a mistyped SSPI_STORE is
+// an error wrapping accounts.ErrNoStore, never a new, empty store; a
+// program that means to create one sets opts.Create. The caller owns the
+// store it opens (Open closes it with the engine).
+func Config(ctx context.Context, store string, opts *accounts.Options) (*engine.Config, error) {
 	cfg := &engine.Config{}
 	if store != "" {
-		s, err := accounts.Open(ctx, store, nil)
+		s, err := accounts.Open(ctx, store, opts)
 		if err != nil {
 			return nil, err
 		}

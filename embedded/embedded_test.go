@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
+	_ "github.com/opensspi/sspi/accounts/sqlite" // the sqlite: store
 	"github.com/opensspi/sspi/embedded"
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
@@ -65,7 +69,7 @@ func handshake(t *testing.T, p *sspi.Provider) *sspi.Identity {
 // CLI do, administers an account through it and authenticates.
 func TestOpenLSAEmbedded(t *testing.T) {
 	ctx := context.Background()
-	store := "sqlite:" + filepath.Join(t.TempDir(), "accounts.db")
+	store := newStore(t)
 	conn, err := sspi.OpenLSA(ctx, sspi.LSAConfig{Store: store})
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +101,39 @@ func TestOpenLSAEmbedded(t *testing.T) {
 	list, err := conn.(lsa.Admin).ListAccounts(ctx)
 	if err != nil || len(list) != 1 || list[0].User != "alice" {
 		t.Fatalf("accounts after reopening: %v, %v", list, err)
+	}
+}
+
+// newStore creates an empty SQLite account store and returns its data
+// source name.
+func newStore(t *testing.T) string {
+	t.Helper()
+	store := "sqlite:" + filepath.Join(t.TempDir(), "accounts.db")
+	s, err := accounts.Open(context.Background(), store, &accounts.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return store
+}
+
+// TestOpenLSANoCreate: sspi.OpenLSA (and so sspi.Default with
+// SSPI_STORE) never creates a store: a mistyped name is an error, and
+// leaves nothing behind.
+func TestOpenLSANoCreate(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{filepath.Join(dir, "acounts.db"), filepath.Join(dir, "no", "such", "dir", "a.db")} {
+		conn, err := sspi.OpenLSA(context.Background(), sspi.LSAConfig{Store: "sqlite:" + path})
+		if err == nil {
+			conn.Close()
+			t.Fatalf("OpenLSA of the missing store %s succeeded", path)
+		}
+		if !errors.Is(err, accounts.ErrNoStore) {
+			t.Errorf("OpenLSA(%s) = %v, want accounts.ErrNoStore", path, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("OpenLSA left %v behind", entries)
 	}
 }
 
@@ -150,7 +187,7 @@ func TestDefault(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
-	store := "sqlite:" + filepath.Join(t.TempDir(), "accounts.db")
+	store := newStore(t)
 	conn, err := sspi.OpenLSA(ctx, sspi.LSAConfig{Store: store})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
 	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/packages/negotiate"
 	"github.com/opensspi/sspi/packages/ntlm"

@@ -102,6 +102,9 @@ type AcquireCredentialsRequest struct {
 	// Identity is explicit credentials (pAuthData), or nil for the
 	// caller's default credentials.
 	Identity *secpkg.AuthIdentity
+	// PackageList is SEC_WINNT_AUTH_IDENTITY_EX's PackageList (see
+	// secpkg.CredentialsRequest).
+	PackageList string
 }
 
 // CredentialsReply describes a credentials handle.
@@ -193,6 +196,10 @@ type ImportReply struct {
 type LogonUserRequest struct {
 	Package  string
 	Identity secpkg.AuthIdentity
+	// Type is the logon type: the zero value checks the password
+	// against the account store; secpkg.LogonNewCredentials keeps it
+	// unchecked, for outbound use only ("runas /netonly").
+	Type secpkg.LogonType `cbor:",omitempty"`
 }
 
 // LogonSessionInfo describes a logon session without its credentials.

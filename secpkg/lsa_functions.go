@@ -28,16 +28,35 @@ type LSAFunctions interface {
 	// DeleteCredential is DeleteCredential.
 	DeleteCredential(ctx context.Context, id LogonID, key string) error
 
-	// LookupAccount returns the account and this package's verifier for
-	// it (OpenSamUser + GetUserAuthData). It returns ErrNoSuchAccount for
-	// an unknown account; the package must then run the same computation
-	// against a dummy verifier so that the peer cannot tell the
-	// difference.
-	LookupAccount(ctx context.Context, domain, user string) (*Account, error)
-	// ReportLogon records the outcome of a password check for an account,
-	// which drives lockout (AuditAccountLogon). It returns ErrLockedOut
-	// when this failure locked the account.
-	ReportLogon(ctx context.Context, acct *Account, success bool) error
+	// CheckLogon decides a password check of an account of the local
+	// account store (OpenSamUser, GetUserAuthData and AuditAccountLogon
+	// in one step). In one transaction that holds the account's lock it
+	// reads the account's lockout state and this package's verifier,
+	// calls check, and records the outcome, which drives lockout: the
+	// decision is never taken on a state read before concurrent attempts
+	// were counted.
+	//
+	// check verifies the caller's proof (an NTLM response, a password)
+	// against the verifier. CheckLogon calls it exactly once, with the
+	// verifier, or with nil when there is none to check against (unknown
+	// account, none for this package, account disabled or locked out);
+	// given nil, check must do the same work against a dummy verifier,
+	// so that the peer cannot time the difference. The verifier is valid
+	// during the call only (the LSA wipes it). check runs while the
+	// account is locked, in the LSA: it must be quick and must not call
+	// the LSA. (For a package in another process, CheckLogon is one call
+	// that the LSA answers with one call back: bytes in, a bool out.)
+	//
+	// CheckLogon returns the account (names as stored, groups) if check
+	// passed on an enabled account that is not locked out. Otherwise it
+	// returns an error with StatusLogonDenied: ErrNoSuchAccount,
+	// ErrNoVerifier, ErrWrongPassword, ErrAccountDisabled or ErrLockedOut,
+	// whose difference is for the audit log only ([LogonFailureReason]);
+	// the peer must see one failure for them all. Any other error (the
+	// caller's password-check rate limit, an account store that cannot
+	// record the attempt) is a refusal too, which the LSA has audited or
+	// logged.
+	CheckLogon(ctx context.Context, domain, user string, check func(verifier []byte) bool) (*Account, error)
 
 	// GetCallInfo is GetCallInfo / GetClientInfo: who is calling.
 	GetCallInfo(ctx context.Context) CallInfo
@@ -62,30 +81,41 @@ type LSAFunctions interface {
 
 // Errors returned by LSAFunctions.
 var (
-	ErrNoSuchAccount  = &Error{Status: StatusLogonDenied, Detail: "lsa: no such account"}
-	ErrLockedOut      = &Error{Status: StatusLogonDenied, Detail: "lsa: account locked out"}
-	ErrNoCredential   = &Error{Status: StatusNoCredentials, Detail: "lsa: logon session holds no such credential"}
-	ErrNoLogonSession = &Error{Status: StatusNoCredentials, Detail: "lsa: no such logon session"}
-	ErrReplay         = &Error{Status: StatusInvalidToken, Detail: "lsa: replayed authenticator"}
+	ErrNoSuchAccount   = &Error{Status: StatusLogonDenied, Detail: "lsa: no such account"}
+	ErrNoVerifier      = &Error{Status: StatusLogonDenied, Detail: "lsa: the account has no verifier for this package"}
+	ErrWrongPassword   = &Error{Status: StatusLogonDenied, Detail: "lsa: wrong password"}
+	ErrAccountDisabled = &Error{Status: StatusLogonDenied, Detail: "lsa: account disabled"}
+	ErrLockedOut       = &Error{Status: StatusLogonDenied, Detail: "lsa: account locked out"}
+	ErrNoCredential    = &Error{Status: StatusNoCredentials, Detail: "lsa: logon session holds no such credential"}
+	ErrNoLogonSession  = &Error{Status: StatusNoCredentials, Detail: "lsa: no such logon session"}
+	ErrReplay          = &Error{Status: StatusInvalidToken, Detail: "lsa: replayed authenticator"}
 )
 
-// IsNoSuchAccount reports whether err says the account does not exist.
-func IsNoSuchAccount(err error) bool { return errors.Is(err, ErrNoSuchAccount) }
+// LogonFailureReason returns the audit reason of a refusal by CheckLogon
+// of the attempt itself ("unknown account", "wrong password", …), and
+// false for any other error.
+func LogonFailureReason(err error) (string, bool) {
+	switch {
+	case errors.Is(err, ErrNoSuchAccount):
+		return "unknown account", true
+	case errors.Is(err, ErrNoVerifier):
+		return "no verifier for the package", true
+	case errors.Is(err, ErrWrongPassword):
+		return "wrong password", true
+	case errors.Is(err, ErrAccountDisabled):
+		return "account disabled", true
+	case errors.Is(err, ErrLockedOut):
+		return "account locked out", true
+	}
+	return "", false
+}
 
-// Account is an account as a package sees it: its names, state and the
-// verifier this package made for it.
+// Account is an account of the local store that passed a password check
+// (CheckLogon): its names as stored and its groups.
 type Account struct {
-	User     string
-	Domain   string
-	Groups   []string
-	Disabled bool
-	// Locked is set while the account is locked out after too many
-	// failures.
-	Locked bool
-	// Failures is how many failures the account's lockout counter held
-	// when it was looked up.
-	Failures int
-	Verifier []byte // this package's verifier; nil if it has none
+	User   string
+	Domain string
+	Groups []string
 }
 
 // CallInfo is SECPKG_CALL_INFO and SECPKG_CLIENT_INFO: who made the

@@ -73,6 +73,11 @@ type CredentialsRequest struct {
 	LogonID LogonID
 	// Identity is pAuthData: explicit credentials, or nil.
 	Identity *AuthIdentity
+	// PackageList is the PackageList of SEC_WINNT_AUTH_IDENTITY_EX: the
+	// packages a negotiating package may choose, in order and
+	// comma-separated, or with "!" those it must not ("!NTLM"). Empty
+	// means the package's configured order; other packages ignore it.
+	PackageList string
 }
 
 // Credentials describe an acquired credentials handle: the result of
@@ -193,6 +198,38 @@ type LSAPackage interface {
 // default credentials can use it without the application holding it.
 type LogonRequest struct {
 	Identity AuthIdentity
+	// Type says whether the package checks the identity (the zero
+	// value, LogonInteractive) or keeps it unchecked for outbound use
+	// (LogonNewCredentials).
+	Type LogonType
+}
+
+// LogonType is the kind of an interactive logon (SECURITY_LOGON_TYPE of
+// LsaLogonUser).
+type LogonType uint8
+
+// Logon types.
+const (
+	// LogonInteractive (Interactive, 2) checks the password against the
+	// local account store: an account the store does not know is
+	// refused exactly as a wrong password is.
+	LogonInteractive LogonType = iota
+	// LogonNewCredentials (NewCredentials, 9; LOGON32_LOGON_NEW_CREDENTIALS,
+	// "runas /netonly") checks nothing: the logon session keeps the
+	// identity for outbound authentication only, where the peer checks
+	// it, for an account of another domain the LSA cannot check.
+	LogonNewCredentials
+)
+
+// String names the logon type.
+func (t LogonType) String() string {
+	switch t {
+	case LogonInteractive:
+		return "interactive"
+	case LogonNewCredentials:
+		return "new-credentials"
+	}
+	return "invalid"
 }
 
 // LogonResult is what SpLogonUser returns.

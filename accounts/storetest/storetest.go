@@ -21,17 +21,19 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/opensspi/sspi/accounts"
 )
 
-// Opener opens a new, empty store configured with opts. Run closes every
-// store it opens.
+// Opener opens a new, empty store configured with opts (in which Create
+// is set). Run closes every store it opens.
 type Opener func(t *testing.T, opts *accounts.Options) accounts.Store
 
 // SharedOpener opens two stores on one new, empty database, as two
@@ -77,7 +79,7 @@ type env struct {
 func newEnv(t *testing.T, open Opener, policy *accounts.LockoutPolicy) *env {
 	t.Helper()
 	c := NewClock(epoch)
-	s := open(t, &accounts.Options{Lockout: policy, Now: c.Now})
+	s := open(t, &accounts.Options{Lockout: policy, Now: c.Now, Create: true})
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -102,13 +104,64 @@ func (e *env) lookup(t *testing.T, domain, name string) *accounts.Account {
 	return a
 }
 
-func (e *env) logon(t *testing.T, domain, name string, success bool) accounts.LogonOutcome {
+// logon is one password check of the NTLM verifier through Logon: the
+// right password (the sample's verifier, secret) if right is set, a wrong
+// one otherwise. It checks that Logon ran the check exactly once and
+// returned the account for every result but LogonNoSuchAccount.
+func (e *env) logon(t *testing.T, domain, name string, right bool) accounts.LogonOutcome {
 	t.Helper()
-	out, err := e.s.RecordLogon(t.Context(), domain, name, success, e.clock.Now())
+	out, err := logon(e.s, domain, name, right, e.clock.Now())
 	if err != nil {
-		t.Fatalf("RecordLogon(%s\\%s, %t): %v", domain, name, success, err)
+		t.Fatalf("Logon(%s\\%s, right=%t): %v", domain, name, right, err)
 	}
 	return out
+}
+
+// attempt is a LogonAttempt of the NTLM verifier: its Check compares with
+// secret (right) or another value, and counts its calls and what it was
+// given.
+type attempt struct {
+	accounts.LogonAttempt
+	calls int
+	given []byte
+}
+
+func newAttempt(domain, name string, right bool, now time.Time) *attempt {
+	a := &attempt{}
+	password := []byte("not the password")
+	if right {
+		password = secret
+	}
+	a.LogonAttempt = accounts.LogonAttempt{Domain: domain, Name: name, Package: "NTLM", Now: now,
+		Check: func(v []byte) bool {
+			a.calls++
+			a.given = bytes.Clone(v)
+			return v != nil && bytes.Equal(v, password)
+		}}
+	return a
+}
+
+// logon runs one attempt on s and checks the contract of Check.
+func logon(s accounts.Store, domain, name string, right bool, now time.Time) (accounts.LogonOutcome, error) {
+	a := newAttempt(domain, name, right, now)
+	out, err := s.Logon(context.Background(), a.LogonAttempt)
+	if err != nil {
+		return out, err
+	}
+	if a.calls != 1 {
+		return out, fmt.Errorf("Logon called Check %d times, want once", a.calls)
+	}
+	if (out.Account == nil) != (out.Result == accounts.LogonNoSuchAccount) {
+		return out, fmt.Errorf("Logon returned %v with account %v", out.Result, out.Account)
+	}
+	if out.Account != nil && out.Account.Verifiers != nil {
+		return out, fmt.Errorf("Logon returned the account's verifiers")
+	}
+	checked := out.Result == accounts.LogonGranted || out.Result == accounts.LogonWrongPassword
+	if checked != (a.given != nil) {
+		return out, fmt.Errorf("Logon (%v) gave Check the verifier %t", out.Result, a.given != nil)
+	}
+	return out, nil
 }
 
 // secret is a verifier value the redaction tests look for.
@@ -145,8 +198,10 @@ func Run(t *testing.T, open Opener) {
 		{"LockoutNoWindow", testLockoutNoWindow},
 		{"LockoutClearedBy", testLockoutClearedBy},
 		{"LockoutDefaultPolicy", testLockoutDefaultPolicy},
-		{"RecordLogonZeroTime", testRecordLogonZeroTime},
+		{"LogonZeroTime", testLogonZeroTime},
+		{"LogonResults", testLogonResults},
 		{"LockoutRace", testLockoutRace},
+		{"DecidedUnderLock", testDecidedUnderLock},
 		{"CreateRace", testCreateRace},
 		{"Redaction", testRedaction},
 		{"Canceled", testCanceled},
@@ -279,8 +334,6 @@ func testNotFound(t *testing.T, open Opener) {
 			{"SetGroups", func() error { return e.s.SetGroups(ctx, d, n, []string{"g"}) }},
 			{"SetDisabled", func() error { return e.s.SetDisabled(ctx, d, n, true) }},
 			{"Delete", func() error { return e.s.Delete(ctx, d, n) }},
-			{"RecordLogonFailure", func() error { _, err := e.s.RecordLogon(ctx, d, n, false, epoch); return err }},
-			{"RecordLogonSuccess", func() error { _, err := e.s.RecordLogon(ctx, d, n, true, epoch); return err }},
 			{"Unlock", func() error { return e.s.Unlock(ctx, d, n) }},
 		}
 		for _, tt := range tests {
@@ -467,13 +520,16 @@ func testList(t *testing.T, open Opener) {
 	for _, a := range []*accounts.Account{
 		{Domain: "b", Name: "Zed", Verifiers: map[string][]byte{"NTLM": secret}},
 		{Domain: "B", Name: "alice", Groups: []string{"y", "x"}},
-		{Domain: "a", Name: "Zoe", Disabled: true},
+		{Domain: "a", Name: "Zoe", Verifiers: map[string][]byte{"NTLM": secret}},
 		{Domain: "A", Name: "bob", Verifiers: map[string][]byte{"NTLM": secret}},
 		{Domain: "", Name: "root"},
 	} {
 		e.create(t, a)
 	}
 	e.logon(t, "a", "zoe", false)
+	if err := e.s.SetDisabled(t.Context(), "a", "zoe", true); err != nil {
+		t.Fatal(err)
+	}
 	list, err = e.s.List(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -509,26 +565,27 @@ func testLockout(t *testing.T, open Opener) {
 	steps := []struct {
 		name      string
 		advance   time.Duration
-		success   bool
+		success   bool // the right password
+		result    accounts.LogonResult
 		failures  int
 		first     *time.Time // expected FirstFailure: nil means zero
 		locked    bool
 		lockedNow bool
 	}{
-		{"success on a clear account", 0, true, 0, nil, false, false},
-		{"first failure opens the window", time.Second, false, 1, &first, false, false},
-		{"second failure", time.Minute, false, 2, &first, false, false},
-		{"success clears", time.Second, true, 0, nil, false, false},
-		{"failure after success", time.Second, false, 1, &first, false, false},
-		{"window expires exactly", policy.Window, false, 1, &first, false, false},
-		{"second failure of the window", time.Second, false, 2, &first, false, false},
-		{"threshold locks, just inside the window", policy.Window - time.Second - time.Microsecond, false, 3, &first, true, true},
-		{"failure while locked counts, lock not extended", time.Minute, false, 4, &first, true, false},
-		{"success while locked changes nothing", time.Minute, true, 4, &first, true, false},
-		{"still locked one microsecond before the end", 3*time.Minute - time.Microsecond, false, 5, &first, true, false},
-		{"lock ran out: a failure starts a new window", time.Microsecond, false, 1, &first, false, false},
-		{"second failure of the new window", time.Second, false, 2, &first, false, false},
-		{"success after the window clears", time.Hour, true, 0, nil, false, false},
+		{"success on a clear account", 0, true, granted, 0, nil, false, false},
+		{"first failure opens the window", time.Second, false, wrong, 1, &first, false, false},
+		{"second failure", time.Minute, false, wrong, 2, &first, false, false},
+		{"success clears", time.Second, true, granted, 0, nil, false, false},
+		{"failure after success", time.Second, false, wrong, 1, &first, false, false},
+		{"window expires exactly", policy.Window, false, wrong, 1, &first, false, false},
+		{"second failure of the window", time.Second, false, wrong, 2, &first, false, false},
+		{"threshold locks, just inside the window", policy.Window - time.Second - time.Microsecond, false, wrong, 3, &first, true, true},
+		{"failure while locked counts, lock not extended", time.Minute, false, lockedOut, 4, &first, true, false},
+		{"the right password while locked is refused and counts", time.Minute, true, lockedOut, 5, &first, true, false},
+		{"still locked one microsecond before the end", 3*time.Minute - time.Microsecond, false, lockedOut, 6, &first, true, false},
+		{"lock ran out: a failure starts a new window", time.Microsecond, false, wrong, 1, &first, false, false},
+		{"second failure of the new window", time.Second, false, wrong, 2, &first, false, false},
+		{"success after the window clears", time.Hour, true, granted, 0, nil, false, false},
 	}
 	for i, st := range steps {
 		e.clock.Advance(st.advance)
@@ -544,16 +601,16 @@ func testLockout(t *testing.T, open Opener) {
 		if st.first != nil {
 			wantFirst = *st.first
 		}
-		got := out.State
-		if got.Failures != st.failures || !got.FirstFailure.Equal(wantFirst) || got.Locked(now) != st.locked || out.LockedNow != st.lockedNow {
-			t.Fatalf("step %d %q: outcome %+v locked=%t; want failures %d, first failure %v, locked %t, LockedNow %t",
-				i, st.name, out, got.Locked(now), st.failures, wantFirst, st.locked, st.lockedNow)
+		got := out.Account.Lockout
+		if out.Result != st.result || got.Failures != st.failures || !got.FirstFailure.Equal(wantFirst) || got.Locked(now) != st.locked || out.LockedNow != st.lockedNow {
+			t.Fatalf("step %d %q: %v, %+v, LockedNow %t; want %v, failures %d, first failure %v, locked %t, LockedNow %t",
+				i, st.name, out.Result, got, out.LockedNow, st.result, st.failures, wantFirst, st.locked, st.lockedNow)
 		}
 		if st.locked && !got.LockedUntil.Equal(lockedAt.Add(policy.Duration)) {
 			t.Fatalf("step %d %q: LockedUntil = %v, want %v (the lock is never extended)", i, st.name, got.LockedUntil, lockedAt.Add(policy.Duration))
 		}
 		if a := e.lookup(t, "Example", "Alice"); a.Lockout != got {
-			t.Fatalf("step %d %q: Lookup().Lockout = %+v, RecordLogon returned %+v", i, st.name, a.Lockout, got)
+			t.Fatalf("step %d %q: Lookup().Lockout = %+v, Logon returned %+v", i, st.name, a.Lockout, got)
 		}
 	}
 }
@@ -563,11 +620,11 @@ func testLockoutForever(t *testing.T, open Opener) {
 	e.create(t, sample())
 	e.logon(t, "Example", "Alice", false)
 	out := e.logon(t, "Example", "Alice", false)
-	if !out.LockedNow || !out.State.LockedUntil.Equal(accounts.LockedForever) {
+	if !out.LockedNow || !out.Account.Lockout.LockedUntil.Equal(accounts.LockedForever) {
 		t.Fatalf("Duration 0: outcome %+v, want LockedNow until LockedForever", out)
 	}
 	e.clock.Advance(100 * 365 * 24 * time.Hour)
-	if out := e.logon(t, "Example", "Alice", true); !out.State.Locked(e.clock.Now()) {
+	if out := e.logon(t, "Example", "Alice", true); out.Result != lockedOut || !out.Account.Lockout.Locked(e.clock.Now()) {
 		t.Fatalf("a century later the account is unlocked: %+v", out)
 	}
 	if err := e.s.Unlock(t.Context(), "EXAMPLE", "ALICE"); err != nil {
@@ -577,7 +634,7 @@ func testLockoutForever(t *testing.T, open Opener) {
 	if a.Lockout != (accounts.LockoutState{}) || !a.Updated.Equal(stored(e.clock.Now())) {
 		t.Errorf("after Unlock: Lockout %+v, Updated %v", a.Lockout, a.Updated)
 	}
-	if out := e.logon(t, "Example", "Alice", false); out.State.Failures != 1 || out.LockedNow {
+	if out := e.logon(t, "Example", "Alice", false); out.Account.Lockout.Failures != 1 || out.LockedNow {
 		t.Errorf("first failure after Unlock: %+v", out)
 	}
 }
@@ -587,12 +644,12 @@ func testLockoutDisabled(t *testing.T, open Opener) {
 	e.create(t, sample())
 	for i := 1; i <= 25; i++ {
 		out := e.logon(t, "Example", "Alice", false)
-		if out.LockedNow || out.State.Failures != i || !out.State.LockedUntil.IsZero() {
+		if out.Result != wrong || out.LockedNow || out.Account.Lockout.Failures != i || !out.Account.Lockout.LockedUntil.IsZero() {
 			t.Fatalf("failure %d with lockout disabled: %+v", i, out)
 		}
 		e.clock.Advance(time.Hour)
 	}
-	if out := e.logon(t, "Example", "Alice", true); out.State != (accounts.LockoutState{}) {
+	if out := e.logon(t, "Example", "Alice", true); out.Result != granted || out.Account.Lockout != (accounts.LockoutState{}) {
 		t.Errorf("success did not clear the count: %+v", out)
 	}
 }
@@ -604,7 +661,7 @@ func testLockoutNoWindow(t *testing.T, open Opener) {
 	e.create(t, sample())
 	for i := 1; i <= 3; i++ {
 		out := e.logon(t, "Example", "Alice", false)
-		if out.State.Failures != i || out.LockedNow != (i == 3) {
+		if out.Account.Lockout.Failures != i || out.LockedNow != (i == 3) {
 			t.Fatalf("failure %d a year apart: %+v", i, out)
 		}
 		e.clock.Advance(365 * 24 * time.Hour)
@@ -663,15 +720,73 @@ func testLockoutDefaultPolicy(t *testing.T, open Opener) {
 	}
 }
 
-func testRecordLogonZeroTime(t *testing.T, open Opener) {
+func testLogonZeroTime(t *testing.T, open Opener) {
 	e := newEnv(t, open, &accounts.LockoutPolicy{Threshold: 1, Window: time.Hour, Duration: time.Hour})
 	e.create(t, sample())
-	out, err := e.s.RecordLogon(t.Context(), "Example", "Alice", false, time.Time{})
+	out, err := logon(e.s, "Example", "Alice", false, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !out.State.FirstFailure.Equal(stored(epoch)) || !out.State.LockedUntil.Equal(stored(epoch).Add(time.Hour)) {
-		t.Errorf("RecordLogon at the zero time used %+v, want Options.Now (%v)", out.State, stored(epoch))
+	if st := out.Account.Lockout; !st.FirstFailure.Equal(stored(epoch)) || !st.LockedUntil.Equal(stored(epoch).Add(time.Hour)) {
+		t.Errorf("Logon at the zero time used %+v, want Options.Now (%v)", st, stored(epoch))
+	}
+}
+
+// Short names of the results, for tables.
+const (
+	granted   = accounts.LogonGranted
+	wrong     = accounts.LogonWrongPassword
+	lockedOut = accounts.LogonLockedOut
+)
+
+// testLogonResults checks what Logon decides and gives Check for each
+// kind of attempt, and what each records: only a wrong password (and any
+// attempt on a locked account) counts against the account.
+func testLogonResults(t *testing.T, open Opener) {
+	e := newEnv(t, open, &accounts.LockoutPolicy{Threshold: 3, Window: time.Hour, Duration: time.Hour})
+	e.create(t, sample())
+	e.create(t, &accounts.Account{Domain: "Example", Name: "Off", Disabled: true, Verifiers: map[string][]byte{"NTLM": secret}})
+	e.create(t, &accounts.Account{Domain: "Example", Name: "Scram", Verifiers: map[string][]byte{"SCRAM-SHA-256": secret}})
+	tests := []struct {
+		domain, name string
+		right        bool
+		want         accounts.LogonResult
+		failures     int // the account's count afterwards
+	}{
+		{"Example", "Nobody", true, accounts.LogonNoSuchAccount, 0},
+		{"Other", "Alice", true, accounts.LogonNoSuchAccount, 0},
+		{"Example", "", true, accounts.LogonNoSuchAccount, 0},
+		{"Example", "Alice\x00", true, accounts.LogonNoSuchAccount, 0},
+		{"Example", "\xff", true, accounts.LogonNoSuchAccount, 0},
+		{"Example", strings.Repeat("a", 300), true, accounts.LogonNoSuchAccount, 0},
+		{"Example", "Off", true, accounts.LogonDisabled, 0},
+		{"Example", "Off", false, accounts.LogonDisabled, 0},
+		{"Example", "Scram", true, accounts.LogonNoVerifier, 0},
+		{"EXAMPLE", "alice", false, accounts.LogonWrongPassword, 1},
+		{"example", "ALICE", true, accounts.LogonGranted, 0},
+	}
+	for _, tt := range tests {
+		out := e.logon(t, tt.domain, tt.name, tt.right)
+		if out.Result != tt.want {
+			t.Errorf("Logon(%q, %q, right=%t) = %v, want %v", tt.domain, tt.name, tt.right, out.Result, tt.want)
+			continue
+		}
+		if out.Account != nil && out.Account.Lockout.Failures != tt.failures {
+			t.Errorf("Logon(%q, %q, right=%t): %d failures, want %d", tt.domain, tt.name, tt.right, out.Account.Lockout.Failures, tt.failures)
+		}
+	}
+	out := e.logon(t, "example", "alice", true)
+	a := out.Account
+	if a.Domain != "Example" || a.Name != "Alice" || !slices.Equal(a.Groups, []string{"admins", "users"}) || a.Disabled || !a.Created.Equal(stored(epoch)) {
+		t.Errorf("granted account %v, want the names as stored and the groups sorted", a)
+	}
+	for _, name := range []string{"Off", "Scram"} {
+		if a := e.lookup(t, "Example", name); a.Lockout != (accounts.LockoutState{}) {
+			t.Errorf("%s: attempts changed the counter: %+v", name, a.Lockout)
+		}
+	}
+	if _, err := e.s.Logon(t.Context(), accounts.LogonAttempt{Domain: "Example", Name: "Alice", Package: "NTLM"}); err == nil {
+		t.Errorf("Logon without a Check succeeded")
 	}
 }
 
@@ -706,14 +821,14 @@ func concurrentFailures(t *testing.T, stores []accounts.Store, domain, name stri
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			outs[i], errs[i] = stores[i%len(stores)].RecordLogon(context.Background(), domain, name, false, now)
+			outs[i], errs[i] = logon(stores[i%len(stores)], domain, name, false, now)
 		})
 	}
 	close(start)
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("concurrent RecordLogon %d: %v", i, err)
+			t.Fatalf("concurrent Logon %d: %v", i, err)
 		}
 	}
 	return outs
@@ -727,14 +842,15 @@ func checkRace(t *testing.T, what string, outs []accounts.LogonOutcome, threshol
 	var lockedNow, unlocked int
 	counts := make([]int, 0, n)
 	for _, o := range outs {
-		counts = append(counts, o.State.Failures)
+		st := o.Account.Lockout
+		counts = append(counts, st.Failures)
 		if o.LockedNow {
 			lockedNow++
-			if o.State.Failures != threshold {
-				t.Errorf("%s: the locking failure saw count %d, want %d", what, o.State.Failures, threshold)
+			if st.Failures != threshold {
+				t.Errorf("%s: the locking failure saw count %d, want %d", what, st.Failures, threshold)
 			}
 		}
-		if !o.State.Locked(now) {
+		if !st.Locked(now) {
 			unlocked++
 		}
 	}
@@ -747,6 +863,139 @@ func checkRace(t *testing.T, what string, outs []accounts.LogonOutcome, threshol
 	if lockedNow != 1 || unlocked != threshold-1 {
 		t.Errorf("%s: %d LockedNow (want 1), %d saw the account unlocked (want %d)", what, lockedNow, unlocked, threshold-1)
 	}
+}
+
+// testDecidedUnderLock sends the right password among concurrent wrong
+// ones, again and again: each time the outcomes must be those of some
+// serial order of the attempts (see decidedUnderLock).
+func testDecidedUnderLock(t *testing.T, open Opener) {
+	const threshold = 5
+	e := newEnv(t, open, &accounts.LockoutPolicy{Threshold: threshold, Window: time.Hour, Duration: time.Hour})
+	e.create(t, sample())
+	granted := 0
+	for round := range 10 {
+		if decidedUnderLock(t, fmt.Sprintf("round %d", round), []accounts.Store{e.s}, "Example", "Alice", threshold, 4*threshold, e.clock.Now()) {
+			granted++
+		}
+		if err := e.s.Unlock(t.Context(), "Example", "Alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("the right password among %d wrong ones was granted in %d of 10 rounds", 4*threshold, granted)
+}
+
+// decidedUnderLock starts n wrong passwords and the right one at once,
+// spread over stores, on an account with a clear counter, and checks that
+// the outcomes are those of a serial order, the decision of each attempt
+// taken on the count all attempts before it left:
+//
+//   - right password granted: k < threshold failures came before it, and it
+//     cleared them; the n-k after it counted from one again. The counts
+//     the wrong passwords saw are then 1..k twice and k+1..n-k once.
+//   - refused: the account was locked when it was decided (its count, like
+//     every attempt's on a locked account, is above the threshold), and
+//     the n+1 attempts saw the counts 1..n+1 exactly once.
+//
+// Exactly one attempt locks the account either way (n ≥ 2·threshold).
+// And no two checks ever run at once: a check that runs beside another,
+// outside the account's lock, is a guess evaluated before the failures
+// evaluated with it are counted, however the outcomes are ordered
+// afterwards. It reports whether the right password was granted.
+func decidedUnderLock(t *testing.T, what string, stores []accounts.Store, domain, name string, threshold, n int, now time.Time) bool {
+	t.Helper()
+	outs := make([]accounts.LogonOutcome, n+1)
+	errs := make([]error, n+1)
+	start := make(chan struct{})
+	var (
+		wg               sync.WaitGroup
+		inCheck, overlap atomic.Int32
+	)
+	for i := range n + 1 {
+		wg.Go(func() {
+			<-start
+			a := newAttempt(domain, name, i == n, now)
+			check := a.Check
+			a.Check = func(v []byte) bool {
+				if inCheck.Add(1) > 1 {
+					overlap.Add(1)
+				}
+				// Give another check the time to start, were it not
+				// excluded.
+				runtime.Gosched()
+				defer inCheck.Add(-1)
+				return check(v)
+			}
+			outs[i], errs[i] = stores[i%len(stores)].Logon(context.Background(), a.LogonAttempt)
+			if errs[i] == nil && a.calls != 1 {
+				errs[i] = fmt.Errorf("Logon called Check %d times", a.calls)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if overlap.Load() != 0 {
+		t.Errorf("%s: %d checks ran while another was running: not under the account's lock", what, overlap.Load())
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s: concurrent Logon %d: %v", what, i, err)
+		}
+	}
+	lockedNow := 0
+	seen := map[int]int{}
+	for _, o := range outs[:n] {
+		if o.Result != wrong && o.Result != lockedOut {
+			t.Fatalf("%s: a wrong password: %v", what, o.Result)
+		}
+		seen[o.Account.Lockout.Failures]++
+	}
+	for _, o := range outs {
+		if o.LockedNow {
+			lockedNow++
+		}
+	}
+	if lockedNow != 1 {
+		t.Errorf("%s: %d attempts locked the account, want 1", what, lockedNow)
+	}
+	right := outs[n]
+	switch right.Result {
+	case granted:
+		k := 0
+		for seen[k+1] == 2 {
+			k++
+		}
+		for v := 1; v <= n-k; v++ {
+			want := 1
+			if v <= k {
+				want = 2
+			}
+			if seen[v] != want {
+				t.Fatalf("%s: the right password was granted, but the wrong ones saw the counts %v: no serial order gives that", what, seen)
+			}
+		}
+		if k >= threshold {
+			t.Fatalf("%s: the right password was granted after %d failures (threshold %d)", what, k, threshold)
+		}
+		if right.Account.Lockout != (accounts.LockoutState{}) {
+			t.Errorf("%s: the granted attempt left %+v", what, right.Account.Lockout)
+		}
+		return true
+	case lockedOut:
+		c := right.Account.Lockout.Failures
+		seen[c]++
+		for v := 1; v <= n+1; v++ {
+			if seen[v] != 1 {
+				t.Fatalf("%s: the right password was refused at count %d, and the attempts saw %v, want 1..%d once each", what, c, seen, n+1)
+			}
+		}
+		if c <= threshold {
+			t.Fatalf("%s: the right password was refused at count %d, before the lock (threshold %d)", what, c, threshold)
+		}
+		return false
+	default:
+		t.Fatalf("%s: the right password: %v", what, right.Result)
+	}
+	return false
 }
 
 func testCreateRace(t *testing.T, open Opener) {
@@ -795,6 +1044,7 @@ func testRedaction(t *testing.T, open Opener) {
 	var logs bytes.Buffer
 	c := NewClock(epoch)
 	s := open(t, &accounts.Options{
+		Create:  true,
 		Lockout: &accounts.LockoutPolicy{Threshold: 1, Window: time.Hour},
 		Now:     c.Now,
 		Logger:  slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -804,7 +1054,7 @@ func testRedaction(t *testing.T, open Opener) {
 	if err := s.Create(ctx, sample()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RecordLogon(ctx, "Example", "Alice", false, c.Now()); err != nil {
+	if _, err := logon(s, "Example", "Alice", false, c.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetVerifiers(ctx, "Example", "Alice", map[string][]byte{"NTLM": secret}); err != nil {
@@ -850,7 +1100,10 @@ func testCanceled(t *testing.T, open Opener) {
 	}{
 		{"Lookup", func() error { _, err := e.s.Lookup(ctx, "Example", "Alice"); return err }},
 		{"Create", func() error { return e.s.Create(ctx, &accounts.Account{Name: "x"}) }},
-		{"RecordLogon", func() error { _, err := e.s.RecordLogon(ctx, "Example", "Alice", false, epoch); return err }},
+		{"Logon", func() error {
+			_, err := e.s.Logon(ctx, newAttempt("Example", "Alice", false, epoch).LogonAttempt)
+			return err
+		}},
 		{"List", func() error { _, err := e.s.List(ctx); return err }},
 		{"Delete", func() error { return e.s.Delete(ctx, "Example", "Alice") }},
 	}
@@ -860,12 +1113,12 @@ func testCanceled(t *testing.T, open Opener) {
 		}
 	}
 	if a := e.lookup(t, "Example", "Alice"); a.Lockout.Failures != 0 {
-		t.Errorf("a canceled RecordLogon counted")
+		t.Errorf("a canceled Logon counted")
 	}
 }
 
 func testClosed(t *testing.T, open Opener) {
-	s := open(t, nil)
+	s := open(t, &accounts.Options{Create: true})
 	if err := s.Create(t.Context(), sample()); err != nil {
 		t.Fatal(err)
 	}
@@ -875,8 +1128,8 @@ func testClosed(t *testing.T, open Opener) {
 	if _, err := s.Lookup(t.Context(), "Example", "Alice"); err == nil {
 		t.Errorf("Lookup on a closed store succeeded")
 	}
-	if _, err := s.RecordLogon(t.Context(), "Example", "Alice", false, epoch); err == nil {
-		t.Errorf("RecordLogon on a closed store succeeded")
+	if _, err := s.Logon(t.Context(), newAttempt("Example", "Alice", false, epoch).LogonAttempt); err == nil {
+		t.Errorf("Logon on a closed store succeeded")
 	}
 }
 
@@ -886,7 +1139,7 @@ func testClosed(t *testing.T, open Opener) {
 func RunShared(t *testing.T, open SharedOpener) {
 	policy := accounts.LockoutPolicy{Threshold: 5, Window: time.Hour, Duration: time.Hour}
 	setup := func(t *testing.T) (a, b accounts.Store) {
-		a, b = open(t, &accounts.Options{Lockout: &policy, Now: NewClock(epoch).Now})
+		a, b = open(t, &accounts.Options{Lockout: &policy, Now: NewClock(epoch).Now, Create: true})
 		t.Cleanup(func() { a.Close(); b.Close() })
 		return a, b
 	}
@@ -909,7 +1162,7 @@ func RunShared(t *testing.T, open SharedOpener) {
 		if got, err := a.Lookup(ctx, "Example", "Alice"); err != nil || !slices.Equal(got.Groups, []string{"from-b"}) {
 			t.Errorf("SetGroups through b, a sees %v, %v", got, err)
 		}
-		if _, err := a.RecordLogon(ctx, "Example", "Alice", false, epoch); err != nil {
+		if _, err := logon(a, "Example", "Alice", false, epoch); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := b.Lookup(ctx, "Example", "Alice"); err != nil || got.Lockout.Failures != 1 {
@@ -934,6 +1187,18 @@ func RunShared(t *testing.T, open SharedOpener) {
 				if err := b.Unlock(t.Context(), "Example", "Alice"); err != nil {
 					t.Fatal(err)
 				}
+			}
+		}
+	})
+	t.Run("DecidedUnderLock", func(t *testing.T) {
+		a, b := setup(t)
+		if err := a.Create(t.Context(), sample()); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 5 {
+			decidedUnderLock(t, fmt.Sprintf("round %d over two stores", round), []accounts.Store{a, b}, "Example", "Alice", policy.Threshold, 4*policy.Threshold, epoch)
+			if err := b.Unlock(t.Context(), "Example", "Alice"); err != nil {
+				t.Fatal(err)
 			}
 		}
 	})

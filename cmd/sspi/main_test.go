@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +61,9 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("HOSTNAME", host)
+			// The default account store goes in the script's own
+			// directory, never the user's.
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "xdg"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

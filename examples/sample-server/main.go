@@ -15,7 +15,8 @@ import (
 	"os"
 
 	"github.com/opensspi/sspi"
-	_ "github.com/opensspi/sspi/embedded" // accept against this process's own LSA unless SSPI_LSA names lsad
+	_ "github.com/opensspi/sspi/accounts/sqlite" // the sqlite: store -store names
+	_ "github.com/opensspi/sspi/embedded"        // accept against this process's own LSA unless SSPI_LSA names lsad
 	"github.com/opensspi/sspi/examples/sspisample"
 	_ "github.com/opensspi/sspi/packages/all"
 )

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
 	"github.com/opensspi/sspi/embedded"
 	"github.com/opensspi/sspi/examples/sspisample"
 	"github.com/opensspi/sspi/lsa/engine"

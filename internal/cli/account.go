@@ -89,10 +89,11 @@ func (e *env) accountOp(domain *string, done, action string, op func(a lsa.Admin
 }
 
 // passwordOp is the RunE of a command that reads a password (twice, at a
-// prompt) for the account named by its argument and applies op.
-func (e *env) passwordOp(domain *string, stdin *bool, prompt, done, action string, op func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error) func(*cobra.Command, []string) error {
+// prompt) for the account named by its argument and applies op to the
+// administration admin returns.
+func (e *env) passwordOp(admin func(context.Context) (lsa.Admin, error), domain *string, stdin *bool, prompt, done, action string, op func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		a, err := e.admin(cmd.Context())
+		a, err := admin(cmd.Context())
 		if err != nil {
 			return err
 		}
@@ -125,8 +126,12 @@ func newAccountCmd(e *env) *cobra.Command {
 		Long: `Administer accounts. The store keeps, for each account, the verifier each
 package makes from the password (an NT hash for NTLM), never the password.
 
-With --store (or SSPI_STORE) the command opens the store itself; with --lsa
-(or SSPI_LSA) it asks lsad, whose policy must grant the caller "admin".
+The command opens the store itself: the one --store (or SSPI_STORE) names,
+else your own at ` + defaultStoreHelp + `.
+Only 'account add' creates a store (and says where); every other command,
+and every other sspi command, fails on a store that does not exist, so that
+a typo never shows an empty list. With --lsa (or SSPI_LSA) it asks lsad,
+whose policy must grant the caller "admin".
 Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 	}
 	var domain string
@@ -135,10 +140,11 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 	add := &cobra.Command{
 		Use:   "add USER",
 		Short: "Create an account",
-		Example: `  sspi account add alice --store sqlite:/var/lib/opensspi/accounts.db
+		Example: `  sspi account add alice
+  sspi account add alice --store sqlite:/var/lib/opensspi/accounts.db
   printf 'secret\n' | sspi account add 'EXAMPLE\bob' --password-stdin --group staff --store sqlite:a.db`,
 		Args: cobra.ExactArgs(1),
-		RunE: e.passwordOp(&domain, &stdin, "Password for ", "account %s added", "added", func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error {
+		RunE: e.passwordOp(e.adminCreating, &domain, &stdin, "Password for ", "account %s added", "added", func(a lsa.Admin, ctx context.Context, req *lsa.AccountRequest) error {
 			req.Groups, req.Disabled = groups, disabled
 			return a.AddAccount(ctx, req)
 		}),
@@ -150,7 +156,7 @@ Passwords come from SSPI_PASSWORD, standard input or a prompt.`,
 		Short:   "Set an account's password (and clear its lockout)",
 		Example: `  sspi account passwd alice --store sqlite:a.db`,
 		Args:    cobra.ExactArgs(1),
-		RunE:    e.passwordOp(&domain, &stdin, "New password for ", "password of %s set", "password_set", lsa.Admin.SetPassword),
+		RunE:    e.passwordOp(e.admin, &domain, &stdin, "New password for ", "password of %s set", "password_set", lsa.Admin.SetPassword),
 	}
 	for _, c := range []*cobra.Command{add, passwd} {
 		c.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")

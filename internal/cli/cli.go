@@ -196,7 +196,7 @@ func newRoot(e *env) *cobra.Command {
 	pf.BoolVar(&e.json, "json", false, "print machine-readable JSON")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "show each leg of a handshake")
 	pf.StringVar(&e.lsaSock, "lsa", "", "lsad socket (default $SSPI_LSA; empty: an LSA in this process)")
-	pf.StringVar(&e.store, "store", "", "account store: sqlite:PATH or postgres://… (default $SSPI_STORE)")
+	pf.StringVar(&e.store, "store", "", "account store: sqlite:PATH or postgres://… (default $SSPI_STORE, else ~/.local/share/opensspi/accounts.db if it exists)")
 	root.AddCommand(
 		newDemoCmd(e), newHTTPCmd(e),
 		newServeCmd(e), newConnectCmd(e),

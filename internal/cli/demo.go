@@ -70,7 +70,7 @@ func (e *env) demo(ctx context.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	dsn := "sqlite:" + filepath.Join(dir, "accounts.db")
-	store, err := accounts.Open(ctx, dsn, nil)
+	store, err := accounts.Open(ctx, dsn, &accounts.Options{Create: true})
 	if err != nil {
 		return err
 	}

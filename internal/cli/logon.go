@@ -8,11 +8,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/secpkg"
 )
 
-// sessionProvider is a provider on lsad: logon sessions only outlive this
+// sessionConn is the connection to lsad: logon sessions only outlive this
 // command inside the daemon.
-func (e *env) sessionProvider(ctx context.Context) (*sspi.Provider, error) {
+func (e *env) sessionConn(ctx context.Context) (lsa.Conn, error) {
 	d, err := e.daemon(ctx)
 	if err != nil {
 		return nil, err
@@ -20,24 +22,41 @@ func (e *env) sessionProvider(ctx context.Context) (*sspi.Provider, error) {
 	if d == nil {
 		return nil, hint(errors.New("logon sessions live in lsad"), "start lsad and give --lsa SOCKET (or set SSPI_LSA)")
 	}
+	return d, nil
+}
+
+// sessionProvider is a provider on lsad (see sessionConn).
+func (e *env) sessionProvider(ctx context.Context) (*sspi.Provider, error) {
+	d, err := e.sessionConn(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return sspi.NewProvider(d, nil), nil
 }
 
 func newLogonCmd(e *env) *cobra.Command {
 	var pkg, domain string
-	var stdin bool
+	var stdin, netonly bool
 	cmd := &cobra.Command{
 		Use:   "logon USER",
 		Short: "Log on to lsad: keep your credentials there for default credentials (LsaLogonUser)",
-		Long: `logon gives lsad your password once: the package checks it and keeps what it
-needs (NTLM: the NT hash) in a logon session of your uid. Later, programs of
-your uid acquire default credentials (AcquireCredentials without an identity)
-from it, and never hold the password.`,
+		Long: `logon gives lsad your password once: the package checks it against lsad's
+account store and keeps what it needs (NTLM: the NT hash) in a logon session
+of your uid. Later, programs of your uid acquire default credentials
+(AcquireCredentials without an identity) from it, and never hold the
+password. An account the store does not know is refused exactly as a wrong
+password is.
+
+With --netonly ("runas /netonly", a NewCredentials logon) nothing is checked:
+the session keeps the name and password as given, for outbound use only,
+where the server you connect to checks them. That is for an account of
+another domain, which this LSA cannot check.`,
 		Example: `  SSPI_LSA=/run/opensspi/lsad.sock sspi logon alice
-  sspi logon 'EXAMPLE\alice' --package NTLM --lsa /run/opensspi/lsad.sock`,
+  sspi logon 'EXAMPLE\alice' --package NTLM --lsa /run/opensspi/lsad.sock
+  sspi logon 'CORP\bob' --netonly --lsa /run/opensspi/lsad.sock`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := e.sessionProvider(cmd.Context())
+			conn, err := e.sessionConn(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -47,20 +66,29 @@ from it, and never hold the password.`,
 				return err
 			}
 			defer clear(pw)
-			ls, err := p.LogonUser(cmd.Context(), pkg, &sspi.AuthIdentity{User: u, Domain: d, Password: pw})
+			req := &lsa.LogonUserRequest{Package: pkg, Identity: sspi.AuthIdentity{User: u, Domain: d, Password: pw}}
+			if netonly {
+				req.Type = secpkg.LogonNewCredentials
+			}
+			ls, err := conn.LogonUser(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
 			if e.json {
 				return writeJSON(e.stdout, newSessionJSON(*ls))
 			}
-			fmt.Fprintf(e.stdout, "logon session %v for %s\\%s (%s)\n", ls.LogonID, ls.Domain, ls.User, ls.Package)
+			how := ls.Package
+			if netonly {
+				how += ", netonly: not checked"
+			}
+			fmt.Fprintf(e.stdout, "logon session %v for %s\\%s (%s)\n", ls.LogonID, ls.Domain, ls.User, how)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&pkg, "package", "NTLM", "package that checks the password and keeps the credentials")
 	cmd.Flags().StringVar(&domain, "domain", "", "domain of the account")
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
+	cmd.Flags().BoolVar(&netonly, "netonly", false, "keep the credentials unchecked, for outbound use only (runas /netonly)")
 	return cmd
 }
 

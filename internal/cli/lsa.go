@@ -2,10 +2,11 @@ package cli
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/accounts"
 	_ "github.com/opensspi/sspi/embedded" // the CLI runs an LSA in process when no lsad is given
 	"github.com/opensspi/sspi/lsa"
 )
@@ -25,9 +26,10 @@ func (e *env) storeDSN() string {
 }
 
 // lsaConfig is the LSA this command talks to: --lsa and --store, else
-// SSPI_LSA and SSPI_STORE (the same rules as sspi.Default).
+// SSPI_LSA and SSPI_STORE (the same rules as sspi.Default), else the
+// default store if it exists (see storeChoice).
 func (e *env) lsaConfig() sspi.LSAConfig {
-	return sspi.LSAConfig{Socket: e.lsaSocket(), Store: e.storeDSN()}
+	return sspi.LSAConfig{Socket: e.lsaSocket(), Store: e.storeChoice().usedStore()}
 }
 
 // daemon dials lsad, if one is configured.
@@ -51,6 +53,9 @@ func (e *env) conn(ctx context.Context) (lsa.Conn, error) {
 		if cfg.Socket != "" {
 			return nil, hint(err, "is lsad running? it listens on %s", cfg.Socket)
 		}
+		if errors.Is(err, accounts.ErrNoStore) {
+			return nil, hint(err, "is --store (or SSPI_STORE) right? only 'sspi account add' creates a store")
+		}
 		return nil, err
 	}
 	e.closers = append(e.closers, c.Close)
@@ -69,8 +74,8 @@ func (e *env) provider(ctx context.Context) (*sspi.Provider, error) {
 // admin returns account administration: lsad's if configured, else the
 // store's through an engine in this process.
 func (e *env) admin(ctx context.Context) (lsa.Admin, error) {
-	if e.lsaSocket() == "" && e.storeDSN() == "" {
-		return nil, hint(fmt.Errorf("no account store"), "give --store sqlite:PATH (or set SSPI_STORE), or --lsa SOCKET to administer lsad's")
+	if c := e.storeChoice(); e.lsaSocket() == "" && c.usedStore() == "" {
+		return nil, e.noStore(c)
 	}
 	c, err := e.conn(ctx)
 	if err != nil {

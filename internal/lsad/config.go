@@ -10,6 +10,7 @@ package lsad
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -37,6 +38,12 @@ type Config struct {
 	// Store is the account store: "sqlite:PATH", "postgres://…", or empty
 	// for none.
 	Store string `toml:"store"`
+	// CreateStore lets lsad create the store when there is none (the
+	// SQLite file, in a directory that must exist, or the tables in an
+	// empty PostgreSQL database). Off by default: a mistyped store then
+	// stops lsad with an error instead of starting it on a new, empty
+	// store.
+	CreateStore bool `toml:"create_store"`
 	// Packages lists the enabled packages in order; empty means every
 	// registered one. Reloaded on SIGHUP.
 	Packages []string `toml:"packages"`
@@ -50,11 +57,25 @@ type Config struct {
 	// it in /var/lib/opensspi.
 	ReplayCache string `toml:"replay_cache"`
 
-	Log      LogConfig      `toml:"log"`
-	Machine  MachineConfig  `toml:"machine"`
-	Limits   LimitsConfig   `toml:"limits"`
-	Lockout  LockoutConfig  `toml:"lockout"`
+	Log     LogConfig     `toml:"log"`
+	Machine MachineConfig `toml:"machine"`
+	Limits  LimitsConfig  `toml:"limits"`
+	Lockout LockoutConfig `toml:"lockout"`
+	NTLM    NTLMConfig    `toml:"ntlm"`
+	// Negotiate configures the Negotiate package: the packages it may
+	// choose, in order of preference.
+	Negotiate NegotiateConfig `toml:"negotiate"`
+	// Kerberos configures the Kerberos package.
 	Kerberos KerberosConfig `toml:"kerberos"`
+}
+
+// NegotiateConfig is the Negotiate package's configuration
+// (negotiate.Config).
+type NegotiateConfig struct {
+	// Packages lists the packages Negotiate may choose, most preferred
+	// first; empty means Kerberos, then NTLM. A credential can narrow it
+	// further (its PackageList).
+	Packages []string `toml:"packages"`
 }
 
 // KerberosConfig is the [kerberos] section: the Kerberos package's
@@ -148,6 +169,26 @@ type LockoutConfig struct {
 	Duration  Duration `toml:"duration"`
 }
 
+// NTLMConfig is the acceptor policy of the NTLM package (ntlm.Config);
+// empty keys keep the package's defaults. It takes effect at the next
+// start (a reload keeps the running package).
+type NTLMConfig struct {
+	// RequireMIC refuses NTLMv2 logons without a MIC. Off, a MIC is
+	// required whenever the client's MsvAvFlags announces one.
+	RequireMIC bool `toml:"require_mic"`
+	// ChannelBindings is "default" (required when the acceptor supplies
+	// bindings), "required", "if-present" or "off".
+	ChannelBindings string `toml:"channel_bindings"`
+	// TargetName is "default" (required when the acceptor names a
+	// principal), "required", "if-present" or "off".
+	TargetName          string   `toml:"target_name"`
+	ChallengeLifetime   Duration `toml:"challenge_lifetime"`
+	TimestampSkew       Duration `toml:"timestamp_skew"`
+	AllowAnonymous      bool     `toml:"allow_anonymous"`
+	InsecureAllowNTLMv1 bool     `toml:"insecure_allow_ntlmv1"`
+	InsecureAllowLM     bool     `toml:"insecure_allow_lm"`
+}
+
 // Duration is a time.Duration written as "90s", "15m".
 type Duration struct{ time.Duration }
 
@@ -184,6 +225,15 @@ func LoadConfig(file string) (*Config, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("lsad: config %s: unknown key %q", file, und[0].String())
 	}
+	if _, err := cfg.NTLM.ntlmPackage(); err != nil {
+		return nil, err
+	}
+	if _, err := cfg.Negotiate.negotiatePackage(); err != nil {
+		return nil, err
+	}
+	if _, err := cfg.Kerberos.kerberosPackage(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -205,8 +255,8 @@ func (c *Config) socketMode() (os.FileMode, error) {
 	return os.FileMode(m), nil
 }
 
-func (c *Config) storeOptions() *accounts.Options {
-	o := &accounts.Options{}
+func (c *Config) storeOptions(log *slog.Logger) *accounts.Options {
+	o := &accounts.Options{Create: c.CreateStore, Logger: log}
 	switch l := c.Lockout; {
 	case l.Threshold < 0:
 		o.Lockout = &accounts.LockoutPolicy{}
@@ -277,14 +327,25 @@ func (c *Config) engineConfig() (*engine.Config, error) {
 	if len(c.Packages) > 0 {
 		ec.Packages = c.Packages
 	}
+	pkg, err := c.NTLM.ntlmPackage()
+	if err != nil {
+		return nil, err
+	}
+	ec.Configured = map[string]secpkg.Package{}
+	if pkg != nil {
+		ec.Configured["NTLM"] = pkg
+	}
+	if pkg, err = c.Negotiate.negotiatePackage(); err != nil {
+		return nil, err
+	}
+	if pkg != nil {
+		ec.Configured["Negotiate"] = pkg
+	}
 	krb, err := c.Kerberos.kerberosPackage()
 	if err != nil {
 		return nil, err
 	}
 	if krb != nil {
-		if ec.Configured == nil {
-			ec.Configured = map[string]secpkg.Package{}
-		}
 		ec.Configured["Kerberos"] = krb
 	}
 	switch {

@@ -142,7 +142,10 @@ func Start(cfg *Config, configFile string, stderr io.Writer) (*Daemon, error) {
 		}
 	}()
 	if cfg.Store != "" {
-		if d.store, err = accounts.Open(context.Background(), cfg.Store, cfg.storeOptions()); err != nil {
+		if d.store, err = accounts.Open(context.Background(), cfg.Store, cfg.storeOptions(d.log)); err != nil {
+			if errors.Is(err, accounts.ErrNoStore) {
+				return nil, fmt.Errorf("%w; create_store = true in the configuration creates it at start", err)
+			}
 			return nil, err
 		}
 	}

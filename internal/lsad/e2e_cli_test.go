@@ -180,6 +180,24 @@ func TestE2ECLI(t *testing.T) {
 	if _, err := app.AcquireCredentials(ctx, "NTLM", sspi.CredentialOutbound, nil); !errors.Is(err, sspi.StatusNoCredentials) {
 		t.Fatalf("default credentials after logoff: %v", err)
 	}
+
+	// No account oracle: a name the store does not know is refused with
+	// what a wrong password gets (SSPI_PASSWORD=x sspi logon alcie used
+	// to succeed); --netonly keeps it unchecked, on purpose.
+	_, unknownErr, code := d.sspiCmd(t, me, "x\n", "logon", "alcie", "--domain", domain, "--password-stdin")
+	_, wrongErr, code2 := d.sspiCmd(t, me, "x\n", "logon", "alice", "--domain", domain, "--password-stdin")
+	if code == 0 || code2 == 0 || unknownErr != wrongErr || !strings.Contains(unknownErr, "SEC_E_LOGON_DENIED") {
+		t.Fatalf("logon of an unknown account: exit %d, %q; of a wrong password: exit %d, %q; want the same refusal", code, unknownErr, code2, wrongErr)
+	}
+	if list := sessions(me); len(list) != 0 {
+		t.Fatalf("the refused logons made sessions: %+v", list)
+	}
+	out = sspiOK(me, "x\n", "logon", "alcie", "--domain", "REMOTE", "--password-stdin", "--netonly")
+	m = regexp.MustCompile(`logon session (0x[0-9a-f]+) for REMOTE\\alcie \(NTLM, netonly: not checked\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("logon --netonly: %q", out)
+	}
+	sspiOK(me, "", "logoff", m[1])
 }
 
 // TestE2EReload changes the policy and the enabled packages with SIGHUP

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/sqlite" // the sqlite: store
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"
@@ -94,7 +95,7 @@ type lsaMode struct {
 // holding alice, the same machine names.
 func engineWithAlice(t testing.TB) *engine.Engine {
 	t.Helper()
-	store, err := accounts.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "accounts.db"), nil)
+	store, err := accounts.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "accounts.db"), &accounts.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,7 @@ func (d *daemon) writeConfig(t testing.TB, o daemonOpts) {
 		format = "json"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "socket = %q\nstore = %q\n%s\n", d.sock, store, o.top)
+	fmt.Fprintf(&b, "socket = %q\nstore = %q\ncreate_store = true\n%s\n", d.sock, store, o.top)
 	if o.packages != nil {
 		fmt.Fprintf(&b, "packages = [")
 		for i, p := range o.packages {

@@ -107,7 +107,7 @@ func (c *conn) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.L
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s does not support logon", p.name)
 	}
-	res, err := lu.LogonUser(ctx, &secpkg.LogonRequest{Identity: req.Identity})
+	res, err := lu.LogonUser(ctx, &secpkg.LogonRequest{Identity: req.Identity, Type: req.Type})
 	if err != nil {
 		return nil, err
 	}

@@ -485,7 +485,7 @@ func (c *Client) ImportContext(ctx context.Context, blob []byte) (*lsa.ImportRep
 // LogonUser is lsa.Conn.LogonUser over the socket (LsaLogonUser).
 func (c *Client) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.LogonSessionInfo, error) {
 	var out wireLogonSession
-	in := &logonRequest{Package: req.Package, Identity: *toWireIdentity(&req.Identity)}
+	in := &logonRequest{Package: req.Package, Identity: *toWireIdentity(&req.Identity), Type: uint8(req.Type)}
 	if err := c.call(ctx, opLogonUser, in, &out); err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ var handlers = map[string]handler{
 		return toImportReply(out), nil
 	}),
 	opLogonUser: op(func(ctx context.Context, c *serverConn, b *logonRequest) (any, error) {
-		req := &lsa.LogonUserRequest{Package: b.Package, Identity: *b.Identity.identity()}
+		req := &lsa.LogonUserRequest{Package: b.Package, Identity: *b.Identity.identity(), Type: secpkg.LogonType(b.Type)}
 		defer clearIdentity(&req.Identity)
 		out, err := c.conn.LogonUser(ctx, req)
 		if err != nil {

@@ -164,8 +164,11 @@ func (p *lsaPackage) readAPRep(c *lsaContext, tok []byte) (*secpkg.ContextResult
 func (p *lsaPackage) tgtOf(ctx context.Context, kdc *krb5.Client, o *initiatorCreds) (*ticketCache, *krb5.Credential, error) {
 	now, skew := p.lsa.Now(), kdc.Config.ClockSkew
 	if o.source == fromLogonSession {
-		blob, err := p.lsa.GetCredential(ctx, o.logon, credKeyTGT)
+		blob, err := p.sessionTGT(ctx, kdc, o.logon)
 		if err != nil {
+			if secpkg.StatusOf(err) == secpkg.StatusLogonDenied {
+				return nil, nil, err // the KDC refused a NewCredentials logon's password
+			}
 			return nil, nil, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: the logon session of %v: %w", o.client, err)
 		}
 		cache, err := p.sessions.cache(o.logon, blob)

@@ -167,6 +167,17 @@ func (p *lsaPackage) initiatorCredentials(ctx context.Context, conf *krb5.Config
 	}
 	if req.LogonID != 0 {
 		blob, err := p.lsa.GetCredential(ctx, req.LogonID, credKeyTGT)
+		if errors.Is(err, secpkg.ErrNoCredential) {
+			// A NewCredentials logon: its TGT comes at first use.
+			if pw, perr := p.lsa.GetCredential(ctx, req.LogonID, credKeyPassword); perr == nil {
+				client, _, uerr := unpackPassword(conf, pw)
+				clear(pw)
+				if uerr != nil {
+					return nil, uerr
+				}
+				return &initiatorCreds{source: fromLogonSession, client: client, logon: req.LogonID}, nil
+			}
+		}
 		switch {
 		case err == nil:
 			cache, err := p.sessions.cache(req.LogonID, blob)

@@ -99,3 +99,48 @@ func TestLogonUser(t *testing.T) {
 		})
 	}
 }
+
+// TestLogonNewCredentials: `sspi logon --netonly`: the logon checks
+// nothing; the KDC checks the password at the first use of the session's
+// default credentials, and the TGT it gives stays in the session.
+func TestLogonNewCredentials(t *testing.T) {
+	r := liveRealm(t)
+	for _, mode := range secpkgtest.Modes {
+		t.Run(mode.Name, func(t *testing.T) { testLogonNewCredentials(t, r, mode.Harness(t, newEngine(t, r, nil)).Connect(t)) })
+	}
+}
+
+func testLogonNewCredentials(t *testing.T, r *realm, conn lsa.Conn) {
+	ctx := context.Background()
+	p := sspi.NewProvider(conn, nil)
+	defer p.Close()
+	for _, tc := range []struct {
+		password string
+		ok       bool
+	}{{"wrong-" + r.Password, false}, {r.Password, true}} {
+		info, err := conn.LogonUser(ctx, &lsa.LogonUserRequest{Package: kerberos.Name, Type: secpkg.LogonNewCredentials,
+			Identity: secpkg.AuthIdentity{User: r.User, Domain: r.Realm, Password: []byte(tc.password)}})
+		if err != nil {
+			t.Fatalf("netonly logon (password ok %v): %v", tc.ok, err)
+		}
+		cred, err := p.AcquireCredentials(ctx, kerberos.Name, sspi.CredentialOutbound, &sspi.CredentialsOptions{LogonID: info.LogonID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, s := pair(t, cred, acceptor(t, p, spn(r.Service)), r.Service, allFlags, nil)
+		err = handshake(bg(t), c, s)
+		if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, sspi.StatusLogonDenied)) {
+			t.Fatalf("netonly logon (password ok %v): first use: %v", tc.ok, err)
+		}
+		if tc.ok {
+			list, _ := conn.LogonSessions(ctx)
+			for _, ls := range list {
+				if ls.LogonID == info.LogonID && (len(ls.Credentials) != 2 || !strings.HasPrefix(ls.Credentials[0].Server, "krbtgt/")) {
+					t.Fatalf("session after first use: %+v", ls)
+				}
+			}
+		}
+		cred.Free()
+		conn.Logoff(ctx, info.LogonID)
+	}
+}

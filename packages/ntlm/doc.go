@@ -59,15 +59,17 @@
 // (extended session security and 128-bit keys required; every service the
 // caller asked for must be negotiated); the NTLMv2 blob (every AV pair the server sent
 // echoed unchanged, MsvAvEOL present, timestamp within the window); the
-// response against the account's verifier (unknown accounts use a dummy
-// verifier on the same path, and every credential failure is the same
-// SEC_E_LOGON_DENIED); the MIC, required whenever the client's MsvAvFlags
+// response against the account's verifier, inside the LSA's CheckLogon,
+// which decides and records the attempt under the account's lock (unknown
+// accounts use a dummy verifier on the same path, and every credential
+// failure is the same SEC_E_LOGON_DENIED); the MIC, required whenever the client's MsvAvFlags
 // announces one (which a relay cannot clear, NTProofStr covers it), and for
 // every NTLMv2 logon with Config.RequireMIC; the target name; the channel
 // bindings. The initiator refuses to answer a challenge this LSA's acceptor
 // issued for another service than the one it targets (reflection), while a
 // client of this host may authenticate to this host's own service under
-// that service's name. Failures are audited and wrong passwords reported for lockout.
+// that service's name. Failures are audited; the LSA counts wrong passwords
+// towards lockout.
 //
 // Status codes of acceptor failures:
 //

@@ -21,7 +21,7 @@ type fakeLSA struct {
 	mu       sync.Mutex
 	now      time.Time
 	rand     *detRand
-	accounts map[string]*secpkg.Account // key: lower(user)
+	accounts map[string]*fakeAccount // key: lower(user)
 	sessions map[secpkg.LogonID]map[string][]byte
 	nextID   secpkg.LogonID
 	replay   *replaySet
@@ -33,6 +33,14 @@ type fakeLSA struct {
 	// never).
 	lockAfter int
 	failures  map[string]int
+}
+
+// fakeAccount is an account of the fake store.
+type fakeAccount struct {
+	secpkg.Account
+	Disabled bool
+	Locked   bool
+	Verifier []byte
 }
 
 type logonReport struct {
@@ -54,7 +62,7 @@ func newFakeLSA(seed string) *fakeLSA {
 	return &fakeLSA{
 		now:      epoch,
 		rand:     &detRand{seed: seed},
-		accounts: map[string]*secpkg.Account{},
+		accounts: map[string]*fakeAccount{},
 		sessions: map[secpkg.LogonID]map[string][]byte{},
 		replay:   newReplaySet(),
 		failures: map[string]int{},
@@ -62,9 +70,9 @@ func newFakeLSA(seed string) *fakeLSA {
 }
 
 // addAccount stores an account with the NTLM verifier of password.
-func (f *fakeLSA) addAccount(domain, user, password string) *secpkg.Account {
+func (f *fakeLSA) addAccount(domain, user, password string) *fakeAccount {
 	h := ntowfv1([]byte(password))
-	a := &secpkg.Account{User: user, Domain: domain, Groups: []string{"users"}, Verifier: h[:]}
+	a := &fakeAccount{Account: secpkg.Account{User: user, Domain: domain, Groups: []string{"users"}}, Verifier: h[:]}
 	f.mu.Lock()
 	f.accounts[strings.ToLower(user)] = a
 	f.mu.Unlock()
@@ -124,32 +132,40 @@ func (f *fakeLSA) DeleteCredential(ctx context.Context, id secpkg.LogonID, key s
 	return nil
 }
 
-func (f *fakeLSA) LookupAccount(ctx context.Context, domain, user string) (*secpkg.Account, error) {
+// CheckLogon decides as the LSA does (accounts.Store.Logon), under the
+// fake's lock: the check runs once, on the verifier or on nil; a wrong
+// password and any attempt on a locked account are reported failures.
+func (f *fakeLSA) CheckLogon(ctx context.Context, domain, user string, check func([]byte) bool) (*secpkg.Account, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.accounts[strings.ToLower(user)]
 	if !ok || (domain != "" && !strings.EqualFold(domain, a.Domain)) {
+		check(nil)
 		return nil, secpkg.ErrNoSuchAccount
 	}
-	c := *a
-	c.Locked = f.lockAfter > 0 && f.failures[strings.ToLower(user)] >= f.lockAfter || a.Locked
+	k := strings.ToLower(a.User)
+	locked := f.lockAfter > 0 && f.failures[k] >= f.lockAfter || a.Locked
+	switch {
+	case locked:
+		check(nil)
+		f.failures[k]++
+		f.reports = append(f.reports, logonReport{a.User, false})
+		return nil, secpkg.ErrLockedOut
+	case a.Disabled:
+		check(nil)
+		return nil, secpkg.ErrAccountDisabled
+	case a.Verifier == nil:
+		check(nil)
+		return nil, secpkg.ErrNoVerifier
+	case !check(a.Verifier):
+		f.failures[k]++
+		f.reports = append(f.reports, logonReport{a.User, false})
+		return nil, secpkg.ErrWrongPassword
+	}
+	f.failures[k] = 0
+	f.reports = append(f.reports, logonReport{a.User, true})
+	c := a.Account
 	return &c, nil
-}
-
-func (f *fakeLSA) ReportLogon(ctx context.Context, acct *secpkg.Account, success bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reports = append(f.reports, logonReport{acct.User, success})
-	k := strings.ToLower(acct.User)
-	if success {
-		f.failures[k] = 0
-		return nil
-	}
-	f.failures[k]++
-	if f.lockAfter > 0 && f.failures[k] == f.lockAfter {
-		return secpkg.ErrLockedOut
-	}
-	return nil
 }
 
 func (f *fakeLSA) GetCallInfo(ctx context.Context) secpkg.CallInfo { return f.callInfo }

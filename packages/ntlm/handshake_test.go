@@ -23,7 +23,7 @@ type env struct {
 	srvLSA     *fakeLSA
 	cli, srv   *lsaPackage
 	user       secpkg.UserPackage
-	serverAcct *secpkg.Account
+	serverAcct *fakeAccount
 }
 
 func newEnv(t testing.TB, cfg *Config) *env {

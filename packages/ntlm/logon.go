@@ -3,7 +3,6 @@ package ntlm
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 
 	"github.com/opensspi/sspi/internal/wire"
 	"github.com/opensspi/sspi/secpkg"
@@ -40,12 +39,13 @@ func unpackLogonCredential(b []byte) (user, domain string, ntHash [16]byte, err 
 	return string(u), string(d), ntHash, nil
 }
 
-// LogonUser is SpLogonUser: an interactive logon. If the account exists in
-// the local store the password must match its verifier; an account the
-// store does not know is taken as a remote one whose password cannot be
-// checked here (the NT hash is kept for outbound use only, like a
-// "runas /netonly" logon). The logon session then holds the NT hash for
-// default outbound credentials.
+// LogonUser is SpLogonUser: an interactive logon. The password must match
+// the verifier of an account of the local store (checked inside the
+// LSA's CheckLogon, which counts it towards lockout); an account the store
+// does not know is refused exactly as a wrong password is, at the same
+// cost. Only a LogonNewCredentials logon ("runas /netonly") keeps an
+// identity unchecked, for outbound use, where the peer checks it. The
+// logon session then holds the NT hash for default outbound credentials.
 func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*secpkg.LogonResult, error) {
 	id := req.Identity
 	if id.User == "" {
@@ -53,29 +53,27 @@ func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*
 	}
 	ntHash := ntowfv1(id.Password)
 	defer clear(ntHash[:])
-	acct, err := p.lsa.LookupAccount(ctx, id.Domain, id.User)
-	switch {
-	case secpkg.IsNoSuchAccount(err):
-		acct = nil
-	case secpkg.StatusOf(err) == secpkg.StatusLogonDenied:
-		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: %w", err) // the LSA's rate limit
-	case err != nil:
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "ntlm: looking up %s: %w", accountName(id.Domain, id.User), err)
-	}
 	user, domain := id.User, id.Domain
-	if acct != nil {
-		ok := len(acct.Verifier) == 16 && subtle.ConstantTimeCompare(acct.Verifier, ntHash[:]) == 1
-		if !ok || acct.Disabled || acct.Locked {
-			if !ok {
-				p.reportFailure(ctx, acct)
+	switch req.Type {
+	case secpkg.LogonNewCredentials:
+	case secpkg.LogonInteractive:
+		acct, err := p.lsa.CheckLogon(ctx, id.Domain, id.User, func(verifier []byte) bool {
+			hasVerifier := len(verifier) == 16
+			if !hasVerifier {
+				verifier = p.dummy[:]
 			}
-			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: accountName(id.Domain, id.User), Reason: failureReason(ok, acct), Status: secpkg.StatusLogonDenied})
+			return subtle.ConstantTimeCompare(verifier, ntHash[:]) == 1 && hasVerifier
+		})
+		if reason, ok := secpkg.LogonFailureReason(err); ok {
+			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: accountName(id.Domain, id.User), Reason: reason, Status: secpkg.StatusLogonDenied})
 			return nil, errLogonFailure
 		}
-		if err := p.lsa.ReportLogon(ctx, acct, true); err != nil {
-			return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: recording logon: %w", err)
+		if err != nil {
+			return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: %w", err) // the LSA's refusal, audited or logged there
 		}
 		user, domain = acct.User, acct.Domain
+	default:
+		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "ntlm: logon type %v", req.Type)
 	}
 	logon, err := p.lsa.CreateLogonSession(ctx, user, domain)
 	if err != nil {
@@ -94,28 +92,6 @@ func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*
 // that an unknown account, a wrong password, a disabled and a locked
 // account look alike. The reason goes to the audit log only.
 var errLogonFailure = secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: the user name or password is incorrect")
-
-// failureReason is the audit reason of a failed password check.
-func failureReason(passwordOK bool, acct *secpkg.Account) string {
-	switch {
-	case acct == nil:
-		return "unknown account"
-	case !passwordOK:
-		return "wrong password"
-	case acct.Disabled:
-		return "account disabled"
-	case acct.Locked:
-		return "account locked out"
-	}
-	return "logon failure"
-}
-
-// reportFailure counts a wrong password towards lockout.
-func (p *lsaPackage) reportFailure(ctx context.Context, acct *secpkg.Account) {
-	if err := p.lsa.ReportLogon(ctx, acct, false); errors.Is(err, secpkg.ErrLockedOut) {
-		p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLockout, Principal: accountName(acct.Domain, acct.User), Reason: "too many failures", Status: secpkg.StatusLogonDenied})
-	}
-}
 
 // MakeVerifier is the NTLM verifier of a password: its NT hash
 // (NTOWFv1, MS-NLMP 3.3.1), 16 bytes, password-equivalent.

@@ -293,10 +293,7 @@ func (hs *serverState) handshake(ctx context.Context, token []byte) error {
 	if err := hs.checkTargetName(); err != nil {
 		return err
 	}
-	if err := hs.checkBindings(); err != nil {
-		return err
-	}
-	return hs.recordSuccess(ctx)
+	return hs.checkBindings()
 }
 
 // readAuthenticate parses the AUTHENTICATE_MESSAGE; hs.now was set by the
@@ -435,56 +432,51 @@ func (hs *serverState) checkClientChallenge() error {
 	return nil
 }
 
-// verifyResponse checks the response against the account's verifier. An
-// unknown account, or one without an NTLM verifier, is checked against a
-// dummy verifier along the same path; every failure returns
-// errLogonFailure.
+// verifyResponse checks the response against the account's verifier,
+// inside the LSA's CheckLogon, which decides and records the attempt
+// under the account's lock. An unknown account, or one without an NTLM
+// verifier, is checked against a dummy verifier along the same path;
+// every failure returns errLogonFailure.
 func (hs *serverState) verifyResponse(ctx context.Context) error {
 	p := hs.p
-	acct, err := p.lsa.LookupAccount(ctx, hs.domain, hs.user)
-	switch {
-	case secpkg.IsNoSuchAccount(err):
-		acct = nil
-	case secpkg.StatusOf(err) == secpkg.StatusLogonDenied:
-		// The LSA refused the check itself (the caller's password-check
-		// rate limit): a logon failure like any other to the peer.
-		hs.failReason = "refused by the LSA"
-		return secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: %w", err)
-	case err != nil:
-		return secpkg.Errorf(secpkg.StatusInternalError, "ntlm: looking up account: %w", err)
-	}
-	verifier := p.dummy[:]
-	hasVerifier := acct != nil && len(acct.Verifier) == 16
-	if hasVerifier {
-		verifier = acct.Verifier
-	}
 	sc := hs.challenge.serverChallenge[:]
 	nt, lm := hs.authenticate.ntResponse, hs.authenticate.lmResponse
-	var match bool
-	switch hs.kind {
-	case responseNTLMv2:
-		hs.responseKey = ntowfv2(verifier, hs.user, hs.domain)
-		proof := hmacMD5(hs.responseKey[:], sc, nt[ntProofStrSize:])
-		match = hmac.Equal(proof[:], nt[:ntProofStrSize])
-	case responseNTLMv1:
-		var cc []byte
-		if hs.flags&flagExtendedSessionSecurity != 0 {
-			cc = lm[:8]
+	check := func(verifier []byte) bool {
+		hasVerifier := len(verifier) == 16
+		if !hasVerifier {
+			verifier = p.dummy[:]
 		}
-		copy(hs.responseKey[:], verifier)
-		match = subtle.ConstantTimeCompare(ntlmv1Response(verifier, sc, cc), nt) == 1
-	case responseLM:
-		// Only LMv2 can be checked with an NT-hash verifier.
-		hs.responseKey = ntowfv2(verifier, hs.user, hs.domain)
-		match = subtle.ConstantTimeCompare(lmv2Response(hs.responseKey[:], sc, lm[16:24]), lm) == 1
+		var match bool
+		switch hs.kind {
+		case responseNTLMv2:
+			hs.responseKey = ntowfv2(verifier, hs.user, hs.domain)
+			proof := hmacMD5(hs.responseKey[:], sc, nt[ntProofStrSize:])
+			match = hmac.Equal(proof[:], nt[:ntProofStrSize])
+		case responseNTLMv1:
+			var cc []byte
+			if hs.flags&flagExtendedSessionSecurity != 0 {
+				cc = lm[:8]
+			}
+			copy(hs.responseKey[:], verifier)
+			match = subtle.ConstantTimeCompare(ntlmv1Response(verifier, sc, cc), nt) == 1
+		case responseLM:
+			// Only LMv2 can be checked with an NT-hash verifier.
+			hs.responseKey = ntowfv2(verifier, hs.user, hs.domain)
+			match = subtle.ConstantTimeCompare(lmv2Response(hs.responseKey[:], sc, lm[16:24]), lm) == 1
+		}
+		return match && hasVerifier
 	}
-	ok := match && hasVerifier
-	if !ok || acct.Disabled || acct.Locked {
-		hs.failReason = failureReason(ok, acct)
-		if acct != nil && hasVerifier && !match {
-			p.reportFailure(ctx, acct)
-		}
+	acct, err := p.lsa.CheckLogon(ctx, hs.domain, hs.user, check)
+	if reason, ok := secpkg.LogonFailureReason(err); ok {
+		hs.failReason = reason
 		return errLogonFailure
+	}
+	if err != nil {
+		// The LSA refused the check itself (the caller's password-check
+		// rate limit, an account store that cannot record it): a logon
+		// failure like any other to the peer.
+		hs.failReason = "refused by the LSA"
+		return secpkg.Errorf(secpkg.StatusLogonDenied, "ntlm: %w", err)
 	}
 	hs.acct = acct
 	return nil
@@ -633,14 +625,5 @@ func (hs *serverState) checkBindings() error {
 		return fail(secpkg.BindingsNotValidMismatch, "do not match")
 	}
 	hs.bindResult = support | secpkg.BindingsValidMatched
-	return nil
-}
-
-// recordSuccess tells the account store the logon succeeded.
-func (hs *serverState) recordSuccess(ctx context.Context) error {
-	if err := hs.p.lsa.ReportLogon(ctx, hs.acct, true); err != nil {
-		hs.failReason = "recording logon: " + err.Error()
-		return errLogonFailure
-	}
 	return nil
 }

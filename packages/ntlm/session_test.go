@@ -426,9 +426,20 @@ func TestLogonUserAndDefaultCredentials(t *testing.T) {
 	if _, err := e.cli.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{Use: secpkg.CredentialOutbound}); err != nil {
 		t.Fatal(err)
 	}
-	// A remote account the store does not know is kept unverified.
-	if _, err := e.cli.LogonUser(ctx, &secpkg.LogonRequest{Identity: secpkg.AuthIdentity{User: "bob", Domain: "REMOTE", Password: []byte("pw")}}); err != nil {
-		t.Fatal(err)
+	// An account the store does not know is refused as a wrong password
+	// is (same status, same error, audited as unknown), unless the
+	// caller asks for new credentials ("runas /netonly"): kept
+	// unverified, for outbound use.
+	bob := secpkg.AuthIdentity{User: "bob", Domain: "REMOTE", Password: []byte("pw")}
+	_, unknown := e.cli.LogonUser(ctx, &secpkg.LogonRequest{Identity: bob})
+	wantStatus(t, unknown, secpkg.StatusLogonDenied)
+	_, wrong := e.cli.LogonUser(ctx, &secpkg.LogonRequest{Identity: secpkg.AuthIdentity{User: testUser, Domain: testDomain, Password: []byte("bad")}})
+	if unknown.Error() != wrong.Error() || e.cliLSA.lastAudit().Reason != "wrong password" {
+		t.Fatalf("unknown account %v, wrong password %v (audit %+v)", unknown, wrong, e.cliLSA.lastAudit())
+	}
+	netonly, err := e.cli.LogonUser(ctx, &secpkg.LogonRequest{Identity: bob, Type: secpkg.LogonNewCredentials})
+	if err != nil || netonly.User != "bob" || netonly.Domain != "REMOTE" {
+		t.Fatalf("new credentials logon: %+v, %v", netonly, err)
 	}
 	v, _ := e.cli.MakeVerifier(ctx, testUser, testDomain, []byte(testPassword))
 	if nt := ntowfv1([]byte(testPassword)); !bytes.Equal(v, nt[:]) {

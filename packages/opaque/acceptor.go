@@ -21,15 +21,13 @@ type acceptorState struct {
 	now      time.Time
 
 	tok1       *ke1Token
-	acct       *secpkg.Account // nil for an unknown account
-	real       bool            // acct has a usable record: the login can succeed
+	acct       *secpkg.Account // the account as stored, once KE3 has decided the login
+	real       bool            // the account has a usable record: the login can succeed
+	record     []byte          // the stored record KE2 answered with, when real
 	login      *ServerLogin    // between KE2 and KE3
 	flags      secpkg.ContextFlags
 	bindResult secpkg.ChannelBindingResult
-	failReason string // why a real login cannot succeed, for the audit log only
-	// reported is closed once the failure counted when KE2 went out has
-	// reached the account store.
-	reported chan struct{}
+	failReason string // why a login cannot succeed, for the audit log only
 }
 
 func (hs *acceptorState) wipe() {
@@ -47,15 +45,8 @@ func (hs *acceptorState) principal() string {
 
 // reason is the audit reason of a login that fails.
 func (hs *acceptorState) reason() string {
-	switch {
-	case hs.failReason != "":
+	if hs.failReason != "" {
 		return hs.failReason
-	case hs.acct == nil:
-		return "unknown account"
-	case hs.acct.Disabled:
-		return "account disabled"
-	case hs.acct.Locked:
-		return "account locked out"
 	}
 	return "wrong password, or the client gave up"
 }
@@ -163,7 +154,6 @@ func (hs *acceptorState) respond(ctx context.Context, token []byte) ([]byte, err
 	}
 	hs.login, tok2.ke2 = login, ke2
 	hs.flags = contextFlags(tok1.flags, tok2.flags)
-	hs.countAttempt(ctx)
 	return tok2.marshal(), nil
 }
 
@@ -211,34 +201,46 @@ func (hs *acceptorState) checkBindings() error {
 	return nil
 }
 
-// findRecord looks the account up and returns the stored record to answer
-// with. An unknown account, or one without a usable OPAQUE record, gets
-// the dummy record parsed in its stead (the same work) and the fake
-// record of its credential identifier (hs.real false).
+// findRecord counts this login as a failed attempt and returns the stored
+// record to answer with, in one step of the LSA's CheckLogon, which
+// decides under the account's lock. The attempt is counted before KE2 goes
+// out, as RFC 9807 Section 9.2 advises: the client learns from KE2 whether
+// its password is right and need never send KE3, so a login counts as
+// failed unless a valid KE3 comes back (finish then records the success,
+// which clears the counter). An unknown account, one without a usable
+// OPAQUE record, a disabled or a locked one gets the dummy record parsed
+// in its stead (the same work) and the fake record of its credential
+// identifier (hs.real false); CheckLogon makes the same store write for
+// all of them.
 func (hs *acceptorState) findRecord(ctx context.Context, setup *ServerSetup) (*storedRecord, error) {
 	p, tok1 := hs.p, hs.tok1
-	acct, err := p.lsa.LookupAccount(ctx, tok1.domain, tok1.user)
-	switch {
-	case secpkg.IsNoSuchAccount(err):
-		acct = nil
-	case secpkg.StatusOf(err) == secpkg.StatusLogonDenied:
+	var stored []byte
+	_, err := p.lsa.CheckLogon(ctx, tok1.domain, tok1.user, func(verifier []byte) bool {
+		stored = append([]byte(nil), verifier...)
+		return false // the attempt counts as failed until KE3
+	})
+	if reason, ok := secpkg.LogonFailureReason(err); ok {
+		if !errors.Is(err, secpkg.ErrWrongPassword) {
+			hs.failReason = reason
+		}
+	} else if err != nil {
 		// The LSA refused the check itself (its password-check rate
-		// limit): a logon failure like any other to the peer.
+		// limit, a store that cannot record it): a logon failure like
+		// any other to the peer.
 		hs.failReason = "refused by the LSA"
 		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "opaque: %w", err)
-	case err != nil:
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "opaque: looking up account: %w", err)
 	}
-	hs.acct = acct
-	stored := p.dummy
-	if acct != nil && len(acct.Verifier) > 0 {
-		stored = acct.Verifier
+	known := len(stored) > 0
+	parse := stored
+	if !known {
+		parse = p.dummy
 	}
-	sr, perr := parseStoredRecord(stored)
+	sr, perr := parseStoredRecord(parse)
 	switch {
-	case acct == nil:
-	case len(acct.Verifier) == 0:
-		hs.failReason = "account has no OPAQUE record"
+	case !known:
+		if hs.failReason == "" {
+			hs.failReason = "account has no OPAQUE record"
+		}
 	case perr != nil:
 		hs.failReason = "malformed OPAQUE record"
 	case !bytes.Equal(sr.serverPublicKey, setup.publicKey):
@@ -246,56 +248,20 @@ func (hs *acceptorState) findRecord(ctx context.Context, setup *ServerSetup) (*s
 	case p.cfg.ksfAllowed(sr.ksf) != nil:
 		hs.failReason = "record's KSF refused by policy"
 	default:
-		hs.real = true
+		hs.real, hs.record = true, stored
 		return sr, nil
 	}
+	clear(stored)
 	if perr != nil {
 		sr, _ = parseStoredRecord(p.dummy)
 	}
 	// The fake record's credential identifier is what a registration of
 	// this account would use, so that it does not change when the account
 	// is created or deleted.
-	if acct != nil {
-		sr.credentialIdentifier = credentialIdentifier(p.canonicalDomain(acct.Domain), acct.User)
-	} else {
-		sr.credentialIdentifier = credentialIdentifier(p.canonicalDomain(tok1.domain), tok1.user)
-	}
+	sr.credentialIdentifier = credentialIdentifier(p.canonicalDomain(tok1.domain), tok1.user)
 	sr.ksf = p.cfg.KSF.orDefault()
 	return sr, nil
 }
-
-// countAttempt counts this login as a failed one in the account's lockout
-// counter now that KE2 is out, as RFC 9807 Section 9.2 advises: the
-// client learns from KE2 whether its password is right and need never
-// send KE3, so a login counts as failed unless a valid KE3 comes back
-// (finish then reports the success, which clears the counter). The
-// report runs after this leg returns, so that it adds nothing to the
-// time of a known account's answer; finish waits for it. A login that
-// cannot succeed (no usable record) starts the same goroutine, which has
-// no account to report on, so that both cost the package the same.
-func (hs *acceptorState) countAttempt(ctx context.Context) {
-	p, acct, real := hs.p, hs.acct, hs.real
-	hs.reported = make(chan struct{})
-	ctx = context.WithoutCancel(ctx)
-	p.reports.Add(1)
-	go func() {
-		defer p.reports.Done()
-		defer close(hs.reported)
-		if !real {
-			return
-		}
-		if err := p.lsa.ReportLogon(ctx, acct, false); errors.Is(err, secpkg.ErrLockedOut) {
-			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLockout, Principal: accountName(acct.Domain, acct.User), Reason: "too many failures", Status: secpkg.StatusLogonDenied})
-		}
-		if h := testHookAttemptCounted; h != nil {
-			h()
-		}
-	}()
-}
-
-// testHookAttemptCounted, if set (by tests), is called when a login's
-// failure report has reached the LSA.
-var testHookAttemptCounted func()
 
 // finish is leg 2: the KE3 token in, ServerFinish (Section 6.2.4).
 func (hs *acceptorState) finish(ctx context.Context, token []byte) (*session, error) {
@@ -309,23 +275,23 @@ func (hs *acceptorState) finish(ctx context.Context, token []byte) (*session, er
 		return nil, errLogonFailure
 	}
 	defer clear(sessionKey)
-	select {
-	case <-hs.reported:
-	case <-ctx.Done():
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "opaque: %w", ctx.Err())
-	}
-	acct := hs.acct
-	if acct.Disabled || acct.Locked {
+	// The login is right: record the success under the account's lock,
+	// which the LSA refuses if the account was locked meanwhile (by the
+	// attempts counted since KE2, this one's included) or its record
+	// changed.
+	record := hs.record
+	acct, err := hs.p.lsa.CheckLogon(ctx, hs.tok1.domain, hs.tok1.user, func(verifier []byte) bool {
+		return verifier != nil && bytes.Equal(verifier, record)
+	})
+	if reason, ok := secpkg.LogonFailureReason(err); ok {
+		hs.failReason = reason
 		return nil, errLogonFailure
 	}
-	// The counter now holds this login's failure too: say so, so that the
-	// LSA records the success rather than skip a clear counter.
-	counted := *acct
-	counted.Failures++
-	if err := hs.p.lsa.ReportLogon(ctx, &counted, true); err != nil {
-		hs.failReason = "recording logon: " + err.Error()
+	if err != nil {
+		hs.failReason = "refused by the LSA: " + err.Error()
 		return nil, errLogonFailure
 	}
+	hs.acct = acct
 	sess, err := newSession(roleAcceptor, sessionKey, hs.flags, hs.now)
 	if err != nil {
 		return nil, err

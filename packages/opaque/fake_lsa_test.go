@@ -18,21 +18,27 @@ import (
 // package's reports and audit events.
 type fakeLSA struct {
 	mu       sync.Mutex
-	accounts map[string]*secpkg.Account
+	accounts map[string]*fakeAccount
 	sessions map[secpkg.LogonID]map[string][]byte
 	nextID   secpkg.LogonID
-	reports  map[bool]int // ReportLogon calls by outcome
+	reports  map[bool]int // CheckLogon outcomes recorded, by success
 	audits   []secpkg.AuditEvent
 }
 
+// fakeAccount is an account and its OPAQUE verifier.
+type fakeAccount struct {
+	secpkg.Account
+	verifier []byte
+}
+
 func newFakeLSA() *fakeLSA {
-	return &fakeLSA{accounts: map[string]*secpkg.Account{}, sessions: map[secpkg.LogonID]map[string][]byte{}, reports: map[bool]int{}}
+	return &fakeLSA{accounts: map[string]*fakeAccount{}, sessions: map[secpkg.LogonID]map[string][]byte{}, reports: map[bool]int{}}
 }
 
 func (f *fakeLSA) addAccount(domain, user string, verifier []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.accounts[strings.ToLower(user)] = &secpkg.Account{User: user, Domain: domain, Groups: []string{"users"}, Verifier: verifier}
+	f.accounts[strings.ToLower(user)] = &fakeAccount{Account: secpkg.Account{User: user, Domain: domain, Groups: []string{"users"}}, verifier: verifier}
 }
 
 func (f *fakeLSA) CreateLogonSession(ctx context.Context, user, domain string) (secpkg.LogonID, error) {
@@ -82,22 +88,27 @@ func (f *fakeLSA) DeleteCredential(ctx context.Context, id secpkg.LogonID, key s
 	return nil
 }
 
-func (f *fakeLSA) LookupAccount(ctx context.Context, domain, user string) (*secpkg.Account, error) {
+// CheckLogon decides an attempt as the LSA does: check sees the
+// verifier (nil for an unknown account or one without a verifier), and
+// the outcome is counted.
+func (f *fakeLSA) CheckLogon(ctx context.Context, domain, user string, check func([]byte) bool) (*secpkg.Account, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.accounts[strings.ToLower(user)]
-	if !ok {
+	switch {
+	case !ok:
+		check(nil)
 		return nil, secpkg.ErrNoSuchAccount
+	case a.verifier == nil:
+		check(nil)
+		return nil, secpkg.ErrNoVerifier
+	case !check(a.verifier):
+		f.reports[false]++
+		return nil, secpkg.ErrWrongPassword
 	}
-	c := *a
+	f.reports[true]++
+	c := a.Account
 	return &c, nil
-}
-
-func (f *fakeLSA) ReportLogon(ctx context.Context, acct *secpkg.Account, success bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reports[success]++
-	return nil
 }
 
 func (f *fakeLSA) GetCallInfo(ctx context.Context) secpkg.CallInfo { return secpkg.CallInfo{} }

@@ -83,10 +83,6 @@ type lsaPackage struct {
 
 	creds handleTable[*credential]
 	ctxs  handleTable[*lsaContext]
-
-	// reports are the failure reports running after a KE2 (see
-	// acceptor.go); Shutdown waits for them.
-	reports sync.WaitGroup
 }
 
 var (
@@ -153,10 +149,9 @@ func (p *lsaPackage) GetInfo() secpkg.PackageInfo {
 	}
 }
 
-// Shutdown is SpShutdown: it waits for outstanding failure reports, then
-// drops and wipes every credential and context.
+// Shutdown is SpShutdown: it drops and wipes every credential and
+// context.
 func (p *lsaPackage) Shutdown(ctx context.Context) error {
-	p.reports.Wait()
 	for _, c := range p.creds.drain() {
 		c.wipe()
 	}

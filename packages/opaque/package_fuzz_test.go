@@ -88,7 +88,6 @@ func newSeedExchange(tb testing.TB) *seedExchange {
 	if x.exported, err = u.ExportContext(); err != nil {
 		tb.Fatal(err)
 	}
-	p.reports.Wait()
 	return x
 }
 
@@ -284,6 +283,5 @@ func FuzzAcceptor(f *testing.F) {
 			t.Fatalf("KE2 token of %d bytes, status %v", len(res.Token), res.Status)
 		}
 		p.DeleteContext(ctx, res.Context)
-		p.reports.Wait()
 	})
 }

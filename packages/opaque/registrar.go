@@ -1,6 +1,7 @@
 package opaque
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -136,12 +137,12 @@ func (p *lsaPackage) MakeVerifier(ctx context.Context, user, domain string, pass
 }
 
 // LogonUser is SpLogonUser: an interactive logon whose logon session then
-// holds the password for default outbound credentials. An account of the
-// local store must have an OPAQUE record, and the password is checked by
-// running a login against it inside the LSA (one KSF run). An account the
-// store does not know is taken as a remote one whose password cannot be
-// checked here, and kept for outbound use only (as "runas /netonly"
-// does).
+// holds the password for default outbound credentials. The password is
+// checked by running a login against the account's OPAQUE record inside
+// the LSA (one KSF run); an account the store does not know, or one
+// without a usable record, is refused exactly as a wrong password is, after
+// the same work against the dummy record. Only a LogonNewCredentials
+// logon ("runas /netonly") keeps an identity unchecked, for outbound use.
 func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*secpkg.LogonResult, error) {
 	id := req.Identity
 	if id.User == "" {
@@ -150,36 +151,21 @@ func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*
 	if checkName("user", []byte(id.User)) != nil || checkName("domain", []byte(id.Domain)) != nil {
 		return nil, secpkg.Errorf(secpkg.StatusUnknownCredentials, "opaque: user or domain name not acceptable")
 	}
-	acct, err := p.lsa.LookupAccount(ctx, id.Domain, id.User)
-	switch {
-	case secpkg.IsNoSuchAccount(err):
-		acct = nil
-	case secpkg.StatusOf(err) == secpkg.StatusLogonDenied:
-		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "opaque: %w", err)
-	case err != nil:
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "opaque: looking up %s: %w", accountName(id.Domain, id.User), err)
-	}
 	user, domain := id.User, id.Domain
-	if acct != nil {
-		reason, err := p.checkLocally(ctx, acct, id.Password)
+	switch req.Type {
+	case secpkg.LogonNewCredentials:
+	case secpkg.LogonInteractive:
+		acct, reason, err := p.checkLocally(ctx, id.Domain, id.User, id.Password)
 		if err != nil {
 			return nil, err
-		}
-		switch {
-		case reason != "":
-		case acct.Disabled:
-			reason = "account disabled"
-		case acct.Locked:
-			reason = "account locked out"
 		}
 		if reason != "" {
 			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonFailure, Principal: accountName(id.Domain, id.User), Reason: reason, Status: secpkg.StatusLogonDenied})
 			return nil, errLogonFailure
 		}
-		if err := p.lsa.ReportLogon(ctx, acct, true); err != nil {
-			return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "opaque: recording logon: %w", err)
-		}
 		user, domain = acct.User, acct.Domain
+	default:
+		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "opaque: logon type %v", req.Type)
 	}
 	logon, err := p.lsa.CreateLogonSession(ctx, user, domain)
 	if err != nil {
@@ -194,35 +180,61 @@ func (p *lsaPackage) LogonUser(ctx context.Context, req *secpkg.LogonRequest) (*
 	return &secpkg.LogonResult{LogonID: logon, User: user, Domain: domain}, nil
 }
 
-// checkLocally runs a login for acct with password against its record,
-// both roles in the LSA, and returns why it failed ("" if it did not). A
-// wrong password is counted towards lockout.
-func (p *lsaPackage) checkLocally(ctx context.Context, acct *secpkg.Account, password []byte) (string, error) {
+// checkLocally runs a login for domain\user with password against its
+// record, both roles in the LSA, and returns the account, or why it failed.
+// As an acceptor does, it counts the attempt as failed first (CheckLogon,
+// which also gives the record), runs the login outside the account's
+// lock (the KSF is slow), and records the success only if the login
+// succeeds; an account without a usable record gets the same work against
+// the dummy record.
+func (p *lsaPackage) checkLocally(ctx context.Context, domain, user string, password []byte) (*secpkg.Account, string, error) {
 	setup, err := p.serverSetup(ctx)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	if len(acct.Verifier) == 0 {
-		return "account has no OPAQUE record", nil
+	var stored []byte
+	_, err = p.lsa.CheckLogon(ctx, domain, user, func(verifier []byte) bool {
+		stored = append([]byte(nil), verifier...)
+		return false // counted as failed until the login succeeds
+	})
+	reason, refused := secpkg.LogonFailureReason(err)
+	if err != nil && !refused {
+		return nil, "", secpkg.Errorf(secpkg.StatusLogonDenied, "opaque: %w", err)
 	}
-	sr, err := parseStoredRecord(acct.Verifier)
-	if err != nil {
-		return "malformed OPAQUE record", nil
+	if errors.Is(err, secpkg.ErrWrongPassword) {
+		reason = ""
+	}
+	defer clear(stored)
+	sr, perr := parseStoredRecord(stored)
+	switch {
+	case len(stored) == 0:
+		if reason == "" {
+			reason = "account has no OPAQUE record"
+		}
+	case perr != nil:
+		reason = "malformed OPAQUE record"
+	case !bytes.Equal(sr.serverPublicKey, setup.publicKey):
+		reason = "record made for another server setup"
+	case p.cfg.ksfAllowed(sr.ksf) != nil:
+		reason = "record's KSF refused by policy"
+	}
+	if reason != "" {
+		// The same work against the dummy record.
+		sr, _ = parseStoredRecord(p.dummy)
+		sr.credentialIdentifier = credentialIdentifier(p.canonicalDomain(domain), user)
+		sr.ksf = p.cfg.KSF.orDefault()
 	}
 	defer sr.record.wipe()
-	if err := p.cfg.ksfAllowed(sr.ksf); err != nil {
-		return "record's KSF refused by policy", nil
-	}
 	context := []byte(contextLabel + " LogonUser")
 	c := NewClient(&Config{Rand: p.rand()})
 	ke1, err := c.GenerateKE1(password)
 	if err != nil {
-		return "", secpkg.Errorf(secpkg.StatusInternalError, "%w", err)
+		return nil, "", secpkg.Errorf(secpkg.StatusInternalError, "%w", err)
 	}
 	login, ke2, err := (&Server{cfg: Config{Rand: p.rand()}, setup: setup}).generateKE2(ke1, sr.record, sr.credentialIdentifier, context)
 	if err != nil {
 		c.wipe()
-		return "", secpkg.Errorf(secpkg.StatusInternalError, "%w", err)
+		return nil, "", secpkg.Errorf(secpkg.StatusInternalError, "%w", err)
 	}
 	ke3, key, exportKey, err := c.generateKE3(ke2, loginInputs{
 		context: context,
@@ -232,21 +244,33 @@ func (p *lsaPackage) checkLocally(ctx context.Context, acct *secpkg.Account, pas
 	clear(exportKey)
 	if errors.Is(err, ErrEnvelopeRecovery) || errors.Is(err, ErrServerAuthentication) {
 		login.wipe()
-		if rerr := p.lsa.ReportLogon(ctx, acct, false); errors.Is(rerr, secpkg.ErrLockedOut) {
-			p.lsa.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLockout, Principal: accountName(acct.Domain, acct.User), Reason: "too many failures", Status: secpkg.StatusLogonDenied})
+		if reason == "" {
+			reason = "wrong password"
 		}
-		return "wrong password", nil
+		return nil, reason, nil
 	}
 	if err != nil {
 		login.wipe()
-		return "", secpkg.Errorf(secpkg.StatusOf(err), "%w", err)
+		return nil, "", secpkg.Errorf(secpkg.StatusOf(err), "%w", err)
 	}
 	key, err = login.ServerFinish(ke3)
 	clear(key)
 	if err != nil {
-		return "", secpkg.Errorf(secpkg.StatusInternalError, "opaque: local login: %w", err)
+		return nil, "", secpkg.Errorf(secpkg.StatusInternalError, "opaque: local login: %w", err)
 	}
-	return "", nil
+	if reason != "" {
+		return nil, reason, nil
+	}
+	acct, err := p.lsa.CheckLogon(ctx, domain, user, func(verifier []byte) bool {
+		return verifier != nil && bytes.Equal(verifier, stored)
+	})
+	if reason, ok := secpkg.LogonFailureReason(err); ok {
+		return nil, reason, nil
+	}
+	if err != nil {
+		return nil, "", secpkg.Errorf(secpkg.StatusLogonDenied, "opaque: %w", err)
+	}
+	return acct, "", nil
 }
 
 // RegistrationOptions configures the client's side of a registration.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
+	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/lsarpc"

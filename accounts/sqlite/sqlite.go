@@ -1,4 +1,14 @@
-package accounts
+// Package sqlite is the SQLite backend of the account store, the default
+// one: a single file in WAL mode, written by any number of processes. A
+// program links it by importing it; it then serves the "sqlite:PATH" data
+// source names of accounts.Open:
+//
+//	import _ "github.com/opensspi/sspi/accounts/sqlite"
+//
+//	store, err := accounts.Open(ctx, "sqlite:/var/lib/opensspi/accounts.db", nil)
+//
+// It is pure Go (modernc.org/sqlite), without cgo.
+package sqlite
 
 import (
 	"context"
@@ -12,6 +22,10 @@ import (
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/accounts/internal/rules"
+	"github.com/opensspi/sspi/accounts/internal/sqlstore"
 )
 
 // SQLite settings. Every connection runs with:
@@ -33,7 +47,7 @@ import (
 //
 // Write transactions start with BEGIN IMMEDIATE (_txlock=immediate): they
 // take SQLite's write lock before reading, so a read-modify-write such as
-// RecordLogon is never interleaved with another process's, and never fails
+// Logon is never interleaved with another process's, and never fails
 // with SQLITE_BUSY halfway through as a deferred transaction upgrading its
 // lock could. Within one process, writes queue on a pool of a single
 // connection; reads use a separate pool.
@@ -43,17 +57,18 @@ const (
 	sqliteAppID         = 0x53535049 // "SSPI" in PRAGMA application_id
 )
 
-func sqliteDialect() *dialect {
-	return &dialect{
-		name:               "sqlite",
-		migrations:         "migrations/sqlite",
-		blobType:           "BLOB",
-		versionTableExists: `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version')`,
-		rebind: func(q string) string {
-			// ?NNN is SQLite's numbered parameter: the same numbering.
-			return placeholder.ReplaceAllString(q, "?$1")
+func sqliteDialect() *sqlstore.Dialect {
+	return &sqlstore.Dialect{
+		Name:       "sqlite",
+		Migrations: "migrations/sqlite",
+		GroupsJSON: func(id string) string {
+			return `(SELECT json_group_array(g.name) FROM groups g WHERE g.account_id = ` + id + `)`
 		},
-		checkDatabase: sqliteCheckApp,
+		False:              "0",
+		BlobType:           "BLOB",
+		VersionTableExists: `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version')`,
+		Rebind:             sqlstore.RebindNumbered,
+		CheckDatabase:      sqliteCheckApp,
 	}
 }
 
@@ -92,7 +107,32 @@ func sqliteURI(path string, params url.Values) string {
 	return "file:" + r.Replace(path) + "?" + params.Encode()
 }
 
-func openSQLite(ctx context.Context, path string, cfg *config) (Store, error) {
+func init() { accounts.Register("sqlite", driver{}) }
+
+// driver opens sqlite:PATH data source names.
+type driver struct{}
+
+func (driver) Open(ctx context.Context, dsn string, opts *accounts.Options) (accounts.Store, error) {
+	cfg, err := rules.NewConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	_, path, _ := strings.Cut(dsn, ":")
+	if path == "" {
+		return nil, fmt.Errorf("accounts: sqlite: data source name has no path")
+	}
+	return open(ctx, path, cfg)
+}
+
+// Test and benchmark knobs, set only by this package's tests before they
+// open a store.
+var (
+	testSynchronous    string // PRAGMA synchronous; "" means FULL
+	testAutoCheckpoint int    // PRAGMA wal_autocheckpoint; 0 means SQLite's default
+	testBusyTimeoutMS  int    // PRAGMA busy_timeout; 0 means sqliteBusyTimeoutMS
+)
+
+func open(ctx context.Context, path string, cfg *rules.Config) (accounts.Store, error) {
 	if path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("accounts: sqlite: wants a file path (use memory: for an in-process store)")
 	}
@@ -104,16 +144,22 @@ func openSQLite(ctx context.Context, path string, cfg *config) (Store, error) {
 		return nil, err
 	}
 
-	sync := cfg.opts.sqliteSynchronous
+	sync := testSynchronous
 	if sync == "" {
 		sync = "FULL"
 	}
 	params := url.Values{}
-	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMS))
+	// SQLite must never create the file: prepareSQLiteFile decided.
+	params.Set("mode", "rw")
+	busy := sqliteBusyTimeoutMS
+	if testBusyTimeoutMS != 0 {
+		busy = testBusyTimeoutMS
+	}
+	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy))
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "secure_delete(1)")
 	params.Add("_pragma", "synchronous("+sync+")")
-	if n := cfg.opts.sqliteAutoCkpt; n != 0 {
+	if n := testAutoCheckpoint; n != 0 {
 		params.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", n))
 	}
 	// Reads with the same pragmas (foreign keys and secure_delete matter
@@ -133,40 +179,44 @@ func openSQLite(ctx context.Context, path string, cfg *config) (Store, error) {
 	w.SetConnMaxIdleTime(0)
 	r.SetMaxOpenConns(sqliteReadConns)
 	r.SetMaxIdleConns(sqliteReadConns)
-	s := newSQLStore(cfg, sqliteDialect(), w, r)
-	if err := s.initSQLite(ctx, path); err != nil {
+	s := sqlstore.New(cfg, sqliteDialect(), w, r)
+	if err := initSQLite(ctx, s, path); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *sqlStore) initSQLite(ctx context.Context, path string) error {
+func initSQLite(ctx context.Context, s *sqlstore.Store, path string) error {
 	// Vet the file before changing anything in it: a file that is not a
 	// database fails here ("file is not a database"), another
 	// application's database is refused, and both are left as they are.
-	if err := sqliteVet(ctx, s.r); err != nil {
+	err := sqliteVet(ctx, s.R, s.Cfg.Create)
+	if errors.Is(err, errEmpty) {
+		return fmt.Errorf("%w at %s (the file is empty)", accounts.ErrNoStore, path)
+	}
+	if err != nil {
 		return fmt.Errorf("accounts: sqlite: opening %s: %w", path, err)
 	}
 	// WAL is a property of the file: set once, it holds for every later
 	// connection (setting it again is a no-op).
 	var mode string
-	if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+	if err := s.W.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
 		return fmt.Errorf("accounts: sqlite: opening %s: %w", path, err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("accounts: sqlite: %s stays in journal mode %q, not WAL (a file system without shared memory?)", path, mode)
 	}
-	if err := migrate(ctx, s.w, s.d, s.cfg); err != nil {
+	if err := sqlstore.Migrate(ctx, s.W, s.D, s.Cfg); err != nil {
 		return err
 	}
-	if err := s.prepare(ctx); err != nil {
+	if err := s.Prepare(ctx); err != nil {
 		return err
 	}
 	// SQLite gives -wal and -shm the mode of the database file; make
 	// sure, in case they predate it.
 	for _, suffix := range []string{"-wal", "-shm"} {
-		if err := tightenMode(path+suffix, s.cfg); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := tightenMode(path+suffix, s.Cfg); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
@@ -174,8 +224,9 @@ func (s *sqlStore) initSQLite(ctx context.Context, path string) error {
 }
 
 // sqliteVet reads, without writing, whether the file can be an account
-// store: a new (empty) database, or one marked with our application id.
-func sqliteVet(ctx context.Context, db *sql.DB) error {
+// store: a new (empty) database if create is set, or one marked with our
+// application id.
+func sqliteVet(ctx context.Context, db *sql.DB, create bool) error {
 	// One read transaction: both reads see the same state, never an
 	// unmarked file and the tables of another Open's migration.
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -200,25 +251,47 @@ func sqliteVet(ctx context.Context, db *sql.DB) error {
 	if n != 0 {
 		return errors.New("the file holds another application's tables")
 	}
+	if !create {
+		return errEmpty
+	}
 	return nil
 }
 
-// prepareSQLiteFile creates the database file with mode 0600 before SQLite
-// opens it (SQLite would create it with 0644 less the umask), and narrows
-// the mode of an existing one: verifiers are secrets.
-func prepareSQLiteFile(path string, cfg *config) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("accounts: sqlite: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		if err := f.Close(); err != nil {
+// errEmpty is sqliteVet's finding of an empty database, where Open may
+// not create a store.
+var errEmpty = errors.New("empty database")
+
+// prepareSQLiteFile makes sure the database file exists before SQLite
+// opens it (which it then does with mode=rw, never creating it): it
+// creates it with mode 0600 when cfg allows (SQLite would create it with
+// 0644 less the umask), in a directory that must exist, and narrows the
+// mode of an existing one: verifiers are secrets.
+func prepareSQLiteFile(path string, cfg *rules.Config) error {
+	if !cfg.Create {
+		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w at %s", accounts.ErrNoStore, path)
+		}
+		if err != nil {
 			return fmt.Errorf("accounts: sqlite: %w", err)
 		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("accounts: sqlite: %w", err)
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("accounts: sqlite: %s is not a regular file", path)
+		}
+	} else {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("accounts: sqlite: %w", err)
+			}
+			return nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("accounts: sqlite: cannot create %s: the directory %s does not exist", filepath.Base(path), filepath.Dir(path))
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("accounts: sqlite: %w", err)
+		}
 	}
 	if err := tightenMode(path, cfg); err != nil {
 		return err
@@ -232,7 +305,7 @@ func prepareSQLiteFile(path string, cfg *config) error {
 }
 
 // tightenMode removes group and other permissions from a regular file.
-func tightenMode(path string, cfg *config) error {
+func tightenMode(path string, cfg *rules.Config) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -247,7 +320,7 @@ func tightenMode(path string, cfg *config) error {
 		if err := os.Chmod(path, perm&0o700); err != nil {
 			return fmt.Errorf("accounts: sqlite: %w", err)
 		}
-		cfg.log.Warn("accounts: removed group and other access to the account store", "file", path, "was", perm.String())
+		cfg.Log.Warn("accounts: removed group and other access to the account store", "file", path, "was", perm.String())
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
-package accounts
+package rules
 
 import (
+	"errors"
+	"github.com/opensspi/sspi/accounts"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -19,7 +22,7 @@ const (
 	timePrecision    = time.Microsecond
 )
 
-// foldKey returns the key under which a domain or account name is compared:
+// FoldKey returns the key under which a domain or account name is compared:
 // every rune is replaced by the smallest rune of its Unicode simple case
 // folding orbit, so two names have the same key exactly when
 // strings.EqualFold reports them equal ("K", "k" and the Kelvin sign "K"
@@ -27,7 +30,7 @@ const (
 // and "e" + combining acute are different names, as they are to Windows.
 // The key is computed here, not by the database, so that SQLite,
 // PostgreSQL (whatever its locale) and the memory store agree.
-func foldKey(s string) string {
+func FoldKey(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -63,9 +66,9 @@ func checkName(what, s string) error {
 	return nil
 }
 
-// checkAccountName checks a domain and account name pair. The domain may
+// CheckAccountName checks a domain and account name pair. The domain may
 // be empty (a store with a single, unnamed domain); the name may not.
-func checkAccountName(domain, name string) error {
+func CheckAccountName(domain, name string) error {
 	if err := checkName("domain name", domain); err != nil {
 		return err
 	}
@@ -75,8 +78,8 @@ func checkAccountName(domain, name string) error {
 	return checkName("account name", name)
 }
 
-// normGroups checks groups and returns them sorted without duplicates.
-func normGroups(groups []string) ([]string, error) {
+// NormGroups checks groups and returns them sorted without duplicates.
+func NormGroups(groups []string) ([]string, error) {
 	if len(groups) > maxGroups {
 		return nil, fmt.Errorf("accounts: more than %d groups", maxGroups)
 	}
@@ -97,8 +100,8 @@ func normGroups(groups []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// normVerifiers checks verifiers and returns a deep copy.
-func normVerifiers(v map[string][]byte) (map[string][]byte, error) {
+// NormVerifiers checks verifiers and returns a deep copy.
+func NormVerifiers(v map[string][]byte) (map[string][]byte, error) {
 	if len(v) > maxVerifiers {
 		return nil, fmt.Errorf("accounts: more than %d verifiers", maxVerifiers)
 	}
@@ -124,33 +127,33 @@ func normVerifiers(v map[string][]byte) (map[string][]byte, error) {
 	return out, nil
 }
 
-// normTime returns t as the stores keep it: UTC, microsecond precision,
+// NormTime returns t as the stores keep it: UTC, microsecond precision,
 // no monotonic clock reading. The zero time stays zero.
-func normTime(t time.Time) time.Time {
+func NormTime(t time.Time) time.Time {
 	if t.IsZero() {
 		return time.Time{}
 	}
 	return t.Truncate(timePrecision).UTC()
 }
 
-// toMicros and fromMicros convert between times and the SQL
+// ToMicros and FromMicros convert between times and the SQL
 // representation: microseconds since the Unix epoch, NULL for the zero time.
-func toMicros(t time.Time) any {
+func ToMicros(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
 	return t.UnixMicro()
 }
 
-func fromMicros(v int64, valid bool) time.Time {
+func FromMicros(v int64, valid bool) time.Time {
 	if !valid {
 		return time.Time{}
 	}
 	return time.UnixMicro(v).UTC()
 }
 
-// cloneAccount returns a deep copy of a.
-func cloneAccount(a *Account) *Account {
+// CloneAccount returns a deep copy of a.
+func CloneAccount(a *accounts.Account) *accounts.Account {
 	c := *a
 	c.Groups = slices.Clone(a.Groups)
 	if a.Verifiers != nil {
@@ -162,13 +165,42 @@ func cloneAccount(a *Account) *Account {
 	return &c
 }
 
-// sortAccounts sorts by the folded domain and name (then by the names as
+// SortAccounts sorts by the folded domain and name (then by the names as
 // given, which only matters for names that fold alike and cannot coexist).
-func sortAccounts(list []*Account) {
-	slices.SortFunc(list, func(a, b *Account) int {
-		if c := strings.Compare(foldKey(a.Domain), foldKey(b.Domain)); c != 0 {
+func SortAccounts(list []*accounts.Account) {
+	slices.SortFunc(list, func(a, b *accounts.Account) int {
+		if c := strings.Compare(FoldKey(a.Domain), FoldKey(b.Domain)); c != 0 {
 			return c
 		}
-		return strings.Compare(foldKey(a.Name), foldKey(b.Name))
+		return strings.Compare(FoldKey(a.Name), FoldKey(b.Name))
 	})
+}
+
+// NewAccount checks a for Create and returns the account as it will be
+// stored: a deep copy, groups sorted, a clear lockout state, and Created
+// and Updated set to now. Created, Updated and Lockout of a are ignored.
+func NewAccount(a *accounts.Account, now time.Time) (*accounts.Account, error) {
+	if a == nil {
+		return nil, errors.New("accounts: nil account")
+	}
+	if err := CheckAccountName(a.Domain, a.Name); err != nil {
+		return nil, err
+	}
+	groups, err := NormGroups(a.Groups)
+	if err != nil {
+		return nil, err
+	}
+	verifiers, err := NormVerifiers(a.Verifiers)
+	if err != nil {
+		return nil, err
+	}
+	return &accounts.Account{
+		Domain:    a.Domain,
+		Name:      a.Name,
+		Groups:    groups,
+		Disabled:  a.Disabled,
+		Verifiers: verifiers,
+		Created:   now,
+		Updated:   now,
+	}, nil
 }

@@ -1,4 +1,4 @@
-package accounts
+package sqlite
 
 // Tests with several processes on one SQLite file: a helper process (this
 // test binary run again, the os/exec test pattern) is killed with SIGKILL
@@ -19,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/accounts/internal/sqlstore"
 )
 
 const (
@@ -32,8 +35,18 @@ const (
 // can only grow.
 var (
 	crashNow    = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	crashPolicy = LockoutPolicy{Threshold: 50}
+	crashPolicy = accounts.LockoutPolicy{Threshold: 50}
 )
+
+// victimVerifier is the verifier of the accounts the helpers attack;
+// wrongPassword never matches it.
+var victimVerifier = map[string][]byte{"NTLM": []byte("victim")}
+
+// wrongPassword is a logon attempt with a wrong password, at crashNow.
+func wrongPassword(domain, name string) accounts.LogonAttempt {
+	return accounts.LogonAttempt{Domain: domain, Name: name, Package: "NTLM", Now: crashNow,
+		Check: func([]byte) bool { return false }}
+}
 
 // TestHelperProcess is not a test: it is the body of the helper
 // processes, and returns at once in a normal run.
@@ -77,18 +90,16 @@ func crashHelper(report *os.File) error {
 	}
 	ctx := context.Background()
 	say("O")
-	s, err := Open(ctx, "sqlite:"+os.Getenv(helperDB), &Options{
-		Lockout: &crashPolicy,
-		// Checkpoint often, so that kills also land in checkpoints.
-		sqliteAutoCkpt: 4,
-	})
+	// Checkpoint often, so that kills also land in checkpoints.
+	testAutoCheckpoint = 4
+	s, err := accounts.Open(ctx, "sqlite:"+os.Getenv(helperDB), &accounts.Options{Lockout: &crashPolicy})
 	if err != nil {
 		return err
 	}
 	say("R")
 	for i := start; ; i++ {
 		say("B C %d", i)
-		err := s.Create(ctx, &Account{
+		err := s.Create(ctx, &accounts.Account{
 			Domain:    "crash",
 			Name:      fmt.Sprintf("user%07d", i),
 			Groups:    []string{"g1", fmt.Sprint("g", i)},
@@ -99,11 +110,11 @@ func crashHelper(report *os.File) error {
 		}
 		say("C C %d", i)
 		say("B F")
-		out, err := s.RecordLogon(ctx, "crash", "victim", false, crashNow)
+		out, err := s.Logon(ctx, wrongPassword("crash", "victim"))
 		if err != nil {
 			return err
 		}
-		say("C F %d", out.State.Failures)
+		say("C F %d", out.Account.Lockout.Failures)
 		if i%3 == 0 && i > start {
 			// Other writes, not checked beyond integrity.
 			if err := s.SetGroups(ctx, "crash", fmt.Sprintf("user%07d", i-1), []string{"changed"}); err != nil {
@@ -112,11 +123,11 @@ func crashHelper(report *os.File) error {
 		}
 		// Delete old accounts, so that the file (and the parent's
 		// checks) stay small however long the soak. An earlier helper
-		// may not have committed the account: ErrNotFound is fine.
+		// may not have committed the account: accounts.ErrNotFound is fine.
 		if old := i - crashKeep; old >= 0 {
 			say("B D %d", old)
 			err := s.Delete(ctx, "crash", fmt.Sprintf("user%07d", old))
-			if err != nil && !errors.Is(err, ErrNotFound) {
+			if err != nil && !errors.Is(err, accounts.ErrNotFound) {
 				return err
 			}
 			say("C D %d", old)
@@ -271,11 +282,11 @@ func TestSQLiteCrash(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sam.db")
 	ctx := t.Context()
-	s, err := Open(ctx, "sqlite:"+db, &Options{Lockout: &crashPolicy})
+	s, err := accounts.Open(ctx, "sqlite:"+db, &accounts.Options{Lockout: &crashPolicy, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(ctx, &Account{Domain: "crash", Name: "victim"}); err != nil {
+	if err := s.Create(ctx, &accounts.Account{Domain: "crash", Name: "victim", Verifiers: victimVerifier}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -362,12 +373,12 @@ type crashState struct {
 func checkCrashedStore(t *testing.T, iter int, db string, st crashState) int {
 	t.Helper()
 	ctx := t.Context()
-	s, err := Open(ctx, "sqlite:"+db, &Options{Lockout: &crashPolicy})
+	s, err := accounts.Open(ctx, "sqlite:"+db, &accounts.Options{Lockout: &crashPolicy})
 	if err != nil {
 		t.Fatalf("iteration %d: Open after kill: %v", iter, err)
 	}
 	defer s.Close()
-	raw := s.(*sqlStore).r
+	raw := s.(*sqlstore.Store).R
 	var res string
 	if err := raw.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
 		t.Fatalf("iteration %d: integrity_check = %q, %v", iter, res, err)
@@ -430,7 +441,7 @@ func raceHelper(report *os.File) error {
 		return err
 	}
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite:"+os.Getenv(helperDB), &Options{Lockout: &raceProcPolicy})
+	s, err := accounts.Open(ctx, "sqlite:"+os.Getenv(helperDB), &accounts.Options{Lockout: &raceProcPolicy})
 	if err != nil {
 		return err
 	}
@@ -440,16 +451,16 @@ func raceHelper(report *os.File) error {
 		return err
 	}
 	for range n {
-		out, err := s.RecordLogon(ctx, "race", "victim", false, crashNow)
+		out, err := s.Logon(ctx, wrongPassword("race", "victim"))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(report, "O %d %t\n", out.State.Failures, out.LockedNow)
+		fmt.Fprintf(report, "O %d %t\n", out.Account.Lockout.Failures, out.LockedNow)
 	}
 	return nil
 }
 
-var raceProcPolicy = LockoutPolicy{Threshold: 40, Window: time.Hour, Duration: time.Hour}
+var raceProcPolicy = accounts.LockoutPolicy{Threshold: 40, Window: time.Hour, Duration: time.Hour}
 
 // TestSQLiteProcessRace has several processes record failures on one
 // account at once: each failure must see its own count (1…N exactly once
@@ -458,12 +469,12 @@ var raceProcPolicy = LockoutPolicy{Threshold: 40, Window: time.Hour, Duration: t
 func TestSQLiteProcessRace(t *testing.T) {
 	const procs, each = 4, 15
 	db := filepath.Join(t.TempDir(), "sam.db")
-	s, err := Open(t.Context(), "sqlite:"+db, &Options{Lockout: &raceProcPolicy})
+	s, err := accounts.Open(t.Context(), "sqlite:"+db, &accounts.Options{Lockout: &raceProcPolicy, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Create(t.Context(), &Account{Domain: "race", Name: "victim"}); err != nil {
+	if err := s.Create(t.Context(), &accounts.Account{Domain: "race", Name: "victim", Verifiers: victimVerifier}); err != nil {
 		t.Fatal(err)
 	}
 	type result struct {

@@ -1,6 +1,9 @@
-package accounts
+package sqlstore
 
 import (
+	"github.com/opensspi/sspi/accounts"
+	"github.com/opensspi/sspi/accounts/internal/rules"
+
 	"context"
 	"database/sql"
 	"embed"
@@ -11,7 +14,7 @@ import (
 	"strings"
 )
 
-// The schema of both SQL backends, one directory per dialect with the same
+// The schema of both SQL backends, one directory per Dialect with the same
 // file names: NNNN_what.sql, applied in order, each in the transaction that
 // also records it in schema_version.
 //
@@ -24,7 +27,7 @@ type migration struct {
 	stmts   []string
 }
 
-// loadMigrations reads a dialect's migrations. Versions must run 1, 2, 3…
+// loadMigrations reads a Dialect's migrations. Versions must run 1, 2, 3…
 // without gaps.
 func loadMigrations(dir string) ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFiles, dir)
@@ -86,10 +89,10 @@ func splitStatements(text string) []string {
 // migrate brings the database to the newest schema this program knows, in
 // one transaction: either every pending migration is applied and recorded,
 // or none is. A database whose schema is newer than the program is
-// refused. The dialect serializes concurrent migrators: SQLite's write
+// refused. The Dialect serializes concurrent migrators: SQLite's write
 // transaction is BEGIN IMMEDIATE; PostgreSQL takes an advisory lock.
-func migrate(ctx context.Context, db *sql.DB, d *dialect, cfg *config) (err error) {
-	ms, err := loadMigrations(d.migrations)
+func Migrate(ctx context.Context, db *sql.DB, d *Dialect, cfg *rules.Config) (err error) {
+	ms, err := loadMigrations(d.Migrations)
 	if err != nil {
 		return err
 	}
@@ -103,15 +106,15 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect, cfg *config) (err erro
 			tx.Rollback()
 		}
 	}()
-	if d.lockMigrations != nil {
-		if err := d.lockMigrations(ctx, tx); err != nil {
+	if d.LockMigrations != nil {
+		if err := d.LockMigrations(ctx, tx); err != nil {
 			return err
 		}
 	}
 	// An up-to-date database needs no DDL, so a role without the right
 	// to create tables can open it once an administrator has migrated.
 	var exists bool
-	if err := tx.QueryRowContext(ctx, d.versionTableExists).Scan(&exists); err != nil {
+	if err := tx.QueryRowContext(ctx, d.VersionTableExists).Scan(&exists); err != nil {
 		return fmt.Errorf("accounts: looking for schema_version: %w", err)
 	}
 	var cur sql.NullInt64
@@ -120,10 +123,15 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect, cfg *config) (err erro
 			return fmt.Errorf("accounts: reading schema version: %w", err)
 		}
 	}
-	if d.checkDatabase != nil {
-		if err := d.checkDatabase(ctx, tx, int(cur.Int64)); err != nil {
+	if d.CheckDatabase != nil {
+		if err := d.CheckDatabase(ctx, tx, int(cur.Int64)); err != nil {
 			return err
 		}
+	}
+	if cur.Int64 == 0 && !cfg.Create {
+		// A database without our tables is not a store: creating one
+		// is the caller's explicit choice (Options.Create).
+		return fmt.Errorf("%w in this %s database (it has no schema; Options.Create makes one)", accounts.ErrNoStore, d.Name)
 	}
 	if int(cur.Int64) > latest {
 		return fmt.Errorf("accounts: database schema version %d is newer than this program's %d; upgrade the program", cur.Int64, latest)
@@ -136,22 +144,25 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect, cfg *config) (err erro
 			return fmt.Errorf("accounts: creating schema_version: %w", err)
 		}
 	}
-	now := cfg.stamp()
+	now := cfg.Stamp()
 	for _, m := range ms[cur.Int64:] {
 		for _, stmt := range m.stmts {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("accounts: migration %s: %w", m.name, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO schema_version (version, applied) VALUES ($1, $2)`), m.version, now.UnixMicro()); err != nil {
+		if _, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO schema_version (version, applied) VALUES ($1, $2)`), m.version, now.UnixMicro()); err != nil {
 			return fmt.Errorf("accounts: recording migration %s: %w", m.name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("accounts: committing migrations: %w", err)
 	}
-	if int(cur.Int64) < latest {
-		cfg.log.Info("accounts: schema migrated", "backend", d.name, "from", cur.Int64, "to", latest)
+	switch {
+	case cur.Int64 == 0:
+		cfg.Log.Info(accounts.LogStoreCreated, "backend", d.Name, "schema", latest)
+	case int(cur.Int64) < latest:
+		cfg.Log.Info("accounts: schema migrated", "backend", d.Name, "from", cur.Int64, "to", latest)
 	}
 	return nil
 }

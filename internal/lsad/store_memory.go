@@ -1,0 +1,7 @@
+//go:build !sspi_omit_memory
+
+package lsad
+
+// The in-process account store (memory:), for tests and demonstrations;
+// building with -tags sspi_omit_memory leaves it out of lsad.
+import _ "github.com/opensspi/sspi/accounts/memory"
