@@ -32,6 +32,9 @@ Options:
                          credentials)
     --name SVC@HOST      acceptor: accept as this host-based service only
                          (default: any key of KRB5_KTNAME)
+    --neg-mechs LIST     acceptor with --mech spnego: the mechanisms SPNEGO
+                         may choose, comma-separated (gss_set_neg_mechs on
+                         the credentials), such as krb5
 
 For krb5 the realm comes from the environment: KRB5_CONFIG, KRB5CCNAME
 (the initiator's default credentials), KRB5_KTNAME (the acceptor's keys),
@@ -178,6 +181,9 @@ def acceptor(args):
     name = gssapi.Name(args.name, gssapi.NameType.hostbased_service) if args.name else None
     creds = gssapi.Credentials(name=name, usage="accept", mechs=[MECHS[args.mech]])
     limit_enctypes(args, creds)
+    if args.neg_mechs:
+        # gss_set_neg_mechs: the mechanisms SPNEGO may choose
+        graw.set_neg_mechs(creds, [MECHS[m] for m in args.neg_mechs.split(",")])
     ctx = gssapi.SecurityContext(creds=creds, usage="accept", channel_bindings=bindings(args))
     while not ctx.complete:
         kind, rest = read()
@@ -248,6 +254,7 @@ def main():
     p.add_argument("--flags")
     p.add_argument("--enctypes")
     p.add_argument("--name")
+    p.add_argument("--neg-mechs")
     args = p.parse_args()
     if args.role == "check":
         mech = MECHS[args.mech]
