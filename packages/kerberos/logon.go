@@ -77,6 +77,9 @@ func (p *lsaPackage) logonNewCredentials(ctx context.Context, conf *krb5.Config,
 	if len(id.Password) == 0 {
 		return nil, secpkg.Errorf(secpkg.StatusLogonDenied, "kerberos: logon of %v without a password", client)
 	}
+	if len(client.String()) > 0xffff {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "kerberos: principal name too long")
+	}
 	user, realm := client.NameString(), client.Realm
 	logon, err := p.lsa.CreateLogonSession(ctx, user, realm)
 	if err != nil {
@@ -102,7 +105,7 @@ func packPassword(client krb5.Principal, password []byte) []byte {
 
 // unpackPassword decodes packPassword's output.
 func unpackPassword(conf *krb5.Config, b []byte) (krb5.Principal, []byte, error) {
-	if len(b) < 3 || b[0] != 1 || len(b) < 3+int(b[1])<<8|int(b[2]) {
+	if len(b) < 3 || b[0] != 1 || len(b) < 3+(int(b[1])<<8|int(b[2])) {
 		return krb5.Principal{}, nil, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: malformed logon session password")
 	}
 	n := int(b[1])<<8 | int(b[2])

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opensspi/sspi/internal/gssframe"
+	"github.com/opensspi/sspi/internal/krb5"
 	"github.com/opensspi/sspi/internal/krb5/kcrypto"
 	"github.com/opensspi/sspi/secpkg"
 )
@@ -215,4 +216,30 @@ func TestWritePackageFuzzSeeds(t *testing.T) {
 	ini, _ := testContexts(t, time.Unix(2_000_000_000, 0))
 	write("FuzzPackedContext", "aes256-mapped", packContext(ini.m, ini.expiry, false), false)
 	write("FuzzPackedContext", "aes256-exported-no-expiry", packContext(ini.m, time.Time{}, true), true)
+}
+
+// FuzzUnpackPassword: the password a NewCredentials logon keeps in its
+// session decodes to what was packed, and any other bytes decode or fail
+// without a panic.
+func FuzzUnpackPassword(f *testing.F) {
+	conf, err := krb5.ParseConfig([]byte("[libdefaults]\n default_realm = EXAMPLE.COM\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	alice, _ := conf.Principal("alice")
+	f.Add(packPassword(alice, []byte("pw")))
+	f.Add([]byte{1, 0, 0})
+	f.Add([]byte{1, 0xff, 0xff, 'a'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		client, pw, err := unpackPassword(conf, b)
+		if err != nil {
+			if secpkg.StatusOf(err) != secpkg.StatusNoCredentials {
+				t.Fatalf("status %v", secpkg.StatusOf(err))
+			}
+			return
+		}
+		if got, gpw, err := unpackPassword(conf, packPassword(client, pw)); err != nil || !got.Equal(client) || !bytes.Equal(gpw, pw) {
+			t.Fatalf("re-packed %v %q: %v %q %v", client, pw, got, gpw, err)
+		}
+	})
 }
