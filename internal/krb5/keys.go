@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"strings"
 
 	gkcrypto "github.com/jcmturner/gokrb5/v8/crypto"
@@ -119,7 +120,20 @@ type Key struct {
 type keyMaterial struct {
 	etype EType
 	value []byte
+
+	// pool keeps the usage keys (kcrypto) of finished operations for the
+	// next ones: a service key decrypts every ticket, and a cached
+	// ticket's session key makes an authenticator for every context,
+	// each with the same usages, whose derivation would otherwise be
+	// most of their cost. Destroy closes them.
+	mu        sync.Mutex
+	pool      []*kcrypto.UsageKey
+	destroyed bool
 }
+
+// maxPooledUsageKeys bounds the usage keys a key keeps (a few usages,
+// a few of each for concurrent operations).
+const maxPooledUsageKeys = 8
 
 // NewKey returns a key of type e with a copy of value. It checks the
 // length for the types this package implements.
@@ -226,8 +240,16 @@ func (k Key) Equal(o Key) bool {
 // Destroy overwrites the key's bytes with zeros; every copy of k then
 // holds a zero key.
 func (k Key) Destroy() {
-	if k.m != nil {
-		clear(k.m.value)
+	if k.m == nil {
+		return
+	}
+	k.m.mu.Lock()
+	pool := k.m.pool
+	k.m.pool, k.m.destroyed = nil, true
+	clear(k.m.value)
+	k.m.mu.Unlock()
+	for _, u := range pool {
+		u.Close()
 	}
 }
 
@@ -287,12 +309,39 @@ const maxCiphertext = 1 << 20
 // usageKey returns the keys of k for usage from kcrypto, the fast
 // implementation of the AES types, or nil for another type (RC4-HMAC,
 // which gokrb5 implements).
+// The caller gives it back with putUsageKey.
 func (k Key) usageKey(usage uint32) (*kcrypto.UsageKey, error) {
 	e := kcrypto.EType(k.m.etype)
 	if !e.Supported() {
 		return nil, nil
 	}
-	return kcrypto.NewUsageKey(e, k.m.value, usage)
+	m := k.m
+	m.mu.Lock()
+	for i := len(m.pool) - 1; i >= 0; i-- {
+		if u := m.pool[i]; u.Usage() == usage {
+			last := len(m.pool) - 1
+			m.pool[i], m.pool[last] = m.pool[last], nil
+			m.pool = m.pool[:last]
+			m.mu.Unlock()
+			return u, nil
+		}
+	}
+	m.mu.Unlock()
+	return kcrypto.NewUsageKey(e, m.value, usage)
+}
+
+// putUsageKey returns a usage key of k, after an operation, for the next
+// one; it closes it if k is destroyed or keeps enough.
+func (k Key) putUsageKey(u *kcrypto.UsageKey) {
+	m := k.m
+	m.mu.Lock()
+	if !m.destroyed && len(m.pool) < maxPooledUsageKeys {
+		m.pool = append(m.pool, u)
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	u.Close()
 }
 
 // encrypt encrypts plaintext under k for usage (RFC 3961 5.3).
@@ -304,7 +353,7 @@ func (k Key) encrypt(usage uint32, plaintext []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("krb5: encrypting: %w", err)
 		}
-		defer u.Close()
+		defer k.putUsageKey(u)
 		return u.Encrypt(cryptorand.Reader, nil, plaintext)
 	}
 	et, err := k.m.etype.impl()
@@ -339,7 +388,7 @@ func (k Key) decrypt(usage uint32, ciphertext []byte) ([]byte, error) {
 		if err != nil {
 			return nil, errIntegrity
 		}
-		defer u.Close()
+		defer k.putUsageKey(u)
 		pt, err := u.Decrypt(nil, ciphertext)
 		if err != nil {
 			return nil, errIntegrity
@@ -363,7 +412,7 @@ func (k Key) checksum(usage uint32, data []byte) (ChecksumType, []byte, error) {
 		if err != nil {
 			return 0, nil, fmt.Errorf("krb5: checksum: %w", err)
 		}
-		defer u.Close()
+		defer k.putUsageKey(u)
 		return checksumForEType[k.m.etype], u.Checksum(nil, data), nil
 	}
 	et, err := k.m.etype.impl()
