@@ -247,3 +247,66 @@ func runKrbProbe() int {
 	fmt.Printf("krbprobe ok uid=%d\n", os.Getuid())
 	return 0
 }
+
+// TestE2EKerberosRoundTripsPerLeg: a mutually authenticated Kerberos
+// handshake through lsad makes one call per leg (the AP-REQ, its
+// acceptance, the AP-REP; the packed contexts come with the last replies)
+// and the two deletes: nothing else crosses to lsad, however many
+// handshakes reuse the cached service ticket.
+func TestE2EKerberosRoundTripsPerLeg(t *testing.T) {
+	const n = 20
+	r := requireKrbRealm(t)
+	d := startDaemon(t, "krb-calls", daemonOpts{sections: r.kerberosSection()})
+	p := d.provider(t)
+	ctx := context.Background()
+	cc, err := p.AcquireCredentials(ctx, "Kerberos", sspi.CredentialOutbound,
+		&sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: r.user, Domain: r.realm, Password: []byte(r.password)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Free()
+	sc, err := p.AcquireCredentials(ctx, "Kerberos", sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: strings.Replace(r.service, "@", "/", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Free()
+	one := func() {
+		c := sspi.NewClientContext(cc, &sspi.ClientConfig{Target: r.service, Flags: sspi.ISCReqMutualAuth | sspi.ISCReqConfidentiality | sspi.ISCReqReplayDetect | sspi.ISCReqSequenceDetect})
+		s := sspi.NewServerContext(sc, nil)
+		defer c.Delete()
+		defer s.Delete()
+		tok, _, err := c.Initialize(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, _, err := s.Accept(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, st, err := c.Initialize(ctx, rep); err != nil || st != sspi.StatusOK {
+			t.Fatal(st, err)
+		}
+		if !c.Mapped() || !s.Mapped() {
+			t.Fatal("not mapped")
+		}
+		if _, err := c.Wrap([]byte("x"), true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Identity(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one() // the TGT and the service ticket
+	before := d.stats(t).Calls
+	for range n {
+		one()
+	}
+	statsCalls := uint64(0)
+	eventually(t, 10*time.Second, func() error {
+		statsCalls++
+		if got := d.stats(t).Calls - before - statsCalls; got != 5*n {
+			return fmt.Errorf("%d handshakes made %d calls, want %d (3 legs and 2 deletes each)", n, got, 5*n)
+		}
+		return nil
+	})
+}
