@@ -36,6 +36,13 @@ type (
 	Identity = secpkg.Identity
 	// AuthIdentity is SEC_WINNT_AUTH_IDENTITY: explicit credentials.
 	AuthIdentity = secpkg.AuthIdentity
+	// PackedCredentials is SEC_WINNT_AUTH_PACKED_CREDENTIALS: a
+	// credential other than a password in an AuthIdentity (a Kerberos
+	// keytab or credentials cache, or the path of one).
+	PackedCredentials = secpkg.PackedCredentials
+	// PACInfo is what a Kerberos ticket's PAC said of the client
+	// (Identity.PAC).
+	PACInfo = secpkg.PACInfo
 	// ChannelBindings is SEC_CHANNEL_BINDINGS.
 	ChannelBindings = secpkg.ChannelBindings
 	// ChannelBindingResult is SEC_CHANNEL_BINDINGS_RESULT_*.
@@ -295,4 +302,8 @@ const (
 	BindingsValidMatched       = secpkg.BindingsValidMatched       // SEC_CHANNEL_BINDINGS_RESULT_VALID_MATCHED
 	BindingsValidProxy         = secpkg.BindingsValidProxy         // SEC_CHANNEL_BINDINGS_RESULT_VALID_PROXY
 	BindingsValidMissing       = secpkg.BindingsValidMissing       // SEC_CHANNEL_BINDINGS_RESULT_VALID_MISSING: client sent none, policy allowed it
+	PackedKeytab               = secpkg.PackedKeytab               // a Kerberos keytab's bytes (SEC_WINNT_AUTH_DATA_TYPE_KEYTAB)
+	PackedCCache               = secpkg.PackedCCache               // an MIT credentials cache's bytes
+	PackedKeytabFile           = secpkg.PackedKeytabFile           // a keytab's path, opened with the caller's rights
+	PackedCCacheFile           = secpkg.PackedCCacheFile           // a credentials cache's path, opened with the caller's rights
 )

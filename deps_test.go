@@ -55,7 +55,7 @@ var importRules = []importRule{
 		theirs: []string{"golang.org/x/crypto", "github.com/cloudflare/circl", "github.com/xdg-go/scram"},
 		why:    "a package sees the LSA and the other packages through secpkg only (LSAFunctions.LocatePackage, the registry)"},
 	{pkgs: "internal/krb5/kcrypto", why: "Kerberos per-message cryptography on the standard library"},
-	{pkgs: "internal/krb5", ours: []string{"secpkg"}, theirs: []string{"github.com/jcmturner/gokrb5/v8", "golang.org/x/crypto"},
+	{pkgs: "internal/krb5", ours: []string{"secpkg", "internal/krb5/kcrypto"}, theirs: []string{"github.com/jcmturner/gokrb5/v8", "golang.org/x/crypto"},
 		why: "the one door to gokrb5, for the Kerberos package"},
 
 	// The authority side.

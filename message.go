@@ -177,10 +177,16 @@ func (c *Context) UnwrapInPlace(token []byte) (plaintext []byte, encrypted bool,
 	if err != nil {
 		return nil, false, err
 	}
+	// cbSecurityTrailer bounds the trailer; a package whose trailer
+	// varies (Kerberos: 60 bytes sealed, 28 signed only, with the SHA-1
+	// types) may have written less, and the token of an empty message may
+	// be shorter than the bound: the package then finds its trailer's
+	// end. No token is shorter than a signature.
 	t := int(sz.SecurityTrailer)
-	if len(token) < t {
-		return nil, false, secpkg.Errorf(StatusIncompleteMessage, "sspi: token of %d bytes is shorter than the %d-byte trailer", len(token), t)
+	if len(token) < min(t, int(sz.MaxSignature)) {
+		return nil, false, secpkg.Errorf(StatusIncompleteMessage, "sspi: token of %d bytes is shorter than a %d-byte signature", len(token), min(t, int(sz.MaxSignature)))
 	}
+	t = min(t, len(token))
 	msg := []Buffer{
 		{Type: secpkg.BufferToken, Data: token[:t]},
 		{Type: secpkg.BufferData, Data: token[t:]},

@@ -19,6 +19,14 @@
 // to lsad should not import this package; they then link neither the
 // engine nor any account store backend.
 //
+// SSPI_REPLAY_CACHE names a file that keeps the Kerberos acceptor's
+// replay cache across restarts (engine.Config.ReplayCacheFile, shared by
+// every embedded LSA that names it, as MIT's rcache file is shared by the
+// processes of one user): an application that accepts Kerberos contexts
+// should set it, or an authenticator it accepted before a crash can be
+// replayed to it within the clock skew after a restart. Without it the
+// cache is in memory only.
+//
 // Part of the authority side: it may import the engine (lsa/engine) and
 // the account store; nothing on the application side imports it.
 package embedded
@@ -26,6 +34,7 @@ package embedded
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
@@ -50,9 +59,13 @@ func init() {
 // [sspi.OpenLSA] calls it, the store must exist: a mistyped SSPI_STORE is
 // an error wrapping accounts.ErrNoStore, never a new, empty store; a
 // program that means to create one sets opts.Create. The caller owns the
-// store it opens (Open closes it with the engine).
+// store it opens (Open closes it with the engine). SSPI_REPLAY_CACHE, if
+// set, names the shared replay cache file.
 func Config(ctx context.Context, store string, opts *accounts.Options) (*engine.Config, error) {
 	cfg := &engine.Config{}
+	if p := os.Getenv("SSPI_REPLAY_CACHE"); p != "" {
+		cfg.ReplayCacheFile, cfg.ReplayCacheShared = p, true
+	}
 	if store != "" {
 		s, err := accounts.Open(ctx, store, opts)
 		if err != nil {

@@ -224,3 +224,32 @@ func TestOpenLSAWithoutEmbedded(t *testing.T) {
 		t.Fatalf("the program was not told how to get an LSA:\n%s", out)
 	}
 }
+
+// TestReplayCacheFromEnv: SSPI_REPLAY_CACHE makes the embedded LSA keep
+// its replay cache in that file, shared with the other embedded LSAs that
+// name it (two open at once).
+func TestReplayCacheFromEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "replay.cache")
+	t.Setenv("SSPI_REPLAY_CACHE", path)
+	var conns []lsa.Conn
+	for i := 0; i < 2; i++ {
+		cfg, err := embedded.Config(context.Background(), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.ReplayCacheFile != path || !cfg.ReplayCacheShared {
+			t.Fatalf("Config: ReplayCacheFile %q, shared %v", cfg.ReplayCacheFile, cfg.ReplayCacheShared)
+		}
+		c, err := embedded.Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("replay cache file: %v, %v", fi, err)
+	}
+}

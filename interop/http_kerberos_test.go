@@ -42,7 +42,11 @@ type kerberosRealm struct {
 
 // serviceHost returns the host name of the HTTP service principal.
 func (k *kerberosRealm) serviceHost() string {
-	s := strings.TrimPrefix(k.Service, "HTTP/")
+	s := k.Service
+	if rest, ok := strings.CutPrefix(s, "HTTP@"); ok { // a host-based service name, as dev-realm.sh exports it
+		return rest
+	}
+	s = strings.TrimPrefix(s, "HTTP/")
 	s, _, _ = strings.Cut(s, "@")
 	return s
 }

@@ -203,6 +203,10 @@ func (p *peer) send(kind string, fields ...any) {
 	for _, f := range fields {
 		switch f := f.(type) {
 		case []byte:
+			if len(f) == 0 {
+				parts = append(parts, "-") // no bytes (gss_peer.py's convention)
+				continue
+			}
 			parts = append(parts, base64.StdEncoding.EncodeToString(f))
 		default:
 			parts = append(parts, fmt.Sprint(f))
@@ -252,6 +256,9 @@ func (p *peer) bytes(f []string, i int) []byte {
 	p.t.Helper()
 	if i >= len(f) {
 		p.t.Fatalf("%s: line has %d fields, want %d", p.name, len(f), i+1)
+	}
+	if f[i] == "-" {
+		return []byte{}
 	}
 	b, err := base64.StdEncoding.DecodeString(f[i])
 	if err != nil {

@@ -213,4 +213,14 @@ type LogonSessionInfo struct {
 	// Expires is when the LSA ends the session by itself (the engine's
 	// Config.LogonSessionLifetime after Created).
 	Expires time.Time
+	// Network marks the logon session of the client of an accepted
+	// context (Windows' Network logon type), holding what the client
+	// delegated: the caller's, but never its default credentials (see
+	// secpkg.NetworkLogonCreator).
+	Network bool
+	// Credentials describe what the packages keep in the session, as
+	// klist lists a credentials cache (Kerberos: the TGT and service
+	// tickets with their times, flags and encryption types), never a
+	// key. Filled by LogonSessions only.
+	Credentials []secpkg.CredentialInfo
 }

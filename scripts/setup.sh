@@ -24,11 +24,16 @@
 #                      --negotiate through MIT GSS-API (and gss-ntlmssp)
 #   python3-cbor2      the LSA protocol's client in Python
 #                      (interop/peers/lsa_client.py)
+#   gssproxy           the anchor of the Kerberos benchmark through lsad
+#                      (internal/lsad/e2e_kerberos_bench_test.go), a
+#                      daemon of the benchmark's own; installing it only
+#                      registers MIT's interposer, which acts on processes
+#                      that set GSS_USE_PROXY=yes
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql gss-ntlmssp python3-gssapi python3-cbor2 libkrb5-dev gcc python3-ntlm-auth winbind krb5-kdc krb5-admin-server krb5-user curl)
+packages=(postgresql gss-ntlmssp python3-gssapi python3-cbor2 libkrb5-dev gcc python3-ntlm-auth winbind krb5-kdc krb5-admin-server krb5-user curl gssproxy)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'

@@ -61,9 +61,15 @@
 // [ControlTokenApplier], [LSAMessageProtector] (protect messages of
 // contexts that are not mapped), [SessionKeyQuerier], [CallPackager]
 // (callbacks from the user-mode half), [ContextMapper], [MechListMICer]
-// (the SPNEGO mechListMIC, for Negotiate) and [VerifierMaker] (verifiers
-// for the account store). A user-mode context may implement
-// [AuthTokenCompleter].
+// (the SPNEGO mechListMIC, for Negotiate), [VerifierMaker] (verifiers
+// for the account store), [LogonTerminator] (SpLogonTerminated) and
+// [CredentialLister] (what a logon session holds, as klist shows it). A
+// user-mode context may implement [AuthTokenCompleter].
+//
+// The LSA's support functions may likewise implement optional ones:
+// [NetworkLogonCreator] (the logon session of an accepted client, which
+// holds the credentials it delegated) and [CallerFileReader] (a file read
+// with the caller's rights).
 //
 // # Serializable by design
 //

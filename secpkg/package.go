@@ -162,8 +162,8 @@ type ContextAttributes struct {
 //
 // Optional capabilities are further interfaces the value may implement:
 // [LogonUserer], [ControlTokenApplier], [LSAMessageProtector],
-// [SessionKeyQuerier], [CallPackager], [ContextMapper], [MechListMICer]
-// and [VerifierMaker].
+// [SessionKeyQuerier], [CallPackager], [ContextMapper], [MechListMICer],
+// [VerifierMaker], [LogonTerminator] and [CredentialLister].
 type LSAPackage interface {
 	// Initialize is SpInitialize: the package's ID, the machine, and the
 	// LSA support functions the package keeps for later calls.

@@ -169,7 +169,46 @@ type Identity struct {
 	Anonymous   bool                 // an anonymous (null session) logon
 	Workstation string               // client workstation name, where the protocol carries one
 	Bindings    ChannelBindingResult // what became of channel bindings
-	LogonID     LogonID              // logon session created for the client, if any
+	// LogonID is the logon session created for the client, if any:
+	// Kerberos creates one (a network logon session, owned by the caller
+	// that accepted the context) to hold the TGT the client delegated;
+	// AcquireCredentials with this LogonID then authenticates as the
+	// client (impersonation by delegation).
+	LogonID LogonID
+	// PAC is what the client's KDC said of the client in the ticket's
+	// Privilege Attribute Certificate (MS-PAC; Active Directory, Samba
+	// and MIT 1.20 KDCs issue one), after the package verified its server
+	// signature; nil if the ticket had none.
+	PAC *PACInfo
+}
+
+// PACInfo is the part of a Kerberos ticket's PAC (MS-PAC 2.4) that says
+// who the client is: the logon information (KERB_VALIDATION_INFO, MS-PAC
+// 2.5) with the user's and groups' security identifiers, the client
+// information (MS-PAC 2.7) and the UPN and DNS domain (MS-PAC 2.10). A
+// KDC without Windows accounts (MIT without a KDB plugin that adds them)
+// sends no logon information: the SIDs and names below are then empty.
+type PACInfo struct {
+	// UserSID is the user's SID ("S-1-5-21-…-1104"); GroupSIDs every
+	// group's: the domain groups, the extra SIDs and the resource groups.
+	UserSID   string
+	GroupSIDs []string
+	// EffectiveName is the account name, FullName the display name,
+	// LogonDomainName the NetBIOS domain and LogonServer the domain
+	// controller that logged the user on.
+	EffectiveName   string
+	FullName        string
+	LogonDomainName string
+	LogonServer     string
+	// UserFlags and UserAccountControl are the logon information's flag
+	// words (MS-PAC 2.5, MS-SAMR 2.2.1.12).
+	UserFlags          uint32
+	UserAccountControl uint32
+	// ClientName is PAC_CLIENT_INFO's name; UPN and DNSDomain are
+	// UPN_DNS_INFO's.
+	ClientName string
+	UPN        string
+	DNSDomain  string
 }
 
 // String returns "DOMAIN\user", or "ANONYMOUS" for an anonymous logon.
@@ -194,7 +233,53 @@ type AuthIdentity struct {
 	User     string
 	Domain   string
 	Password []byte
+	// Packed is a credential of another kind than a password
+	// (SEC_WINNT_AUTH_IDENTITY_EX2's packed credentials), for the
+	// packages that take it; nil for none.
+	Packed *PackedCredentials
 }
+
+// PackedCredentials is SEC_WINNT_AUTH_PACKED_CREDENTIALS: a credential of
+// a given type in place of a password, such as a Kerberos keytab
+// (SEC_WINNT_AUTH_DATA_TYPE_KEYTAB). Its data is secret: it is redacted
+// when printed or logged, and only the LSA reads it.
+type PackedCredentials struct {
+	Type PackedCredentialType
+	Data []byte
+}
+
+// PackedCredentialType is the type of PackedCredentials.
+type PackedCredentialType string
+
+// Packed credential types. A file named by a path is opened by the LSA
+// with the caller's rights, never its own (LSAs that run as root read it
+// as the calling uid would), so that nobody reads through the LSA a file
+// they could not read; passing the bytes instead needs no such check.
+const (
+	// PackedKeytab is the bytes of a Kerberos keytab file (MIT's format,
+	// version 0x502): keys to get a TGT with, or to accept with.
+	PackedKeytab PackedCredentialType = "keytab"
+	// PackedCCache is the bytes of an MIT FILE credentials cache
+	// (version 3 or 4) holding a TGT.
+	PackedCCache PackedCredentialType = "ccache"
+	// PackedKeytabFile and PackedCCacheFile name such a file by its path.
+	PackedKeytabFile PackedCredentialType = "keytab-file"
+	PackedCCacheFile PackedCredentialType = "ccache-file"
+)
+
+// String shows the type and the size, never the data.
+func (p *PackedCredentials) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%s(%d bytes)", p.Type, len(p.Data))
+}
+
+// GoString keeps the data out of %#v.
+func (p *PackedCredentials) GoString() string { return "&secpkg.PackedCredentials{" + p.String() + "}" }
+
+// LogValue implements slog.LogValuer; the data is never logged.
+func (p *PackedCredentials) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // String returns "DOMAIN\user" without the password.
 func (a *AuthIdentity) String() string {
@@ -207,14 +292,19 @@ func (a *AuthIdentity) String() string {
 	return a.Domain + `\` + a.User
 }
 
-// LogValue implements slog.LogValuer; the password is never logged.
+// LogValue implements slog.LogValuer; the password and packed
+// credentials are never logged.
 func (a *AuthIdentity) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("user", a.User), slog.String("domain", a.Domain), slog.String("password", "REDACTED"))
+	attrs := []slog.Attr{slog.String("user", a.User), slog.String("domain", a.Domain), slog.String("password", "REDACTED")}
+	if a.Packed != nil {
+		attrs = append(attrs, slog.String("packed", a.Packed.String()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
-// GoString keeps the password out of %#v.
+// GoString keeps the password and packed credentials out of %#v.
 func (a *AuthIdentity) GoString() string {
-	return fmt.Sprintf("&secpkg.AuthIdentity{User:%q, Domain:%q, Password:REDACTED}", a.User, a.Domain)
+	return fmt.Sprintf("&secpkg.AuthIdentity{User:%q, Domain:%q, Password:REDACTED, Packed:%v}", a.User, a.Domain, a.Packed)
 }
 
 // ChannelBindings is SEC_CHANNEL_BINDINGS (the gss_channel_bindings_struct

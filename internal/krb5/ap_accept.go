@@ -107,11 +107,13 @@ func (a *Acceptor) permits(e EType) bool {
 }
 
 // VerifyAPReq verifies an AP-REQ. The checks, in order, each with its
-// error code: the message (KRB_AP_ERR_MSG_TYPE); the ticket's principal
-// against Service (KRB_AP_ERR_NOT_US) and its encryption type; its
-// decryption with the keytab key chosen by the ticket's sname, kvno and
-// etype, tolerating kvno mismatches as MIT does (KRB_AP_ERR_NOKEY,
-// KRB_AP_ERR_MODIFIED); the ticket's times with ClockSkew
+// error code: the message and its options (KRB_AP_ERR_MSG_TYPE,
+// KDC_ERR_BADOPTION); the ticket's principal against Service
+// (KRB_AP_ERR_NOT_US) and its encryption type; its decryption with the
+// keytab key chosen by the ticket's sname, kvno and etype (with Service
+// set, the ticket's kvno must be in the keytab, as MIT requires of a
+// named acceptor; without, other versions are tried too)
+// (KRB_AP_ERR_NOKEY, KRB_AP_ERR_BADKEYVER, KRB_AP_ERR_MODIFIED); the ticket's times with ClockSkew
 // (KRB_AP_ERR_TKT_NYV, KRB_AP_ERR_TKT_EXPIRED); the authenticator's
 // decryption with the session key, usage 11 (KRB_AP_ERR_BAD_INTEGRITY);
 // its crealm and cname against the ticket's (KRB_AP_ERR_BADMATCH); its
@@ -141,6 +143,11 @@ func (a *Acceptor) VerifyAPReq(ctx context.Context, b []byte) (*AcceptedAPReq, e
 	if m.Options&apOptUseSessionKey != 0 {
 		return nil, protoErr(KDCErrBadOption, "krb5: user-to-user AP-REQs are not supported")
 	}
+	if extra := m.Options &^ (apOptUseSessionKey | apOptMutualRequired); extra != 0 {
+		// RFC 4120 5.5.1 defines no other option; an AP-REQ with one was
+		// made by something we do not understand, or altered on its way.
+		return nil, protoErr(KDCErrBadOption, "krb5: AP-REQ with unknown options %#08x", extra)
+	}
 
 	// The ticket, opened with a key of ours.
 	tkt := m.Ticket
@@ -153,6 +160,12 @@ func (a *Acceptor) VerifyAPReq(ctx context.Context, b []byte) (*AcceptedAPReq, e
 	candidates := a.Keytab.candidates(tkt.SName, tkt.EncPart.KVNO, tkt.EncPart.EType)
 	if len(candidates) == 0 {
 		return nil, protoErr(APErrNoKey, "krb5: no %v key for %v in the keytab", tkt.EncPart.EType, tkt.SName)
+	}
+	if a.Service != nil && tkt.EncPart.HasKVNO && !candidates[0].matches(tkt.EncPart.KVNO) {
+		// An acceptor bound to one principal wants the ticket's key
+		// version, as MIT's does ("keytab is likely out of date"); only
+		// one accepting as any principal of its keytab tries the others.
+		return nil, protoErr(APErrBadKeyVer, "krb5: no key of version %d for %v in the keytab (it is likely out of date)", tkt.EncPart.KVNO, tkt.SName)
 	}
 	if len(candidates) > maxTicketKeysTried {
 		candidates = candidates[:maxTicketKeysTried]

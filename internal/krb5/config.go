@@ -56,6 +56,13 @@ type Config struct {
 	// EnforceOKAsDelegate allows delegation only to services whose
 	// ticket carries ok-as-delegate (enforce_ok_as_delegate, MIT).
 	EnforceOKAsDelegate bool
+	// DefaultKeytabName, DefaultClientKeytabName and DefaultCCacheName
+	// are default_keytab_name, default_client_keytab_name and
+	// default_ccache_name as written (a "FILE:" prefix included); empty
+	// if unset. This package reads no file by them: the LSA decides.
+	DefaultKeytabName       string
+	DefaultClientKeytabName string
+	DefaultCCacheName       string
 }
 
 // RealmConfig is one realm's entry in [realms].
@@ -505,6 +512,9 @@ func (p *profile) config() (*Config, error) {
 	c := &Config{Realms: map[string]RealmConfig{}, DomainRealm: map[string]string{}}
 	lib := p.root.child("libdefaults")
 	c.DefaultRealm, _ = lib.first("default_realm")
+	c.DefaultKeytabName, _ = lib.first("default_keytab_name")
+	c.DefaultClientKeytabName, _ = lib.first("default_client_keytab_name")
+	c.DefaultCCacheName, _ = lib.first("default_ccache_name")
 
 	var err error
 	dur := func(key string, dst *time.Duration) {

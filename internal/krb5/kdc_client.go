@@ -118,6 +118,16 @@ func (c *Credential) LogValue() slog.Value {
 	return slog.StringValue(c.String())
 }
 
+// TicketEType returns the encryption type of the ticket itself (that of
+// the service's long-term key), or 0 if the ticket does not parse.
+func (c *Credential) TicketEType() EType {
+	t, err := parseTicket(c.Ticket)
+	if err != nil {
+		return 0
+	}
+	return t.EncPart.EType
+}
+
 // ValidAt reports whether the credential is usable at t with the given
 // clock skew: started, not expired.
 func (c *Credential) ValidAt(t time.Time, skew time.Duration) bool {

@@ -9,9 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	gkcrypto "github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/crypto/etype"
+
+	"github.com/opensspi/sspi/internal/krb5/kcrypto"
 )
 
 // EType is a Kerberos encryption type (RFC 3961 8, IANA "Kerberos
@@ -117,7 +120,20 @@ type Key struct {
 type keyMaterial struct {
 	etype EType
 	value []byte
+
+	// pool keeps the usage keys (kcrypto) of finished operations for the
+	// next ones: a service key decrypts every ticket, and a cached
+	// ticket's session key makes an authenticator for every context,
+	// each with the same usages, whose derivation would otherwise be
+	// most of their cost. Destroy closes them.
+	mu        sync.Mutex
+	pool      []*kcrypto.UsageKey
+	destroyed bool
 }
+
+// maxPooledUsageKeys bounds the usage keys a key keeps (a few usages,
+// a few of each for concurrent operations).
+const maxPooledUsageKeys = 8
 
 // NewKey returns a key of type e with a copy of value. It checks the
 // length for the types this package implements.
@@ -224,8 +240,16 @@ func (k Key) Equal(o Key) bool {
 // Destroy overwrites the key's bytes with zeros; every copy of k then
 // holds a zero key.
 func (k Key) Destroy() {
-	if k.m != nil {
-		clear(k.m.value)
+	if k.m == nil {
+		return
+	}
+	k.m.mu.Lock()
+	pool := k.m.pool
+	k.m.pool, k.m.destroyed = nil, true
+	clear(k.m.value)
+	k.m.mu.Unlock()
+	for _, u := range pool {
+		u.Close()
 	}
 }
 
@@ -282,10 +306,55 @@ func minCiphertext(e EType) int {
 // Maximum size of any ciphertext this package decrypts.
 const maxCiphertext = 1 << 20
 
+// usageKey returns the keys of k for usage from kcrypto, the fast
+// implementation of the AES types, or nil for another type (RC4-HMAC,
+// which gokrb5 implements).
+// The caller gives it back with putUsageKey.
+func (k Key) usageKey(usage uint32) (*kcrypto.UsageKey, error) {
+	e := kcrypto.EType(k.m.etype)
+	if !e.Supported() {
+		return nil, nil
+	}
+	m := k.m
+	m.mu.Lock()
+	for i := len(m.pool) - 1; i >= 0; i-- {
+		if u := m.pool[i]; u.Usage() == usage {
+			last := len(m.pool) - 1
+			m.pool[i], m.pool[last] = m.pool[last], nil
+			m.pool = m.pool[:last]
+			m.mu.Unlock()
+			return u, nil
+		}
+	}
+	m.mu.Unlock()
+	return kcrypto.NewUsageKey(e, m.value, usage)
+}
+
+// putUsageKey returns a usage key of k, after an operation, for the next
+// one; it closes it if k is destroyed or keeps enough.
+func (k Key) putUsageKey(u *kcrypto.UsageKey) {
+	m := k.m
+	m.mu.Lock()
+	if !m.destroyed && len(m.pool) < maxPooledUsageKeys {
+		m.pool = append(m.pool, u)
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	u.Close()
+}
+
 // encrypt encrypts plaintext under k for usage (RFC 3961 5.3).
 func (k Key) encrypt(usage uint32, plaintext []byte) ([]byte, error) {
 	if k.m == nil {
 		return nil, errors.New("krb5: no key")
+	}
+	if u, err := k.usageKey(usage); u != nil || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("krb5: encrypting: %w", err)
+		}
+		defer k.putUsageKey(u)
+		return u.Encrypt(cryptorand.Reader, nil, plaintext)
 	}
 	et, err := k.m.etype.impl()
 	if err != nil {
@@ -315,6 +384,17 @@ func (k Key) decrypt(usage uint32, ciphertext []byte) ([]byte, error) {
 	if len(ciphertext) < minCiphertext(k.m.etype) || len(ciphertext) > maxCiphertext {
 		return nil, errIntegrity
 	}
+	if u, err := k.usageKey(usage); u != nil || err != nil {
+		if err != nil {
+			return nil, errIntegrity
+		}
+		defer k.putUsageKey(u)
+		pt, err := u.Decrypt(nil, ciphertext)
+		if err != nil {
+			return nil, errIntegrity
+		}
+		return pt, nil
+	}
 	pt, err := et.DecryptMessage(k.m.value, ciphertext, usage)
 	if err != nil {
 		return nil, errIntegrity
@@ -327,6 +407,13 @@ func (k Key) decrypt(usage uint32, ciphertext []byte) ([]byte, error) {
 func (k Key) checksum(usage uint32, data []byte) (ChecksumType, []byte, error) {
 	if k.m == nil {
 		return 0, nil, errors.New("krb5: no key")
+	}
+	if u, err := k.usageKey(usage); u != nil || err != nil {
+		if err != nil {
+			return 0, nil, fmt.Errorf("krb5: checksum: %w", err)
+		}
+		defer k.putUsageKey(u)
+		return checksumForEType[k.m.etype], u.Checksum(nil, data), nil
 	}
 	et, err := k.m.etype.impl()
 	if err != nil {

@@ -51,6 +51,12 @@ type Config struct {
 	// SIGHUP.
 	Policy string `toml:"policy"`
 
+	// ReplayCache is the file that keeps the acceptor replay cache
+	// across restarts (a replayed Kerberos authenticator is refused even
+	// after a crash); empty keeps it in memory only. dist/lsad.toml puts
+	// it in /var/lib/opensspi.
+	ReplayCache string `toml:"replay_cache"`
+
 	Log     LogConfig     `toml:"log"`
 	Machine MachineConfig `toml:"machine"`
 	Limits  LimitsConfig  `toml:"limits"`
@@ -59,6 +65,8 @@ type Config struct {
 	// Negotiate configures the Negotiate package: the packages it may
 	// choose, in order of preference.
 	Negotiate NegotiateConfig `toml:"negotiate"`
+	// Kerberos configures the Kerberos package.
+	Kerberos KerberosConfig `toml:"kerberos"`
 }
 
 // NegotiateConfig is the Negotiate package's configuration
@@ -68,6 +76,40 @@ type NegotiateConfig struct {
 	// first; empty means Kerberos, then NTLM. A credential can narrow it
 	// further (its PackageList).
 	Packages []string `toml:"packages"`
+}
+
+// KerberosConfig is the [kerberos] section: the Kerberos package's
+// configuration (packages/kerberos Config). Which uid may accept as which
+// service principal is the policy's business (its accept lists), as is
+// who may log on.
+type KerberosConfig struct {
+	// Krb5Conf are the krb5.conf files naming the realms and their KDCs;
+	// empty means KRB5_CONFIG of lsad's environment, else /etc/krb5.conf.
+	Krb5Conf []string `toml:"krb5_conf"`
+	// Keytabs are the service keytabs lsad holds (key rotation: several
+	// versions of a key may be there); empty means krb5.conf's
+	// default_keytab_name, else /etc/krb5.keytab.
+	Keytabs []string `toml:"keytabs"`
+	// ClockSkew is the clock difference tolerated (default: krb5.conf's
+	// clockskew, else 5m).
+	ClockSkew Duration `toml:"clock_skew"`
+	// ChannelBindings is "allowed" (the default: an initiator that sends
+	// no bindings is accepted, and the identity says they were missing)
+	// or "required" (refused, when the application has bindings).
+	ChannelBindings string `toml:"channel_bindings"`
+	// Delegation is when an initiator forwards its TGT if asked to:
+	// "as-configured" (krb5.conf's enforce_ok_as_delegate, MIT's rule),
+	// "ok-as-delegate" (only to services the KDC marks so, Windows'
+	// rule) or "always".
+	Delegation string `toml:"delegation"`
+	// KDCTimeout bounds the KDC exchanges of one call (default 30s).
+	KDCTimeout Duration `toml:"kdc_timeout"`
+	// MaxCachedTickets bounds the service tickets kept per logon session
+	// and per credentials handle (default 64).
+	MaxCachedTickets int `toml:"max_cached_tickets"`
+	// InsecureLegacyETypes allows RC4-HMAC tickets (old Active Directory
+	// service accounts); contexts still need AES keys.
+	InsecureLegacyETypes bool `toml:"insecure_legacy_etypes"`
 }
 
 // LogConfig configures logging to standard error (the journal, under
@@ -189,6 +231,9 @@ func LoadConfig(file string) (*Config, error) {
 	if _, err := cfg.Negotiate.negotiatePackage(); err != nil {
 		return nil, err
 	}
+	if _, err := cfg.Kerberos.kerberosPackage(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -262,6 +307,7 @@ func (c *Config) serverLimits(nofile uint64) (lsarpc.Limits, error) {
 
 func (c *Config) engineConfig() (*engine.Config, error) {
 	ec := &engine.Config{
+		ReplayCacheFile: c.ReplayCache,
 		Parameters: secpkg.Parameters{
 			MachineName: c.Machine.NetBIOSName, DomainName: c.Machine.Domain,
 			DNSMachineName: c.Machine.DNSName, DNSDomainName: c.Machine.DNSDomain,
@@ -294,6 +340,13 @@ func (c *Config) engineConfig() (*engine.Config, error) {
 	}
 	if pkg != nil {
 		ec.Configured["Negotiate"] = pkg
+	}
+	krb, err := c.Kerberos.kerberosPackage()
+	if err != nil {
+		return nil, err
+	}
+	if krb != nil {
+		ec.Configured["Kerberos"] = krb
 	}
 	switch {
 	case ec.PasswordChecksPerSecond < 0:

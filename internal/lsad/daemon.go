@@ -154,6 +154,7 @@ func Start(cfg *Config, configFile string, stderr io.Writer) (*Daemon, error) {
 		return nil, err
 	}
 	ec.Accounts = d.store
+	ec.ReadCallerFile = readCallerFile
 	ec.Logger = d.log
 	ec.Authorize = func(ci secpkg.CallInfo, a engine.Access) error { return d.policy.Load().Authorize(ci, a) }
 	if d.engine, err = engine.New(ec); err != nil {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opensspi/sspi/lsa/engine"
 )
@@ -41,7 +42,7 @@ func TestDistLimits(t *testing.T) {
 		if strings.HasPrefix(line, "[") {
 			section = line
 		}
-		if section == "[limits]" && strings.HasPrefix(line, "# ") && strings.Contains(line, " = ") {
+		if (section == "[limits]" || section == "[kerberos]") && strings.HasPrefix(line, "# ") && strings.Contains(line, " = ") {
 			line = strings.TrimPrefix(line, "# ")
 		}
 		out = append(out, line)
@@ -60,5 +61,16 @@ func TestDistLimits(t *testing.T) {
 		l.MaxHandshakeBytesPerCaller != engine.DefaultMaxHandshakeBytesPerCaller || l.ExportLifetime.Duration != engine.DefaultExportLifetime ||
 		l.MaxLogonSessionsPerCaller != engine.DefaultMaxLogonSessionsPerCaller || l.LogonSessionLifetime.Duration != engine.DefaultLogonSessionLifetime {
 		t.Errorf("dist/lsad.toml shows limits %+v, not the engine's defaults", l)
+	}
+	k := cfg.Kerberos
+	if len(k.Keytabs) != 1 || k.ClockSkew.Duration != 5*time.Minute || k.ChannelBindings != "allowed" ||
+		k.Delegation != "as-configured" || k.KDCTimeout.Duration != 30*time.Second || k.MaxCachedTickets != 64 || k.InsecureLegacyETypes {
+		t.Errorf("dist/lsad.toml shows [kerberos] %+v, not the package's defaults", k)
+	}
+	if _, err := k.kerberosPackage(); err != nil {
+		t.Error(err)
+	}
+	if cfg.ReplayCache == "" {
+		t.Error("dist/lsad.toml keeps no replay cache")
 	}
 }

@@ -87,6 +87,8 @@ func TestMain(m *testing.M) {
 		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	case "probe":
 		os.Exit(runProbe())
+	case "krbprobe":
+		os.Exit(runKrbProbe())
 	case "flood":
 		os.Exit(runFlood())
 	case "attack":
@@ -144,6 +146,8 @@ type daemonOpts struct {
 	format   string   // log format; "" means json
 	level    string   // log level; "" means debug
 	nofile   int      // the daemon's open-file limit; 0: inherited
+	top      string   // more top-level settings (TOML lines)
+	sections string   // more sections, appended (TOML)
 }
 
 // daemon is one lsad process (and its restarts) with its directory,
@@ -201,7 +205,7 @@ func (d *daemon) writeConfig(t testing.TB, o daemonOpts) {
 		format = "json"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "socket = %q\nstore = %q\ncreate_store = true\n", d.sock, store)
+	fmt.Fprintf(&b, "socket = %q\nstore = %q\ncreate_store = true\n%s\n", d.sock, store, o.top)
 	if o.packages != nil {
 		fmt.Fprintf(&b, "packages = [")
 		for i, p := range o.packages {
@@ -231,7 +235,7 @@ func (d *daemon) writeConfig(t testing.TB, o daemonOpts) {
 	}
 	fmt.Fprintf(&b, "[log]\nlevel = %q\nformat = %q\n", level, format)
 	fmt.Fprintf(&b, "[machine]\nnetbios_name = \"SERVER\"\ndomain = %q\ndns_name = \"server.example.com\"\ndns_domain = \"example.com\"\n", domain)
-	fmt.Fprintf(&b, "[limits]\n%s\n[lockout]\n%s\n", o.limits, o.lockout)
+	fmt.Fprintf(&b, "[limits]\n%s\n[lockout]\n%s\n%s\n", o.limits, o.lockout, o.sections)
 	if err := os.WriteFile(d.config, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -23,11 +23,28 @@ Options:
     --no-protect         initiator asks for no integrity or confidentiality
                          (an authentication-only context; gss-ntlmssp then
                          negotiates neither SIGN nor SEAL nor KEY_EXCH)
+    --flags LIST         initiator's flags, comma-separated among mutual,
+                         replay, sequence, conf, integ, deleg (instead of
+                         the default conf,integ,replay,sequence)
+    --enctypes LIST      krb5: limit the ticket session key and the
+                         subkeys to these encryption type numbers
+                         (gss_krb5_set_allowable_enctypes on the
+                         credentials)
+    --name SVC@HOST      acceptor: accept as this host-based service only
+                         (default: any key of KRB5_KTNAME)
+    --neg-mechs LIST     acceptor with --mech spnego: the mechanisms SPNEGO
+                         may choose, comma-separated (gss_set_neg_mechs on
+                         the credentials), such as krb5
+
+For krb5 the realm comes from the environment: KRB5_CONFIG, KRB5CCNAME
+(the initiator's default credentials), KRB5_KTNAME (the acceptor's keys),
+KRB5RCACHEDIR.
 
 The acceptor verifies against NTLM_USER_FILE. NETBIOS_COMPUTER_NAME and
 NETBIOS_DOMAIN_NAME name the acceptor machine in its CHALLENGE.
 
-Protocol: one ASCII line per message on stdin/stdout, standard base64.
+Protocol: one ASCII line per message on stdin/stdout, standard base64
+("-" for no bytes).
 
   handshake   TOK <b64>           a context token, either direction; the
                                   initiator writes the first one
@@ -43,6 +60,10 @@ Protocol: one ASCII line per message on stdin/stdout, standard base64.
                                   -> DATA <b64 plaintext> <conf_state 0|1>
               MIC <b64>           gss_get_mic  -> MIC <b64 token>
               VERIFY <b64> <b64>  gss_verify_mic (message, token) -> VERIFIED
+              DELEGATE <svc@host> acceptor, krb5: initiate a context to
+                                  svc@host with the credentials the
+                                  initiator delegated (no mutual
+                                  authentication) -> TOKEN <b64 AP-REQ>
               QUIT                -> RESULT <json counts>, exit 0
   a command that fails answers BAD <json> (same fields as FAIL) and the
   session goes on; gss-ntlmssp has then consumed key stream, so Go sends
@@ -73,11 +94,12 @@ def send(*fields):
 
 
 def b64(b):
-    return base64.b64encode(b).decode()
+    # "-" stands for no bytes, so that every field is non-empty.
+    return base64.b64encode(b).decode() if b else "-"
 
 
 def unb64(s):
-    return base64.b64decode(s, validate=True)
+    return b"" if s == "-" else base64.b64decode(s, validate=True)
 
 
 def failure(e):
@@ -101,6 +123,20 @@ def bindings(args):
     return graw.ChannelBindings(application_data=unb64(args.cb_b64))
 
 
+F = gssapi.RequirementFlag
+FLAG_NAMES = {
+    "mutual": F.mutual_authentication, "deleg": F.delegate_to_peer,
+    "replay": F.replay_detection, "sequence": F.out_of_sequence_detection,
+    "conf": F.confidentiality, "integ": F.integrity,
+}
+
+
+def limit_enctypes(args, creds):
+    """gss_krb5_set_allowable_enctypes for --enctypes"""
+    if args.enctypes:
+        graw.krb5_set_allowable_enctypes(creds, [int(e) for e in args.enctypes.split(",")])
+
+
 def initiator(args):
     mech = MECHS[args.mech]
     creds = None
@@ -112,8 +148,15 @@ def initiator(args):
                 name, pw, usage="initiate", mechs=[mech]).creds)
         else:  # the password comes from NTLM_USER_FILE
             creds = gssapi.Credentials(name=name, usage="initiate", mechs=[mech])
-    F = gssapi.RequirementFlag
+    if args.enctypes:
+        if creds is None:
+            creds = gssapi.Credentials(usage="initiate", mechs=[mech])
+        limit_enctypes(args, creds)
     flags = F.confidentiality | F.integrity | F.replay_detection | F.out_of_sequence_detection
+    if args.flags is not None:
+        flags = 0
+        for f in filter(None, args.flags.split(",")):
+            flags |= FLAG_NAMES[f]
     if args.no_protect:
         # python-gssapi takes 0 for its default (mutual + sequence, which
         # gss-ntlmssp turns into SIGN); mutual alone means nothing to NTLM.
@@ -135,7 +178,12 @@ def initiator(args):
 
 
 def acceptor(args):
-    creds = gssapi.Credentials(usage="accept", mechs=[MECHS[args.mech]])
+    name = gssapi.Name(args.name, gssapi.NameType.hostbased_service) if args.name else None
+    creds = gssapi.Credentials(name=name, usage="accept", mechs=[MECHS[args.mech]])
+    limit_enctypes(args, creds)
+    if args.neg_mechs:
+        # gss_set_neg_mechs: the mechanisms SPNEGO may choose
+        graw.set_neg_mechs(creds, [MECHS[m] for m in args.neg_mechs.split(",")])
     ctx = gssapi.SecurityContext(creds=creds, usage="accept", channel_bindings=bindings(args))
     while not ctx.complete:
         kind, rest = read()
@@ -176,6 +224,13 @@ def serve(ctx):
             elif kind == "VERIFY":
                 ctx.verify_signature(unb64(f[0]), unb64(f[1]))
                 send("VERIFIED")
+            elif kind == "DELEGATE":
+                if ctx.delegated_creds is None:
+                    raise ValueError("no delegated credentials")
+                target = gssapi.Name(f[0], gssapi.NameType.hostbased_service)
+                out = gssapi.SecurityContext(name=target, creds=ctx.delegated_creds,
+                                             usage="initiate", mech=KRB5, flags=0).step()
+                send("TOKEN", b64(out))
             elif kind == "QUIT":
                 send("RESULT", json.dumps(counts, sort_keys=True))
                 return
@@ -196,9 +251,14 @@ def main():
     p.add_argument("--cb-b64")
     p.add_argument("--no-protect", action="store_true")
     p.add_argument("--mech", choices=sorted(MECHS), default="ntlm")
+    p.add_argument("--flags")
+    p.add_argument("--enctypes")
+    p.add_argument("--name")
+    p.add_argument("--neg-mechs")
     args = p.parse_args()
     if args.role == "check":
-        send("ok" if NTLM in graw.indicate_mechs() else "no-ntlm-mech")
+        mech = MECHS[args.mech]
+        send("ok" if mech in graw.indicate_mechs() else "no-" + args.mech + "-mech")
         return 0
     try:
         ctx, peer = (initiator if args.role == "initiator" else acceptor)(args)
@@ -210,6 +270,7 @@ def main():
             "mech": ctx.mech.dotted_form if ctx.mech else ""}
     if peer is not None:
         done["peer"] = peer
+        done["delegated"] = ctx.delegated_creds is not None
     send("DONE", json.dumps(done, sort_keys=True))
     serve(ctx)
     return 0

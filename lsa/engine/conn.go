@@ -119,19 +119,26 @@ func (c *conn) LogonUser(ctx context.Context, req *lsa.LogonUserRequest) (*lsa.L
 }
 
 func (c *conn) LogonSessions(ctx context.Context) ([]lsa.LogonSessionInfo, error) {
-	if _, err := c.callCtx(ctx); err != nil {
+	ctx, err := c.callCtx(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return c.e.logons.list(c.caller.UID, c.e.now()), nil
+	list := c.e.logons.list(c.caller.UID, c.e.now())
+	for i := range list {
+		list[i].Credentials = c.e.listCredentials(ctx, list[i].LogonID)
+	}
+	return list, nil
 }
 
 func (c *conn) Logoff(ctx context.Context, id secpkg.LogonID) error {
-	if _, err := c.callCtx(ctx); err != nil {
+	ctx, err := c.callCtx(ctx)
+	if err != nil {
 		return err
 	}
 	if !c.e.logons.remove(id, c.caller.UID, c.e.now()) {
 		return secpkg.Errorf(secpkg.StatusNoCredentials, "lsa: no such logon session %v", id)
 	}
+	c.e.logonsEnded(ctx)
 	return nil
 }
 

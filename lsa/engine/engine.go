@@ -71,6 +71,8 @@ const (
 	DefaultExportLifetime             = 5 * time.Minute
 	DefaultMaxLogonSessionsPerCaller  = 64
 	DefaultLogonSessionLifetime       = 10 * time.Hour
+	DefaultReplayCacheEntries         = 1 << 20
+	defaultReplayAmnesia              = 10 * time.Minute
 )
 
 // Config configures an Engine. The zero value is usable: every registered
@@ -117,6 +119,35 @@ type Config struct {
 	// then ends it as if logged off, and default credentials need a new
 	// logon. 0 means DefaultLogonSessionLifetime.
 	LogonSessionLifetime time.Duration
+	// ReplayCacheFile is a file that keeps the acceptor replay cache
+	// (LSAFunctions.CheckReplay) across restarts of the LSA, so that an
+	// authenticator accepted before a crash is still refused after it
+	// (RFC 4120 3.2.3); LSAs that open the same file share it. It is
+	// created (mode 0600) if missing; a file that is not a replay cache
+	// stops New. Empty keeps the cache in memory only, lost when the LSA
+	// stops. The LSA holds the file alone, unless ReplayCacheShared.
+	ReplayCacheFile string
+	// ReplayCacheShared lets several LSAs (processes) use ReplayCacheFile
+	// at once, as the embedded LSAs of one user's applications do: each
+	// check then locks the file. Every LSA of the file must set it; an
+	// LSA that holds the file alone (lsad) refuses to share it.
+	ReplayCacheShared bool
+	// ReadCallerFile reads a file on behalf of a caller, with the
+	// caller's rights, for a package given a file name by the caller
+	// (secpkg.CallerFileReader). Nil reads it for a caller in the LSA's
+	// own process or of the LSA's own uid, and refuses every other: a
+	// daemon that runs with more rights than its callers sets it (lsad:
+	// with the caller's filesystem uid and gid).
+	ReadCallerFile func(caller secpkg.CallInfo, path string, max int64) ([]byte, error)
+	// ReplayCacheEntries bounds the live entries of the replay cache;
+	// one uid may hold a sixteenth of them. 0 means
+	// DefaultReplayCacheEntries.
+	ReplayCacheEntries int
+	// ReplayAmnesia is how long the LSA refuses the authenticators that
+	// could be replays of a record it lost to damage of the replay cache
+	// file; it must exceed the longest life of an entry (twice the
+	// largest clock skew of the packages). 0 means ten minutes.
+	ReplayAmnesia time.Duration
 	// SweepInterval is how often expired handshakes, exports, logon
 	// sessions and replay entries are swept; 0 means a quarter of HandshakeTimeout, at most
 	// 30 seconds.
@@ -242,7 +273,20 @@ func New(cfg *Config) (*Engine, error) {
 	rand.Read(e.exportKey)
 	e.quotas = newQuotas(c.MaxHandlesPerCaller, c.MaxHandshakeBytesPerCaller)
 	e.logons = newLogonTable(c.MaxLogonSessionsPerCaller, c.LogonSessionLifetime)
-	e.replay = newReplayCache(1 << 20)
+	if c.ReplayCacheEntries <= 0 {
+		c.ReplayCacheEntries = DefaultReplayCacheEntries
+	}
+	if c.ReplayAmnesia <= 0 {
+		c.ReplayAmnesia = defaultReplayAmnesia
+	}
+	e.replay = newReplayCache(c.ReplayCacheEntries)
+	if c.ReplayCacheFile != "" {
+		f, err := openReplayFile(c.ReplayCacheFile, c.ReplayAmnesia, c.ReplayCacheShared)
+		if err != nil {
+			return nil, err
+		}
+		e.replay.file = f
+	}
 	e.limiter = newRateLimiter(c.PasswordChecksPerSecond, c.PasswordCheckBurst)
 	e.enabled = make(map[string]bool)
 
@@ -254,6 +298,7 @@ func New(cfg *Config) (*Engine, error) {
 	for _, name := range names {
 		if err := e.load(ctx, name); err != nil {
 			e.shutdownPackages(ctx)
+			e.replay.close()
 			return nil, err
 		}
 	}
@@ -493,7 +538,7 @@ func (e *Engine) Close() error {
 		x.ctx.release(ctx, e)
 	}
 	e.shutdownPackages(ctx)
-	return nil
+	return e.replay.close()
 }
 
 func (e *Engine) shutdownPackages(ctx context.Context) {
@@ -550,6 +595,7 @@ func (e *Engine) sweep(ctx context.Context) {
 	}
 	if n := e.logons.purge(now); n > 0 {
 		e.log.Debug("logon sessions expired", "count", n)
+		e.logonsEnded(ctx)
 	}
 	e.replay.purge(now)
 }

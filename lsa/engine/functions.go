@@ -18,7 +18,10 @@ type packageFunctions struct {
 	pkg *loadedPackage
 }
 
-var _ secpkg.LSAFunctions = (*packageFunctions)(nil)
+var (
+	_ secpkg.LSAFunctions        = (*packageFunctions)(nil)
+	_ secpkg.NetworkLogonCreator = (*packageFunctions)(nil)
+)
 
 func (f *packageFunctions) caller(ctx context.Context) secpkg.CallInfo {
 	ci, _ := secpkg.CallInfoFrom(ctx)
@@ -26,11 +29,21 @@ func (f *packageFunctions) caller(ctx context.Context) secpkg.CallInfo {
 }
 
 func (f *packageFunctions) CreateLogonSession(ctx context.Context, user, domain string) (secpkg.LogonID, error) {
+	return f.createLogonSession(ctx, user, domain, false)
+}
+
+// CreateNetworkLogonSession implements secpkg.NetworkLogonCreator.
+func (f *packageFunctions) CreateNetworkLogonSession(ctx context.Context, user, domain string) (secpkg.LogonID, error) {
+	return f.createLogonSession(ctx, user, domain, true)
+}
+
+func (f *packageFunctions) createLogonSession(ctx context.Context, user, domain string, network bool) (secpkg.LogonID, error) {
 	ci := f.caller(ctx)
-	id, ended := f.e.logons.create(ci.UID, user, domain, f.pkg.name, f.e.now())
+	id, ended := f.e.logons.create(ci.UID, user, domain, f.pkg.name, network, f.e.now())
 	f.Audit(ctx, secpkg.AuditEvent{Kind: secpkg.AuditLogonSession, Principal: principal(domain, user)})
 	if ended > 0 {
 		f.e.log.Debug("oldest logon sessions ended", "uid", ci.UID, "count", ended, "limit", f.e.cfg.MaxLogonSessionsPerCaller)
+		f.e.logonsEnded(ctx)
 	}
 	return id, nil
 }
@@ -39,6 +52,7 @@ func (f *packageFunctions) DeleteLogonSession(ctx context.Context, id secpkg.Log
 	if !f.e.logons.remove(id, f.caller(ctx).UID, f.e.now()) {
 		return secpkg.ErrNoLogonSession
 	}
+	f.e.logonsEnded(ctx)
 	return nil
 }
 

@@ -34,6 +34,9 @@ type logonTable struct {
 	mu       sync.Mutex
 	sessions map[secpkg.LogonID]*logonSession
 	byUID    map[uint32][]*logonSession // oldest first
+	// ended lists the sessions dropped since the last takeEnded, whose
+	// packages the engine tells (SpLogonTerminated).
+	ended []secpkg.LogonID
 }
 
 type logonSession struct {
@@ -66,10 +69,11 @@ func (ls *logonSession) wipe() {
 	ls.credBytes = 0
 }
 
-// create starts a logon session for uid, ending the uid's oldest one if
-// it holds the maximum already. It returns the new session's ID and how
-// many old sessions it ended.
-func (t *logonTable) create(uid uint32, user, domain, pkg string, now time.Time) (secpkg.LogonID, int) {
+// create starts a logon session for uid, ending the uid's expired ones
+// and, if it holds the maximum already, its oldest network session, or
+// else its oldest one. It returns the new session's ID and how many old
+// sessions it ended.
+func (t *logonTable) create(uid uint32, user, domain, pkg string, network bool, now time.Time) (secpkg.LogonID, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var id secpkg.LogonID
@@ -81,13 +85,22 @@ func (t *logonTable) create(uid uint32, user, domain, pkg string, now time.Time)
 	}
 	list := t.byUID[uid]
 	ended := 0
-	for ended < len(list) && (len(list)-ended >= t.max || list[ended].expired(now)) {
+	for ended < len(list) && list[ended].expired(now) {
 		t.dropLocked(list[ended])
 		ended++
 	}
 	list = slices.Delete(list, 0, ended)
+	for len(list) >= t.max {
+		victim := slices.IndexFunc(list, func(ls *logonSession) bool { return ls.info.Network })
+		if victim < 0 {
+			victim = 0
+		}
+		t.dropLocked(list[victim])
+		list = slices.Delete(list, victim, victim+1)
+		ended++
+	}
 	ls := &logonSession{
-		info:  lsa.LogonSessionInfo{LogonID: id, UID: uid, User: user, Domain: domain, Package: pkg, Created: now, Expires: now.Add(t.lifetime)},
+		info:  lsa.LogonSessionInfo{LogonID: id, UID: uid, User: user, Domain: domain, Package: pkg, Created: now, Expires: now.Add(t.lifetime), Network: network},
 		creds: make(map[credKey][]byte),
 	}
 	t.sessions[id] = ls
@@ -100,6 +113,16 @@ func (t *logonTable) create(uid uint32, user, domain, pkg string, now time.Time)
 func (t *logonTable) dropLocked(ls *logonSession) {
 	ls.wipe()
 	delete(t.sessions, ls.info.LogonID)
+	t.ended = append(t.ended, ls.info.LogonID)
+}
+
+// takeEnded returns the sessions ended since its last call.
+func (t *logonTable) takeEnded() []secpkg.LogonID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.ended
+	t.ended = nil
+	return out
 }
 
 // owned returns the session id if uid owns it and it has not expired.
@@ -126,16 +149,24 @@ func (t *logonTable) info(id secpkg.LogonID, uid uint32, now time.Time) (lsa.Log
 	return lsa.LogonSessionInfo{}, false
 }
 
-// latest returns the uid's most recent logon session, or zero.
+// latest returns the uid's most recent logon session that is not a
+// network one, or zero.
 func (t *logonTable) latest(uid uint32, now time.Time) secpkg.LogonID {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	list := t.byUID[uid]
-	// Every session lives as long, so the newest expires last.
-	if len(list) == 0 || list[len(list)-1].expired(now) {
-		return 0
+	for i := len(list) - 1; i >= 0; i-- {
+		ls := list[i]
+		if ls.info.Network {
+			continue
+		}
+		// Every session lives as long, so the newest expires last.
+		if ls.expired(now) {
+			return 0
+		}
+		return ls.info.LogonID
 	}
-	return list[len(list)-1].info.LogonID
+	return 0
 }
 
 // list returns the uid's logon sessions, oldest first.

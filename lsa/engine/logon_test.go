@@ -13,7 +13,7 @@ import (
 func TestLogonCredentialBounds(t *testing.T) {
 	now := time.Unix(1000, 0)
 	tab := newLogonTable(4, time.Hour)
-	id, _ := tab.create(7, "u", "D", "P", now)
+	id, _ := tab.create(7, "u", "D", "P", false, now)
 	for i := range maxLogonCredentials {
 		if err := tab.addCredential(id, 7, 1, string(rune('a'+i)), make([]byte, 16), now); err != nil {
 			t.Fatal(err)
@@ -44,12 +44,12 @@ func TestLogonCredentialBounds(t *testing.T) {
 func TestLogonPurge(t *testing.T) {
 	now := time.Unix(1000, 0)
 	tab := newLogonTable(4, time.Hour)
-	old, _ := tab.create(7, "u", "D", "P", now)
+	old, _ := tab.create(7, "u", "D", "P", false, now)
 	cred := []byte("secret")
 	tab.addCredential(old, 7, 1, "k", cred, now)
 	ls := tab.sessions[old]
-	young, _ := tab.create(7, "u", "D", "P", now.Add(30*time.Minute))
-	tab.create(8, "v", "D", "P", now)
+	young, _ := tab.create(7, "u", "D", "P", false, now.Add(30*time.Minute))
+	tab.create(8, "v", "D", "P", false, now)
 	if n := tab.purge(now.Add(time.Hour)); n != 2 {
 		t.Fatalf("purged %d", n)
 	}

@@ -15,8 +15,13 @@ import (
 // uid's acceptors fail, closed; a full cache refuses new keys rather than
 // forget live ones. Expired keys are purged by the janitor, and inline at
 // most once a second when a bound is reached (a purge walks the cache).
+//
+// With a file (Config.ReplayCacheFile) every key is also stored there,
+// and a key is a replay if either holds it: the file outlives the LSA
+// and is shared with the other LSAs that open it (replay_file.go).
 type replayCache struct {
 	max, maxPerUID int
+	file           *replayFile
 
 	mu        sync.Mutex
 	seen      map[[32]byte]replayEntry
@@ -56,6 +61,11 @@ func (c *replayCache) check(pkg, uid uint32, key []byte, expires, now time.Time)
 	if full() {
 		return secpkg.Errorf(secpkg.StatusInsufficientMemory, "lsa: replay cache is full")
 	}
+	if c.file != nil {
+		if err := c.file.store(k, expires, now); err != nil {
+			return err
+		}
+	}
 	c.seen[k] = replayEntry{expires: expires, uid: uid}
 	c.perUID[uid]++
 	return nil
@@ -81,4 +91,16 @@ func (c *replayCache) purgeLocked(now time.Time) {
 			c.deleteLocked(k, e)
 		}
 	}
+}
+
+// close closes the replay cache file, if any.
+func (c *replayCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.file == nil {
+		return nil
+	}
+	err := c.file.close()
+	c.file = nil
+	return err
 }

@@ -256,6 +256,9 @@ func (w *wireStreamSizes) decodeCBOR(d *decoder) error {
 
 func (w *wireClientIdentity) appendCBOR(b []byte) []byte {
 	m := beginMap(b)
+	if w.PAC != nil {
+		m.value("pac", w.PAC.appendCBOR)
+	}
 	m.text("user", w.User)
 	m.uint("flags", w.Flags)
 	m.text("domain", w.Domain)
@@ -296,6 +299,63 @@ func (w *wireClientIdentity) decodeCBOR(d *decoder) error {
 			w.Anonymous, err = d.bool()
 		case "workstation":
 			w.Workstation, err = d.text()
+		case "pac":
+			if !d.null() {
+				w.PAC = new(wirePAC)
+				err = w.PAC.decodeCBOR(d)
+			}
+		default:
+			err = d.skip()
+		}
+	}
+	return m.end(err)
+}
+
+func (w *wirePAC) appendCBOR(b []byte) []byte {
+	m := beginMap(b)
+	m.text("upn", w.UPN)
+	m.text("user_sid", w.UserSID)
+	m.text("full_name", w.FullName)
+	m.text("dns_domain", w.DNSDomain)
+	if w.GroupSIDs != nil {
+		m.key("group_sids")
+		m.b = appendTexts(m.b, w.GroupSIDs)
+	}
+	m.uint("user_flags", uint64(w.UserFlags))
+	m.text("client_name", w.ClientName)
+	m.text("logon_server", w.LogonServer)
+	m.text("effective_name", w.EffectiveName)
+	m.text("logon_domain_name", w.LogonDomainName)
+	m.uint("user_account_control", uint64(w.UserAccountControl))
+	return m.end()
+}
+
+func (w *wirePAC) decodeCBOR(d *decoder) error {
+	m, err := d.beginMap()
+	for k := m.next(&err); k != nil; k = m.next(&err) {
+		switch string(k) {
+		case "upn":
+			w.UPN, err = d.text()
+		case "user_sid":
+			w.UserSID, err = d.text()
+		case "full_name":
+			w.FullName, err = d.text()
+		case "dns_domain":
+			w.DNSDomain, err = d.text()
+		case "group_sids":
+			w.GroupSIDs, err = d.texts()
+		case "user_flags":
+			w.UserFlags, err = d.uint32()
+		case "client_name":
+			w.ClientName, err = d.text()
+		case "logon_server":
+			w.LogonServer, err = d.text()
+		case "effective_name":
+			w.EffectiveName, err = d.text()
+		case "logon_domain_name":
+			w.LogonDomainName, err = d.text()
+		case "user_account_control":
+			w.UserAccountControl, err = d.uint32()
 		default:
 			err = d.skip()
 		}

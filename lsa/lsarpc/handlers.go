@@ -225,6 +225,9 @@ func (c *serverConn) dropped(err error) error {
 func clearIdentity(id *secpkg.AuthIdentity) {
 	if id != nil {
 		clear(id.Password)
+		if id.Packed != nil {
+			clear(id.Packed.Data)
+		}
 	}
 }
 

@@ -35,23 +35,39 @@ func utc(t time.Time) time.Time { return t.UTC() }
 // wireIdentity is a secpkg.AuthIdentity (SEC_WINNT_AUTH_IDENTITY). It only
 // ever travels towards the LSA.
 type wireIdentity struct {
-	User     string `cbor:"user,omitzero"`
-	Domain   string `cbor:"domain,omitzero"`
-	Password []byte `cbor:"password,omitzero"`
+	User     string      `cbor:"user,omitzero"`
+	Domain   string      `cbor:"domain,omitzero"`
+	Password []byte      `cbor:"password,omitzero"`
+	Packed   *wirePacked `cbor:"packed,omitzero"`
+}
+
+// wirePacked is a secpkg.PackedCredentials: a keytab, a credentials
+// cache, or the path of one.
+type wirePacked struct {
+	Type string `cbor:"type,omitzero"`
+	Data []byte `cbor:"data,omitzero"`
 }
 
 func toWireIdentity(a *secpkg.AuthIdentity) *wireIdentity {
 	if a == nil {
 		return nil
 	}
-	return &wireIdentity{User: a.User, Domain: a.Domain, Password: a.Password}
+	w := &wireIdentity{User: a.User, Domain: a.Domain, Password: a.Password}
+	if a.Packed != nil {
+		w.Packed = &wirePacked{Type: string(a.Packed.Type), Data: a.Packed.Data}
+	}
+	return w
 }
 
 func (w *wireIdentity) identity() *secpkg.AuthIdentity {
 	if w == nil {
 		return nil
 	}
-	return &secpkg.AuthIdentity{User: w.User, Domain: w.Domain, Password: w.Password}
+	a := &secpkg.AuthIdentity{User: w.User, Domain: w.Domain, Password: w.Password}
+	if w.Packed != nil {
+		a.Packed = &secpkg.PackedCredentials{Type: secpkg.PackedCredentialType(w.Packed.Type), Data: w.Packed.Data}
+	}
+	return a
 }
 
 // wireBindings is a secpkg.ChannelBindings (SEC_CHANNEL_BINDINGS).
@@ -248,6 +264,40 @@ type wireClientIdentity struct {
 	Workstation string    `cbor:"workstation,omitzero"`
 	Bindings    uint32    `cbor:"bindings,omitzero"`
 	LogonID     uint64    `cbor:"logon_id,omitzero"`
+	PAC         *wirePAC  `cbor:"pac,omitzero"`
+}
+
+// wirePAC is a secpkg.PACInfo: what a Kerberos ticket's PAC said.
+type wirePAC struct {
+	UserSID            string   `cbor:"user_sid,omitzero"`
+	GroupSIDs          []string `cbor:"group_sids,omitzero"`
+	EffectiveName      string   `cbor:"effective_name,omitzero"`
+	FullName           string   `cbor:"full_name,omitzero"`
+	LogonDomainName    string   `cbor:"logon_domain_name,omitzero"`
+	LogonServer        string   `cbor:"logon_server,omitzero"`
+	UserFlags          uint32   `cbor:"user_flags,omitzero"`
+	UserAccountControl uint32   `cbor:"user_account_control,omitzero"`
+	ClientName         string   `cbor:"client_name,omitzero"`
+	UPN                string   `cbor:"upn,omitzero"`
+	DNSDomain          string   `cbor:"dns_domain,omitzero"`
+}
+
+func toWirePAC(p *secpkg.PACInfo) *wirePAC {
+	if p == nil {
+		return nil
+	}
+	return &wirePAC{UserSID: p.UserSID, GroupSIDs: p.GroupSIDs, EffectiveName: p.EffectiveName, FullName: p.FullName,
+		LogonDomainName: p.LogonDomainName, LogonServer: p.LogonServer, UserFlags: p.UserFlags, UserAccountControl: p.UserAccountControl,
+		ClientName: p.ClientName, UPN: p.UPN, DNSDomain: p.DNSDomain}
+}
+
+func (w *wirePAC) info() *secpkg.PACInfo {
+	if w == nil {
+		return nil
+	}
+	return &secpkg.PACInfo{UserSID: w.UserSID, GroupSIDs: w.GroupSIDs, EffectiveName: w.EffectiveName, FullName: w.FullName,
+		LogonDomainName: w.LogonDomainName, LogonServer: w.LogonServer, UserFlags: w.UserFlags, UserAccountControl: w.UserAccountControl,
+		ClientName: w.ClientName, UPN: w.UPN, DNSDomain: w.DNSDomain}
 }
 
 // wireAttributes is a secpkg.ContextAttributes.
@@ -275,7 +325,8 @@ func toWireAttributes(a *secpkg.ContextAttributes) *wireAttributes {
 	}
 	if id := a.Identity; id != nil {
 		w.Identity = &wireClientIdentity{User: id.User, Domain: id.Domain, Package: id.Package, Groups: id.Groups, Flags: uint64(id.Flags),
-			Expiry: utc(id.Expiry), Anonymous: id.Anonymous, Workstation: id.Workstation, Bindings: uint32(id.Bindings), LogonID: uint64(id.LogonID)}
+			Expiry: utc(id.Expiry), Anonymous: id.Anonymous, Workstation: id.Workstation, Bindings: uint32(id.Bindings), LogonID: uint64(id.LogonID),
+			PAC: toWirePAC(id.PAC)}
 	}
 	return w
 }
@@ -291,7 +342,8 @@ func (w *wireAttributes) attributes() *secpkg.ContextAttributes {
 	}
 	if id := w.Identity; id != nil {
 		a.Identity = &secpkg.Identity{User: id.User, Domain: id.Domain, Package: id.Package, Groups: id.Groups, Flags: secpkg.ASCFlags(id.Flags),
-			Expiry: id.Expiry, Anonymous: id.Anonymous, Workstation: id.Workstation, Bindings: secpkg.ChannelBindingResult(id.Bindings), LogonID: secpkg.LogonID(id.LogonID)}
+			Expiry: id.Expiry, Anonymous: id.Anonymous, Workstation: id.Workstation, Bindings: secpkg.ChannelBindingResult(id.Bindings), LogonID: secpkg.LogonID(id.LogonID),
+			PAC: id.PAC.info()}
 	}
 	return a
 }
@@ -374,21 +426,49 @@ type logonRequest struct {
 
 // wireLogonSession is an lsa.LogonSessionInfo.
 type wireLogonSession struct {
-	LogonID uint64    `cbor:"logon_id,omitzero"`
-	UID     uint32    `cbor:"uid,omitzero"`
-	User    string    `cbor:"user,omitzero"`
-	Domain  string    `cbor:"domain,omitzero"`
-	Package string    `cbor:"package,omitzero"`
-	Created time.Time `cbor:"created,omitzero"`
-	Expires time.Time `cbor:"expires,omitzero"`
+	LogonID     uint64               `cbor:"logon_id,omitzero"`
+	UID         uint32               `cbor:"uid,omitzero"`
+	User        string               `cbor:"user,omitzero"`
+	Domain      string               `cbor:"domain,omitzero"`
+	Package     string               `cbor:"package,omitzero"`
+	Created     time.Time            `cbor:"created,omitzero"`
+	Expires     time.Time            `cbor:"expires,omitzero"`
+	Network     bool                 `cbor:"network,omitzero"`
+	Credentials []wireCredentialInfo `cbor:"credentials,omitzero"`
+}
+
+// wireCredentialInfo is a secpkg.CredentialInfo: one credential of a
+// logon session, as klist lists a ticket (never a key).
+type wireCredentialInfo struct {
+	Package     string    `cbor:"package,omitzero"`
+	Client      string    `cbor:"client,omitzero"`
+	Server      string    `cbor:"server,omitzero"`
+	Start       time.Time `cbor:"start,omitzero"`
+	End         time.Time `cbor:"end,omitzero"`
+	RenewTill   time.Time `cbor:"renew_till,omitzero"`
+	Flags       string    `cbor:"flags,omitzero"`
+	EType       string    `cbor:"etype,omitzero"`
+	TicketEType string    `cbor:"ticket_etype,omitzero"`
 }
 
 func toWireLogonSession(s *lsa.LogonSessionInfo) wireLogonSession {
-	return wireLogonSession{LogonID: uint64(s.LogonID), UID: s.UID, User: s.User, Domain: s.Domain, Package: s.Package, Created: utc(s.Created), Expires: utc(s.Expires)}
+	w := wireLogonSession{LogonID: uint64(s.LogonID), UID: s.UID, User: s.User, Domain: s.Domain, Package: s.Package, Created: utc(s.Created),
+		Expires: utc(s.Expires), Network: s.Network}
+	for _, c := range s.Credentials {
+		w.Credentials = append(w.Credentials, wireCredentialInfo{Package: c.Package, Client: c.Client, Server: c.Server,
+			Start: utc(c.Start), End: utc(c.End), RenewTill: utc(c.RenewTill), Flags: c.Flags, EType: c.EType, TicketEType: c.TicketEType})
+	}
+	return w
 }
 
 func (w *wireLogonSession) info() lsa.LogonSessionInfo {
-	return lsa.LogonSessionInfo{LogonID: secpkg.LogonID(w.LogonID), UID: w.UID, User: w.User, Domain: w.Domain, Package: w.Package, Created: w.Created, Expires: w.Expires}
+	s := lsa.LogonSessionInfo{LogonID: secpkg.LogonID(w.LogonID), UID: w.UID, User: w.User, Domain: w.Domain, Package: w.Package, Created: w.Created,
+		Expires: w.Expires, Network: w.Network}
+	for _, c := range w.Credentials {
+		s.Credentials = append(s.Credentials, secpkg.CredentialInfo{Package: c.Package, Client: c.Client, Server: c.Server,
+			Start: c.Start, End: c.End, RenewTill: c.RenewTill, Flags: c.Flags, EType: c.EType, TicketEType: c.TicketEType})
+	}
+	return s
 }
 
 // sessionsReply is the LogonSessions reply.

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Key derivation constants: the last byte of the usage constant (RFC 3961
@@ -75,6 +76,40 @@ func rotateRightBits(dst, src []byte, r int) {
 	}
 }
 
+// The n-fold of a derivation constant to one block depends on the
+// constant alone, and the constants are few (a usage number and a kind, or
+// "prf"): the folds are kept, so that deriving a key costs its AES blocks
+// only. The cache holds at most maxFolds constants of up to 8 bytes.
+var (
+	foldMu sync.RWMutex
+	folds  = map[string][blockSize]byte{}
+)
+
+const maxFolds = 512
+
+// foldConstant returns NFold(constant, blockSize).
+func foldConstant(constant []byte) [blockSize]byte {
+	small := len(constant) <= 8
+	if small {
+		foldMu.RLock()
+		b, ok := folds[string(constant)]
+		foldMu.RUnlock()
+		if ok {
+			return b
+		}
+	}
+	var b [blockSize]byte
+	copy(b[:], NFold(constant, blockSize))
+	if small {
+		foldMu.Lock()
+		if len(folds) < maxFolds {
+			folds[string(constant)] = b
+		}
+		foldMu.Unlock()
+	}
+	return b
+}
+
 func lcm(a, b int) int {
 	x, y := a, b
 	for y != 0 {
@@ -103,7 +138,8 @@ func DR(e EType, key, constant []byte) ([]byte, error) {
 		return nil, err
 	}
 	out := make([]byte, 0, p.keySize+blockSize)
-	block := NFold(constant, blockSize)
+	folded := foldConstant(constant)
+	block := folded[:]
 	for len(out) < p.keySize {
 		// E(Key, block, initial-cipher-state): CBC of one block with a
 		// zero IV is the block cipher itself.

@@ -34,11 +34,20 @@ type cbcMode interface {
 // UsageKey is a protocol key bound to one key usage: the derived Ke (as an
 // AES key schedule and CBC modes), Ki and Kc (as keyed HMAC states). It is
 // built once per security context and direction and reused for every
-// message. A UsageKey is not safe for concurrent use.
+// message. The derived keys are made when first needed (Ke and Ki by the
+// first encryption or decryption, Kc by the first checksum), so that a
+// context never used for messages, or a key used once for one of them,
+// costs no more derivation than it needs. A UsageKey is not safe for
+// concurrent use.
 type UsageKey struct {
 	etype EType
 	p     *profile
 	usage uint32
+	// base is the protocol key while some derived key is still to be
+	// made, then nil; dr is AES under it, for the derivations of the
+	// RFC 3962 types.
+	base  []byte
+	dr    cipher.Block
 	block cipher.Block // Ke
 	enc   cbcMode      // CBC encryption under Ke, IV reset per message
 	dec   cbcMode      // CBC decryption under Ke
@@ -51,32 +60,102 @@ type UsageKey struct {
 	tmp2 [2 * blockSize]byte
 }
 
-// NewUsageKey derives the keys of usage from the protocol key of type e
-// and prepares them for use (RFC 3961 Section 5.3; RFC 8009 Section 5).
+// NewUsageKey binds the protocol key of type e to usage; the keys of RFC
+// 3961 Section 5.3 (RFC 8009 Section 5) are derived from it when first
+// needed. key is copied.
 func NewUsageKey(e EType, key []byte, usage uint32) (*UsageKey, error) {
 	p, err := e.profile()
 	if err != nil {
 		return nil, err
 	}
-	kc, ke, ki, err := deriveUsage(p, e, key, usage)
-	if err != nil {
-		return nil, err
+	if len(key) != p.keySize {
+		return nil, fmt.Errorf("kcrypto: %v key of %d bytes, want %d", e, len(key), p.keySize)
 	}
-	defer func() { clear(kc); clear(ke); clear(ki) }()
+	return &UsageKey{etype: e, p: p, usage: usage, base: append([]byte(nil), key...)}, nil
+}
+
+// derive returns the n-byte key of kind (constKc, constKe, constKi) for
+// the usage. u.base is set.
+func (u *UsageKey) derive(kind byte, n int) ([]byte, error) {
+	c := usageConstant(u.usage, kind)
+	if u.p.etm {
+		return KDFHMACSHA2(u.etype, u.base, c, nil, 8*n)
+	}
+	if u.dr == nil {
+		b, err := aes.NewCipher(u.base)
+		if err != nil {
+			return nil, err
+		}
+		u.dr = b
+	}
+	out := make([]byte, 0, u.p.keySize+blockSize)
+	folded := foldConstant(c)
+	block := folded[:]
+	for len(out) < u.p.keySize {
+		u.dr.Encrypt(block, block)
+		out = append(out, block...)
+	}
+	return out[:n], nil
+}
+
+// encKeys makes Ke and Ki if they are not made yet. It fails only on a
+// closed key.
+func (u *UsageKey) encKeys() error {
+	if u.block != nil {
+		return nil
+	}
+	if u.base == nil {
+		return errors.New("kcrypto: the key is closed")
+	}
+	ke, err := u.derive(constKe, u.p.keySize)
+	if err != nil {
+		return err
+	}
+	defer clear(ke)
+	ki, err := u.derive(constKi, u.p.kiSize)
+	if err != nil {
+		return err
+	}
+	defer clear(ki)
 	b, err := aes.NewCipher(ke)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	u := &UsageKey{etype: e, p: p, usage: usage, block: b}
-	var ok1, ok2 bool
-	u.enc, ok1 = cipher.NewCBCEncrypter(b, u.zero[:]).(cbcMode)
-	u.dec, ok2 = cipher.NewCBCDecrypter(b, u.zero[:]).(cbcMode)
+	enc, ok1 := cipher.NewCBCEncrypter(b, u.zero[:]).(cbcMode)
+	dec, ok2 := cipher.NewCBCDecrypter(b, u.zero[:]).(cbcMode)
 	if !ok1 || !ok2 {
-		return nil, errors.New("kcrypto: CBC mode cannot be reset")
+		return errors.New("kcrypto: CBC mode cannot be reset")
 	}
-	u.ki = hmac.New(p.newHash, ki)
-	u.kc = hmac.New(p.newHash, kc)
-	return u, nil
+	u.block, u.enc, u.dec = b, enc, dec
+	u.ki = hmac.New(u.p.newHash, ki)
+	u.release()
+	return nil
+}
+
+// checksumKey makes Kc if it is not made yet.
+func (u *UsageKey) checksumKey() error {
+	if u.kc != nil {
+		return nil
+	}
+	if u.base == nil {
+		return errors.New("kcrypto: the key is closed")
+	}
+	kc, err := u.derive(constKc, u.p.kcSize)
+	if err != nil {
+		return err
+	}
+	defer clear(kc)
+	u.kc = hmac.New(u.p.newHash, kc)
+	u.release()
+	return nil
+}
+
+// release drops the protocol key once every derived key is made.
+func (u *UsageKey) release() {
+	if u.block != nil && u.kc != nil {
+		clear(u.base)
+		u.base, u.dr = nil, nil
+	}
 }
 
 // EType returns the encryption type.
@@ -90,6 +169,8 @@ func (u *UsageKey) ChecksumSize() int { return u.p.hashSize }
 
 // Close drops the key material; the UsageKey must not be used afterwards.
 func (u *UsageKey) Close() {
+	clear(u.base)
+	u.base, u.dr = nil, nil
 	u.block, u.enc, u.dec, u.ki, u.kc = nil, nil, nil, nil, nil
 	clear(u.sum[:])
 	clear(u.tmp[:])
@@ -124,6 +205,9 @@ func (u *UsageKey) EncryptSegments(rand io.Reader, segs []Segment, checksum []by
 	if len(checksum) != u.p.hashSize {
 		return fmt.Errorf("kcrypto: checksum buffer of %d bytes, want %d", len(checksum), u.p.hashSize)
 	}
+	if err := u.encKeys(); err != nil {
+		return err
+	}
 	if _, err := io.ReadFull(rand, segs[0].Data); err != nil {
 		return fmt.Errorf("kcrypto: reading confounder: %w", err)
 	}
@@ -149,7 +233,7 @@ func (u *UsageKey) EncryptSegments(rand io.Reader, segs []Segment, checksum []by
 // The whole checksum is always computed, whatever the plaintext holds.
 func (u *UsageKey) DecryptSegments(segs []Segment, checksum []byte) bool {
 	n := encryptedLen(segs)
-	if n < ConfounderSize || len(checksum) != u.p.hashSize {
+	if n < ConfounderSize || len(checksum) != u.p.hashSize || u.encKeys() != nil {
 		return false
 	}
 	if u.p.etm {
@@ -175,6 +259,9 @@ func (u *UsageKey) DecryptSegments(segs []Segment, checksum []byte) bool {
 // consumed. It is for callers that reject a message after it decrypted
 // (a token whose encrypted header disagrees with its plaintext one).
 func (u *UsageKey) RestoreSegments(segs []Segment) {
+	if u.encKeys() != nil {
+		return
+	}
 	u.ctsEncrypt(segs, encryptedLen(segs))
 }
 
@@ -186,6 +273,9 @@ func (u *UsageKey) ChecksumSegments(segs []Segment, checksum []byte) error {
 	if len(checksum) != u.p.hashSize {
 		return fmt.Errorf("kcrypto: checksum buffer of %d bytes, want %d", len(checksum), u.p.hashSize)
 	}
+	if err := u.checksumKey(); err != nil {
+		return err
+	}
 	u.macSegments(u.kc, segs, false)
 	copy(checksum, u.kc.Sum(u.sum[:0])[:u.p.hashSize])
 	return nil
@@ -194,6 +284,9 @@ func (u *UsageKey) ChecksumSegments(segs []Segment, checksum []byte) error {
 // VerifyChecksumSegments reports, in constant time, whether checksum is
 // the Kc checksum of the message.
 func (u *UsageKey) VerifyChecksumSegments(segs []Segment, checksum []byte) bool {
+	if u.checksumKey() != nil {
+		return false
+	}
 	u.macSegments(u.kc, segs, false)
 	return u.equalSum(u.kc, checksum)
 }
@@ -227,6 +320,9 @@ func (u *UsageKey) Encrypt(rand io.Reader, dst, plaintext []byte) ([]byte, error
 	if cap(out) < total {
 		out = make([]byte, len(dst), total)
 		copy(out, dst)
+	}
+	if err := u.encKeys(); err != nil {
+		return nil, err
 	}
 	out = out[:total]
 	ct := out[len(dst):]
@@ -272,6 +368,9 @@ var ErrIntegrity = errors.New("kcrypto: integrity check failed")
 
 // Checksum appends the Kc checksum of msg to dst.
 func (u *UsageKey) Checksum(dst, msg []byte) []byte {
+	if u.checksumKey() != nil {
+		return nil
+	}
 	segs := [1]Segment{{Data: msg}}
 	u.macSegments(u.kc, segs[:], false)
 	return append(dst, u.kc.Sum(u.sum[:0])[:u.p.hashSize]...)
