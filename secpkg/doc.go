@@ -61,9 +61,15 @@
 // [ControlTokenApplier], [LSAMessageProtector] (protect messages of
 // contexts that are not mapped), [SessionKeyQuerier], [CallPackager]
 // (callbacks from the user-mode half), [ContextMapper], [MechListMICer]
-// (the SPNEGO mechListMIC, for Negotiate) and [VerifierMaker] (verifiers
-// for the account store). A user-mode context may implement
+// (the SPNEGO mechListMIC, for Negotiate), [VerifierMaker] (verifiers
+// for the account store) and [Registrar] (verifiers the client makes,
+// for aPAKEs such as OPAQUE). A user-mode context may implement
 // [AuthTokenCompleter].
+//
+// An LSA may offer support functions beyond [LSAFunctions], which a
+// package finds by asserting its LSAFunctions to them: [SecretStore] (the
+// package's long-term secrets) and [AccountKeyer] (the LSA's rule for
+// account names).
 //
 // # Serializable by design
 //
