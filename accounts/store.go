@@ -296,8 +296,9 @@ type Store interface {
 
 	// AddRegistrationCode stores a registration code for an existing
 	// account (ErrNotFound otherwise), replacing any code of the same
-	// account and package, and removes the codes that have expired.
-	AddRegistrationCode(ctx context.Context, c *RegistrationCode) error
+	// account and package, and removes the codes expired at now (zero
+	// means the store's clock).
+	AddRegistrationCode(ctx context.Context, c *RegistrationCode, now time.Time) error
 	// CheckRegistrationCode reports whether c (the account and package
 	// named, the selector and the hash of the secret presented) admits a
 	// registration at now: nil, or an error wrapping ErrInvalidCode. It

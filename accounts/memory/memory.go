@@ -335,11 +335,11 @@ func (m *memoryStore) CreateSecret(ctx context.Context, pkg, name string, secret
 	return nil
 }
 
-func (m *memoryStore) AddRegistrationCode(ctx context.Context, c *accounts.RegistrationCode) error {
+func (m *memoryStore) AddRegistrationCode(ctx context.Context, c *accounts.RegistrationCode, at time.Time) error {
 	if err := rules.CheckCode(c); err != nil {
 		return err
 	}
-	now := m.cfg.Stamp()
+	now := m.cfg.LogonTime(at)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, err := m.get(ctx, c.Domain, c.Name)
@@ -354,7 +354,7 @@ func (m *memoryStore) AddRegistrationCode(ctx context.Context, c *accounts.Regis
 	if _, taken := m.codes[string(c.Selector)]; taken {
 		return fmt.Errorf("accounts: a registration code with this selector: %w", accounts.ErrExists)
 	}
-	a.Updated = now
+	a.Updated = m.cfg.Stamp()
 	m.codes[string(c.Selector)] = &memCode{account: a, pkg: c.Package, hash: slices.Clone(c.Hash), expires: rules.NormTime(c.Expires)}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,16 +135,16 @@ func testRegistrationCodes(t *testing.T, open Opener) {
 	exp := epoch.Add(time.Hour)
 	record := bytes.Repeat([]byte{0x33}, 240)
 	valid := code("Example", "Alice", "OPAQUE", "sel-alice", "secret-alice", exp)
-	if err := e.s.AddRegistrationCode(ctx, code("Example", "Nobody", "OPAQUE", "sel-x", "x", exp)); !errors.Is(err, accounts.ErrNotFound) {
+	if err := e.s.AddRegistrationCode(ctx, code("Example", "Nobody", "OPAQUE", "sel-x", "x", exp), epoch); !errors.Is(err, accounts.ErrNotFound) {
 		t.Fatalf("AddRegistrationCode for no account = %v, want ErrNotFound", err)
 	}
-	if err := e.s.AddRegistrationCode(ctx, valid); err != nil {
+	if err := e.s.AddRegistrationCode(ctx, valid, epoch); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.s.AddRegistrationCode(ctx, code("Example", "Bob", "OPAQUE", "sel-alice", "other", exp)); !errors.Is(err, accounts.ErrExists) {
+	if err := e.s.AddRegistrationCode(ctx, code("Example", "Bob", "OPAQUE", "sel-alice", "other", exp), epoch); !errors.Is(err, accounts.ErrExists) {
 		t.Fatalf("a second code with the same selector = %v, want ErrExists", err)
 	}
-	if err := e.s.AddRegistrationCode(ctx, code("Example", "Bob", "OPAQUE", "sel-bob", "secret-bob", exp)); err != nil {
+	if err := e.s.AddRegistrationCode(ctx, code("Example", "Bob", "OPAQUE", "sel-bob", "secret-bob", exp), epoch); err != nil {
 		t.Fatal(err)
 	}
 	e.logon(t, "Example", "Alice", false) // locks Alice
@@ -200,7 +201,7 @@ func testRegistrationCodes(t *testing.T, open Opener) {
 	// A new code replaces the account's previous one for the package.
 	bob1 := code("Example", "Bob", "OPAQUE", "sel-bob", "secret-bob", exp)
 	bob2 := code("Example", "Bob", "OPAQUE", "sel-bob-2", "secret-bob-2", exp)
-	if err := e.s.AddRegistrationCode(ctx, bob2); err != nil {
+	if err := e.s.AddRegistrationCode(ctx, bob2, epoch); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.s.CheckRegistrationCode(ctx, bob1, epoch); !errors.Is(err, accounts.ErrInvalidCode) {
@@ -224,6 +225,17 @@ func testRegistrationCodes(t *testing.T, open Opener) {
 	if err := e.s.RedeemRegistrationCode(ctx, code("Example", "Bob", "OPAQUE", "sel-bob-3", "s", exp), nil, epoch); err == nil {
 		t.Errorf("RedeemRegistrationCode of an empty verifier succeeded")
 	}
+	// Adding a code removes those expired at the time it is added.
+	old := code("Example", "Bob", "OPAQUE", "sel-old", "old", exp)
+	if err := e.s.AddRegistrationCode(ctx, old, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AddRegistrationCode(ctx, code("Example", "Alice", "NTLM", "sel-new", "new", exp.Add(time.Hour)), exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.CheckRegistrationCode(ctx, old, epoch); err == nil || !strings.Contains(err.Error(), "no code") {
+		t.Errorf("a code expired when another was added = %v, want it removed", err)
+	}
 }
 
 func testRegistrationCodeRace(t *testing.T, open Opener) {
@@ -240,7 +252,7 @@ func codeRace(t *testing.T, stores []accounts.Store) {
 		t.Fatal(err)
 	}
 	c := code("race", "carol", "OPAQUE", "sel-race", "secret-race", epoch.Add(time.Hour))
-	if err := stores[0].AddRegistrationCode(ctx, c); err != nil {
+	if err := stores[0].AddRegistrationCode(ctx, c, epoch); err != nil {
 		t.Fatal(err)
 	}
 	const n = 8

@@ -290,7 +290,8 @@ func (c *conn) CreateRegistrationCode(ctx context.Context, req *lsa.Registration
 		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: a registration code lasts up to %v", MaxRegistrationCodeLifetime)
 	}
 	domain := e.accountDomain(req.Domain)
-	expires := e.now().Add(life)
+	now := e.now()
+	expires := now.Add(life)
 	b := make([]byte, codeSelectorSize+codeSecretSize)
 	defer clear(b)
 	for try := 0; ; try++ {
@@ -299,7 +300,7 @@ func (c *conn) CreateRegistrationCode(ctx context.Context, req *lsa.Registration
 		}
 		h := sha256.Sum256(b[codeSelectorSize:])
 		err = store.AddRegistrationCode(ctx, &accounts.RegistrationCode{Domain: domain, Name: req.User, Package: p.name,
-			Selector: append([]byte(nil), b[:codeSelectorSize]...), Hash: h[:], Expires: expires})
+			Selector: append([]byte(nil), b[:codeSelectorSize]...), Hash: h[:], Expires: expires}, now)
 		if errors.Is(err, accounts.ErrExists) && try < 3 {
 			continue // another code has this selector: draw again
 		}

@@ -99,11 +99,11 @@ func TestFileSecretStore(t *testing.T) {
 func TestSetupCreatedOnceAndShared(t *testing.T) {
 	env := newEngine(t, nil)
 	ctx := context.Background()
-	b, err := FileSecretStore(env.dir).Secret(ctx, setupSecretName)
+	b, err := env.store.Secret(ctx, Name, setupSecretName)
 	if err != nil || len(b) != ServerSetupSize {
-		t.Fatalf("setup file: %d bytes, %v", len(b), err)
+		t.Fatalf("setup in the account store: %d bytes, %v", len(b), err)
 	}
-	other := newLSAPackage(PackageConfig{KSF: engineKSF, Secrets: FileSecretStore(env.dir)})
+	other := newLSAPackage(PackageConfig{KSF: engineKSF, Secrets: storeSecrets{env.store}})
 	if err := other.Initialize(ctx, 0, &engineParams, newFakeLSA()); err != nil {
 		t.Fatal(err)
 	}

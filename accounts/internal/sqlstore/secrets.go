@@ -77,13 +77,13 @@ RETURNING package`), pkg, name, secret, now.UnixMicro()).Scan(&got)
 	})
 }
 
-func (s *Store) AddRegistrationCode(ctx context.Context, c *accounts.RegistrationCode) error {
+func (s *Store) AddRegistrationCode(ctx context.Context, c *accounts.RegistrationCode, at time.Time) error {
 	if err := rules.CheckCode(c); err != nil {
 		return err
 	}
-	now := s.Cfg.Stamp()
+	now, stamp := s.Cfg.LogonTime(at), s.Cfg.Stamp()
 	return s.write(ctx, func(tx *sql.Tx) error {
-		id, err := s.touch(ctx, tx, c.Domain, c.Name, now)
+		id, err := s.touch(ctx, tx, c.Domain, c.Name, stamp)
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (s *Store) AddRegistrationCode(ctx context.Context, c *accounts.Registratio
 		err = tx.QueryRowContext(ctx, s.D.Rebind(`
 INSERT INTO registration_codes (selector, account_id, package, hash, expires, created) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (selector) DO NOTHING
-RETURNING selector`), c.Selector, id, c.Package, c.Hash, rules.NormTime(c.Expires).UnixMicro(), now.UnixMicro()).Scan(&sel)
+RETURNING selector`), c.Selector, id, c.Package, c.Hash, rules.NormTime(c.Expires).UnixMicro(), stamp.UnixMicro()).Scan(&sel)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("accounts: a registration code with this selector: %w", accounts.ErrExists)
 		}
