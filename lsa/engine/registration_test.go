@@ -143,9 +143,17 @@ type lockedWriter struct {
 	b  *bytes.Buffer
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
 
-func (env *regEnv) log() string { env.logsMu.Lock(); defer env.logsMu.Unlock(); return env.logs.String() }
+func (env *regEnv) log() string {
+	env.logsMu.Lock()
+	defer env.logsMu.Unlock()
+	return env.logs.String()
+}
 
 func (env *regEnv) register(c lsa.Conn, user, code string, upload string) error {
 	ctx := context.Background()
