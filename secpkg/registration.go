@@ -72,3 +72,25 @@ type Registrar interface {
 	// RegistrationRecord) and returns the verifier to store.
 	FinishRegistration(ctx context.Context, domain, user string, upload []byte) (verifier []byte, err error)
 }
+
+// ClientRegistrar is implemented by the registered [Package] value of a
+// package whose LSA-mode half is a [Registrar]: the client's side of a
+// registration, which runs where the password is typed (the sspi CLI),
+// so that the LSA never sees the password. A program finds it in the
+// registry (Lookup) without importing the package.
+type ClientRegistrar interface {
+	// NewClientRegistration starts a registration of password and
+	// returns the request token for the LSA's
+	// CreateRegistrationResponse. options are the package's own
+	// (OPAQUE: the KSF to use instead of the one the LSA asks for, as
+	// opaque.ParseKSF reads it); "" means the package's defaults.
+	NewClientRegistration(password []byte, options string) (ClientRegistration, []byte, error)
+}
+
+// ClientRegistration is one registration's client state.
+type ClientRegistration interface {
+	// Finish takes the LSA's response token and returns the upload token
+	// for the LSA's FinishRegistration. It may take long (a key
+	// stretching function runs).
+	Finish(response []byte) ([]byte, error)
+}

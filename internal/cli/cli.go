@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -161,6 +162,10 @@ type env struct {
 
 	closers []func() error
 	outMu   sync.Mutex // serializes event lines of concurrent connections
+
+	// connHook, set by tests only, wraps every connection to the LSA
+	// (to record what crosses the seam).
+	connHook func(lsa.Conn) lsa.Conn
 }
 
 func (e *env) closeAll() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/opensspi/sspi/lsa"
@@ -121,6 +122,7 @@ func (c *conn) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
 			for pkg := range full.Verifiers {
 				info.Packages = append(info.Packages, pkg)
 			}
+			slices.Sort(info.Packages)
 			for _, v := range full.Verifiers {
 				clear(v)
 			}

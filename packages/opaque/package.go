@@ -40,10 +40,37 @@ func New(cfg *PackageConfig) secpkg.Package {
 	return p
 }
 
-// pkg is the registered value: its two entry points.
+// pkg is the registered value: its two entry points, and the client's
+// side of a registration.
 type pkg struct{ cfg PackageConfig }
 
-var _ secpkg.Package = (*pkg)(nil)
+var (
+	_ secpkg.Package         = (*pkg)(nil)
+	_ secpkg.ClientRegistrar = (*pkg)(nil)
+)
+
+// NewClientRegistration implements secpkg.ClientRegistrar with
+// NewRegistration: options is "" (the KSF the LSA asks for) or a KSF as
+// ParseKSF reads it; the client refuses a KSF above the package's
+// MaxKSFMemory, and the identity KSF unless InsecureAllowIdentityKSF.
+func (p *pkg) NewClientRegistration(password []byte, options string) (secpkg.ClientRegistration, []byte, error) {
+	opts := &RegistrationOptions{MaxKSFMemory: p.cfg.MaxKSFMemory, InsecureAllowIdentityKSF: p.cfg.InsecureAllowIdentityKSF}
+	if options != "" {
+		k, err := ParseKSF(options)
+		if err != nil {
+			return nil, nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "%w", err)
+		}
+		if err := p.cfg.ksfAllowed(k); err != nil {
+			return nil, nil, secpkg.Errorf(secpkg.StatusAlgorithmMismatch, "opaque: KSF %v: %w", k, err)
+		}
+		opts.KSF = k
+	}
+	r, req, err := NewRegistration(password, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, req, nil
+}
 
 // LSAModeInitialize is SpLsaModeInitialize: a new LSA-mode half.
 func (p *pkg) LSAModeInitialize(lsaVersion uint32) (uint32, secpkg.LSAPackage, error) {
