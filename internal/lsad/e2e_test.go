@@ -144,6 +144,7 @@ type daemonOpts struct {
 	format   string   // log format; "" means json
 	level    string   // log level; "" means debug
 	nofile   int      // the daemon's open-file limit; 0: inherited
+	extra    string   // more sections of lsad.toml, such as [opaque]
 }
 
 // daemon is one lsad process (and its restarts) with its directory,
@@ -231,7 +232,7 @@ func (d *daemon) writeConfig(t testing.TB, o daemonOpts) {
 	}
 	fmt.Fprintf(&b, "[log]\nlevel = %q\nformat = %q\n", level, format)
 	fmt.Fprintf(&b, "[machine]\nnetbios_name = \"SERVER\"\ndomain = %q\ndns_name = \"server.example.com\"\ndns_domain = \"example.com\"\n", domain)
-	fmt.Fprintf(&b, "[limits]\n%s\n[lockout]\n%s\n", o.limits, o.lockout)
+	fmt.Fprintf(&b, "[limits]\n%s\n[lockout]\n%s\n%s", o.limits, o.lockout, o.extra)
 	if err := os.WriteFile(d.config, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
