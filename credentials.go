@@ -35,6 +35,11 @@ type CredentialsOptions struct {
 	// LogonID is pvLogonID: which of the caller's logon sessions supplies
 	// default credentials. Zero means the most recent one.
 	LogonID LogonID
+	// PackageList is the PackageList of SEC_WINNT_AUTH_IDENTITY_EX: for
+	// Negotiate, the packages it may choose, in order, comma-separated
+	// ("Kerberos,NTLM"), or the ones it must not ("!NTLM"). Empty means
+	// the LSA's configured order. Other packages ignore it.
+	PackageList string
 }
 
 // AcquireCredentials acquires credentials for a package
@@ -46,6 +51,7 @@ func (p *Provider) AcquireCredentials(ctx context.Context, pkg string, use Crede
 	}
 	r, err := p.conn.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{
 		Package: pkg, Principal: opts.Principal, Use: use, LogonID: opts.LogonID, Identity: opts.Identity,
+		PackageList: opts.PackageList,
 	})
 	if err != nil {
 		return nil, packageHint(pkg, err)

@@ -102,6 +102,9 @@ type AcquireCredentialsRequest struct {
 	// Identity is explicit credentials (pAuthData), or nil for the
 	// caller's default credentials.
 	Identity *secpkg.AuthIdentity
+	// PackageList is SEC_WINNT_AUTH_IDENTITY_EX's PackageList (see
+	// secpkg.CredentialsRequest).
+	PackageList string
 }
 
 // CredentialsReply describes a credentials handle.

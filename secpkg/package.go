@@ -73,6 +73,11 @@ type CredentialsRequest struct {
 	LogonID LogonID
 	// Identity is pAuthData: explicit credentials, or nil.
 	Identity *AuthIdentity
+	// PackageList is the PackageList of SEC_WINNT_AUTH_IDENTITY_EX: the
+	// packages a negotiating package may choose, in order and
+	// comma-separated, or with "!" those it must not ("!NTLM"). Empty
+	// means the package's configured order; other packages ignore it.
+	PackageList string
 }
 
 // Credentials describe an acquired credentials handle: the result of

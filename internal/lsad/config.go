@@ -57,6 +57,18 @@ type Config struct {
 	Lockout LockoutConfig `toml:"lockout"`
 	NTLM    NTLMConfig    `toml:"ntlm"`
 	OPAQUE  OPAQUEConfig  `toml:"opaque"`
+	// Negotiate configures the Negotiate package: the packages it may
+	// choose, in order of preference.
+	Negotiate NegotiateConfig `toml:"negotiate"`
+}
+
+// NegotiateConfig is the Negotiate package's configuration
+// (negotiate.Config).
+type NegotiateConfig struct {
+	// Packages lists the packages Negotiate may choose, most preferred
+	// first; empty means Kerberos, then NTLM. A credential can narrow it
+	// further (its PackageList).
+	Packages []string `toml:"packages"`
 }
 
 // LogConfig configures logging to standard error (the journal, under
@@ -196,6 +208,9 @@ func LoadConfig(file string) (*Config, error) {
 	if _, err := cfg.OPAQUE.opaquePackage(); err != nil {
 		return nil, err
 	}
+	if _, err := cfg.Negotiate.negotiatePackage(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -292,11 +307,21 @@ func (c *Config) engineConfig() (*engine.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	ec.Configured = map[string]secpkg.Package{}
 	if pkg != nil {
-		ec.Configured = map[string]secpkg.Package{"NTLM": pkg}
+		ec.Configured["NTLM"] = pkg
 	}
-	if err := configure(ec, "OPAQUE", c.OPAQUE.opaquePackage); err != nil {
+	if pkg, err = c.Negotiate.negotiatePackage(); err != nil {
 		return nil, err
+	}
+	if pkg != nil {
+		ec.Configured["Negotiate"] = pkg
+	}
+	if pkg, err = c.OPAQUE.opaquePackage(); err != nil {
+		return nil, err
+	}
+	if pkg != nil {
+		ec.Configured["OPAQUE"] = pkg
 	}
 	switch {
 	case ec.PasswordChecksPerSecond < 0:
@@ -308,18 +333,4 @@ func (c *Config) engineConfig() (*engine.Config, error) {
 		}
 	}
 	return ec, nil
-}
-
-// configure loads the package name as made by build, if its section
-// makes one (engine.Config.Configured).
-func configure(ec *engine.Config, name string, build func() (secpkg.Package, error)) error {
-	pkg, err := build()
-	if err != nil || pkg == nil {
-		return err
-	}
-	if ec.Configured == nil {
-		ec.Configured = make(map[string]secpkg.Package)
-	}
-	ec.Configured[name] = pkg
-	return nil
 }

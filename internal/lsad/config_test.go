@@ -181,3 +181,23 @@ call_timeout = "30s"`).serverLimits(1024)
 		}
 	}
 }
+
+// TestNegotiateConfig: [negotiate] packages reaches the engine as a
+// configured Negotiate, and an empty section leaves the registered one.
+func TestNegotiateConfig(t *testing.T) {
+	var cfg Config
+	if _, err := toml.Decode("[negotiate]\npackages = [\"NTLM\"]\n", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	ec, err := cfg.engineConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ec.Configured["Negotiate"] == nil {
+		t.Fatalf("configured packages %v", ec.Configured)
+	}
+	var empty Config
+	if ec, err := empty.engineConfig(); err != nil || ec.Configured["Negotiate"] != nil {
+		t.Fatalf("empty [negotiate]: %v, %v", ec.Configured, err)
+	}
+}

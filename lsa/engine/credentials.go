@@ -100,6 +100,7 @@ func (c *conn) AcquireCredentials(ctx context.Context, req *lsa.AcquireCredentia
 	}
 	creds, err := p.lsa.AcquireCredentialsHandle(ctx, &secpkg.CredentialsRequest{
 		Principal: req.Principal, Use: req.Use, LogonID: logon, Identity: req.Identity,
+		PackageList: req.PackageList,
 	})
 	if err == nil && creds == nil {
 		err = secpkg.Errorf(secpkg.StatusInternalError, "lsa: %s returned no credentials", p.name)

@@ -148,15 +148,16 @@ type acquireRequest struct {
 	Use       uint32        `cbor:"use,omitzero"`
 	LogonID   uint64        `cbor:"logon_id,omitzero"`
 	Identity  *wireIdentity `cbor:"identity,omitzero"`
+	Packages  string        `cbor:"package_list,omitzero"`
 }
 
 func toAcquireRequest(r *lsa.AcquireCredentialsRequest) *acquireRequest {
-	return &acquireRequest{Package: r.Package, Principal: r.Principal, Use: uint32(r.Use), LogonID: uint64(r.LogonID), Identity: toWireIdentity(r.Identity)}
+	return &acquireRequest{Package: r.Package, Principal: r.Principal, Use: uint32(r.Use), LogonID: uint64(r.LogonID), Identity: toWireIdentity(r.Identity), Packages: r.PackageList}
 }
 
 func (w *acquireRequest) request() *lsa.AcquireCredentialsRequest {
 	return &lsa.AcquireCredentialsRequest{Package: w.Package, Principal: w.Principal, Use: secpkg.CredentialUse(w.Use),
-		LogonID: secpkg.LogonID(w.LogonID), Identity: w.Identity.identity()}
+		LogonID: secpkg.LogonID(w.LogonID), Identity: w.Identity.identity(), PackageList: w.Packages}
 }
 
 // credentialsReply is an lsa.CredentialsReply.

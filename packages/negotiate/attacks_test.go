@@ -227,3 +227,45 @@ func TestRawNTLM(t *testing.T) {
 		t.Fatalf("Unwrap: %q %v", got, err)
 	}
 }
+
+// TestPackageList: a credential's PackageList (SEC_WINNT_AUTH_IDENTITY_EX)
+// restricts what Negotiate offers; a list that leaves nothing, or names
+// a package Negotiate cannot choose, is refused at AcquireCredentials.
+func TestPackageList(t *testing.T) {
+	p := provider(t)
+	ctx := context.Background()
+	id := &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte(password)}
+	for _, tc := range []struct {
+		list string
+		want error
+	}{
+		{"NTLM", nil},
+		{" kerberos , ntlm ", nil},
+		{"!Kerberos", nil},
+		{"!NTLM", sspi.StatusNoCredentials},
+		{"Kerberos", sspi.StatusNoCredentials}, // not enabled in this engine
+		{"NTLM,Frob", sspi.StatusPackageNotFound},
+		{"!OPAQUE", sspi.StatusPackageNotFound},
+	} {
+		cred, err := p.AcquireCredentials(ctx, negotiate.Name, sspi.CredentialOutbound, &sspi.CredentialsOptions{Identity: id, PackageList: tc.list})
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%q: %v", tc.list, err)
+				continue
+			}
+			c := sspi.NewClientContext(cred, &sspi.ClientConfig{Target: target})
+			tok, _, err := c.Initialize(ctx, nil)
+			if err != nil {
+				t.Errorf("%q: %v", tc.list, err)
+			} else if init := initToken(t, tok); len(init.MechTypes()) != 1 || !init.MechTypes()[0].Equal(negotiate.OIDNTLM) {
+				t.Errorf("%q: offers %v", tc.list, init.MechTypes())
+			}
+			c.Delete()
+			cred.Free()
+			continue
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%q: %v, want %v", tc.list, err, tc.want)
+		}
+	}
+}

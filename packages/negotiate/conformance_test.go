@@ -1,16 +1,15 @@
 package negotiate_test
 
 import (
-	"context"
 	"testing"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
 
 	"github.com/opensspi/sspi"
-	"github.com/opensspi/sspi/accounts"
 	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/packages/negotiate"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
@@ -36,24 +35,10 @@ func newEngine(t testing.TB, pkgs ...string) *engine.Engine {
 	if pkgs == nil {
 		pkgs = []string{negotiate.Name, ntlm.Name}
 	}
-	store, err := accounts.Open(context.Background(), "memory:", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(&engine.Config{
+	return enginetest.New(t, &enginetest.Config{
 		Packages: pkgs,
-		Accounts: store,
-		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
-			DNSMachineName: "server.example.com", DNSDomainName: "example.com"},
+		Accounts: []enginetest.Account{{Domain: domain, User: user, Password: password}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(); store.Close() })
-	if err := e.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
 
 func ntHash(pw string) []byte {

@@ -3,6 +3,7 @@ package negotiate
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/opensspi/sspi/secpkg"
@@ -30,8 +31,12 @@ type subCredential struct {
 // when none can is it an error, the first package's.
 func (p *lsaPackage) AcquireCredentialsHandle(ctx context.Context, req *secpkg.CredentialsRequest) (*secpkg.Credentials, error) {
 	cred := &credential{use: req.Use, principal: req.Principal}
+	cands, err := filterPackages(p.candidates(), req.PackageList)
+	if err != nil {
+		return nil, err
+	}
 	var first error
-	for _, sp := range p.candidates() {
+	for _, sp := range cands {
 		c, err := sp.lsa.AcquireCredentialsHandle(ctx, req)
 		if err != nil {
 			if first == nil {
@@ -77,6 +82,53 @@ func (p *lsaPackage) QueryCredentialsAttributes(ctx context.Context, h secpkg.Ha
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "negotiate: no such credentials handle")
 	}
 	return &secpkg.Credentials{Handle: h, Name: cred.name, Expiry: cred.expiry}, nil
+}
+
+// filterPackages applies a credential's PackageList (the PackageList of
+// SEC_WINNT_AUTH_IDENTITY_EX) to the enabled candidates: names list the
+// packages to use, in that order; names after "!" the packages not to
+// use. A name Negotiate cannot choose is an error, so that a typo does
+// not silently widen the choice.
+func filterPackages(cands []subPackage, list string) ([]subPackage, error) {
+	if strings.TrimSpace(list) == "" {
+		return cands, nil
+	}
+	var want []string
+	exclude := map[string]bool{}
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		neg := strings.HasPrefix(item, "!")
+		name := strings.TrimSpace(strings.TrimPrefix(item, "!"))
+		m, ok := mechByName(name)
+		if !ok {
+			return nil, secpkg.Errorf(secpkg.StatusPackageNotFound, "negotiate: package list names %q, which Negotiate cannot choose", name)
+		}
+		if neg {
+			exclude[m.name] = true
+		} else {
+			want = append(want, m.name)
+		}
+	}
+	var out []subPackage
+	if want == nil {
+		for _, c := range cands {
+			if !exclude[c.name] {
+				out = append(out, c)
+			}
+		}
+	} else {
+		for _, name := range want {
+			for _, c := range cands {
+				if c.name == name && !exclude[name] {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, secpkg.Errorf(secpkg.StatusNoCredentials, "negotiate: the package list %q leaves no enabled package", list)
+	}
+	return out, nil
 }
 
 // sub returns the credentials of the package named by m, if any.

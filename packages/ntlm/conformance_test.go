@@ -10,6 +10,7 @@ import (
 	"github.com/opensspi/sspi/accounts"
 	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
@@ -29,24 +30,10 @@ const (
 // newEngine is an LSA with NTLM and an account store holding alice.
 func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
-	store, err := accounts.Open(context.Background(), "memory:", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(&engine.Config{
+	return enginetest.New(t, &enginetest.Config{
 		Packages: []string{ntlm.Name},
-		Accounts: store,
-		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
-			DNSMachineName: "server.example.com", DNSDomainName: "example.com"},
+		Accounts: []enginetest.Account{{Domain: domain, User: user, Password: password}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(); store.Close() })
-	if err := e.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
 
 func ntHash(pw string) []byte {
