@@ -148,7 +148,7 @@ func (e *Engine) accountDomain(domain string) string {
 	return domain
 }
 
-// verifiers makes the verifiers of req's password: every enabled
+// verifiers makes the verifiers of req's password: every loaded
 // VerifierMaker's but those that answer StatusUnsupportedFunction (the
 // client makes theirs: Registration), or, with req.Packages, those named,
 // which must all make one.
@@ -167,12 +167,10 @@ func (e *Engine) verifiers(ctx context.Context, req *lsa.AccountRequest) (map[st
 			pkgs = append(pkgs, p)
 		}
 	} else {
+		// Every loaded package, a disabled one too: it may be enabled
+		// again (a reload), and then finds its verifier.
 		e.pkgMu.RLock()
-		for _, p := range e.packages {
-			if e.enabled[strings.ToLower(p.name)] {
-				pkgs = append(pkgs, p)
-			}
-		}
+		pkgs = append(pkgs, e.packages...)
 		e.pkgMu.RUnlock()
 	}
 	v := make(map[string][]byte)
