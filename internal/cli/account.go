@@ -311,7 +311,6 @@ learns the password.`,
 	add.Flags().StringSliceVar(&f.groups, "group", nil, "group the account belongs to (repeatable)")
 	add.Flags().BoolVar(&f.disabled, "disabled", false, "create the account disabled")
 	add.Flags().BoolVar(&f.code, "code", false, "no password: print a one-time registration code for each --package instead")
-	add.Flags().DurationVar(&f.codeLife, "code-lifetime", 0, "how long a registration code is valid (default: the LSA's, a day; at most a week)")
 	passwd := &cobra.Command{
 		Use:   "passwd USER",
 		Short: "Set an account's password (and clear its lockout)",
@@ -340,6 +339,42 @@ the one-time code was made for ('sspi account add USER --package OPAQUE
   sspi account register carol --store sqlite:a.db`,
 		Args: cobra.ExactArgs(1),
 		RunE: e.registerAccount(f, &regPkg, &regCode),
+	}
+	var codePkg string
+	code := &cobra.Command{
+		Use:   "code USER",
+		Short: "Make a one-time registration code for an existing account",
+		Long: `code prints a one-time code with which the account's user registers a new
+password with a package the client registers (OPAQUE): 'sspi account register
+USER --code CODE'. The administrator never learns the password. A new code
+replaces the account's previous one for the package; it is valid for a day
+unless --code-lifetime says otherwise (at most a week).`,
+		Example: `  sspi account code dave --lsa /run/opensspi/lsad.sock
+  sspi account code dave --code-lifetime 1h --json --store sqlite:a.db`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, name, ok := clientRegistrar(codePkg)
+			if !ok {
+				return usage(cmd, fmt.Errorf("%s is not a package the client registers (--package OPAQUE)", codePkg))
+			}
+			a, err := e.admin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, u := splitUser(args[0], f.domain)
+			codes, err := e.issueCodes(cmd.Context(), a, args[0], d, u, []string{name}, f.codeLife)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return writeJSON(e.stdout, accountDoneJSON{Action: "code_created", Domain: d, User: u, RegistrationCodes: codes})
+			}
+			return nil
+		},
+	}
+	code.Flags().StringVar(&codePkg, "package", defaultRegisterPackage, "the package the code registers")
+	for _, c := range []*cobra.Command{add, code} {
+		c.Flags().DurationVar(&f.codeLife, "code-lifetime", 0, "how long a registration code is valid (default: the LSA's, a day; at most a week)")
 	}
 	reg.Flags().StringVar(&regPkg, "package", defaultRegisterPackage, "the package to register with")
 	reg.Flags().StringVar(&regCode, "code", "", "the one-time registration code (default $SSPI_REGISTRATION_CODE)")
@@ -402,9 +437,9 @@ the one-time code was made for ('sspi account add USER --package OPAQUE
 			})
 		},
 	}
-	for _, c := range []*cobra.Command{add, passwd, reg, del, unlock} {
+	for _, c := range []*cobra.Command{add, passwd, reg, code, del, unlock} {
 		c.Flags().StringVar(&f.domain, "domain", "", "domain of the account (default: the machine's)")
 	}
-	cmd.AddCommand(add, passwd, reg, del, unlock, list)
+	cmd.AddCommand(add, passwd, reg, code, del, unlock, list)
 	return cmd
 }

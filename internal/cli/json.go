@@ -79,7 +79,7 @@ func newAccountJSON(a lsa.AccountInfo, now time.Time) accountJSON {
 
 // accountDoneJSON says what an account command did.
 type accountDoneJSON struct {
-	Action string `json:"action"` // added, password_set, registered, deleted, unlocked
+	Action string `json:"action"` // added, password_set, registered, code_created, deleted, unlocked
 	Domain string `json:"domain,omitempty"`
 	User   string `json:"user"`
 	// Packages are those the command made verifiers for, when it was
