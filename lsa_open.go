@@ -69,8 +69,9 @@ func RegisterEmbeddedLSA(open func(ctx context.Context, store string) (lsa.Conn,
 //     connection stops it.
 //   - otherwise: lsad at DefaultLSASocket.
 //
-// The connection also implements [lsa.Admin] and [lsa.Monitor] (whether
-// the caller may use them is the LSA's decision).
+// The connection also implements [lsa.Admin], [lsa.Monitor] and
+// [lsa.Registration] (whether the caller may use them is the LSA's
+// decision).
 func OpenLSA(ctx context.Context, cfg LSAConfig) (lsa.Conn, error) {
 	if cfg.Socket != "" {
 		return lsarpc.Dial(ctx, cfg.Socket)

@@ -83,14 +83,29 @@
 //
 // Times are kept in UTC to the microsecond.
 //
+// # Package secrets and registration codes
+//
+// Beside accounts the store keeps, per security package, the long-term
+// secrets the package's LSA-mode half needs beyond verifiers (the OPAQUE
+// server setup, which every OPAQUE record depends on): hosts sharing one
+// database share them. A secret is created once and never changed by
+// the store ([Store.CreateSecret]); removing one is an administrator's
+// act on the database (doc/opaque.md, rotation).
+//
+// It also keeps one-time registration codes ([RegistrationCode]), bound
+// to an account and a package, which [Store.RedeemRegistrationCode]
+// uses up in the transaction that stores the verifier they admit.
+// Deleting the account deletes its codes.
+//
 // # Secrets
 //
 // Verifiers are password-equivalent for some packages. The SQLite file
 // and its -wal and -shm files are created with mode 0600 (an existing
 // file's group and other access is removed), deleted verifiers are
-// overwritten (secure_delete), nothing the store logs contains a verifier
-// or a connection string, and [Account] prints and logs with its
-// verifiers redacted.
+// overwritten (secure_delete), as are removed package secrets and
+// registration codes; nothing the store logs contains a verifier, a
+// package secret or a connection string, and [Account] prints and logs
+// with its verifiers redacted.
 package accounts
 
 import (
@@ -107,6 +122,12 @@ var (
 	// store where the data source name points and Options.Create is not
 	// set.
 	ErrNoStore = errors.New("accounts: no account store")
+	// ErrInvalidCode is wrapped by the errors of CheckRegistrationCode
+	// and RedeemRegistrationCode for a code that does not admit the
+	// registration: none by that selector, another secret, expired, or
+	// made for another account or package. The wrapping error says which,
+	// for the audit log only.
+	ErrInvalidCode = errors.New("accounts: invalid registration code")
 )
 
 // Account is one account with its verifiers.
@@ -220,6 +241,20 @@ type LogonOutcome struct {
 	LockedNow bool
 }
 
+// RegistrationCode is a one-time registration code: an administrator's
+// leave for whoever holds the code to register the account with one
+// package (an OPAQUE record, made by the client), once, before it
+// expires. The code is two random parts: a selector that finds it, kept
+// as it is, and a secret, of which the store keeps only a hash and which
+// it compares in constant time. The code itself is never stored.
+type RegistrationCode struct {
+	Domain, Name string // the account
+	Package      string // the package whose verifier it admits
+	Selector     []byte // finds the code; at most 64 bytes
+	Hash         []byte // SHA-256 of the secret part; at most 64 bytes
+	Expires      time.Time
+}
+
 // Store is an account store. Implementations are safe for concurrent use,
 // also by several processes (SQLite) or hosts (PostgreSQL) sharing the
 // same database.
@@ -231,6 +266,10 @@ type Store interface {
 	// SetVerifiers replaces all verifiers of an account (a password
 	// change) and clears its lockout state.
 	SetVerifiers(ctx context.Context, domain, name string, verifiers map[string][]byte) error
+	// SetVerifier stores one package's verifier of an account (a
+	// registration with that package), replacing that package's and
+	// keeping the others, and clears the account's lockout state.
+	SetVerifier(ctx context.Context, domain, name, pkg string, verifier []byte) error
 	// SetGroups replaces the groups of an account.
 	SetGroups(ctx context.Context, domain, name string, groups []string) error
 	// SetDisabled enables or disables an account.
@@ -247,6 +286,30 @@ type Store interface {
 	Logon(ctx context.Context, a LogonAttempt) (LogonOutcome, error)
 	// Unlock clears an account's lockout state.
 	Unlock(ctx context.Context, domain, name string) error
+
+	// Secret returns the long-term secret a package keeps under name
+	// (see "Package secrets" above), or ErrNotFound.
+	Secret(ctx context.Context, pkg, name string) ([]byte, error)
+	// CreateSecret stores a package's secret under name if it has none
+	// by that name, and returns ErrExists otherwise.
+	CreateSecret(ctx context.Context, pkg, name string, secret []byte) error
+
+	// AddRegistrationCode stores a registration code for an existing
+	// account (ErrNotFound otherwise), replacing any code of the same
+	// account and package, and removes the codes expired at now (zero
+	// means the store's clock).
+	AddRegistrationCode(ctx context.Context, c *RegistrationCode, now time.Time) error
+	// CheckRegistrationCode reports whether c (the account and package
+	// named, the selector and the hash of the secret presented) admits a
+	// registration at now: nil, or an error wrapping ErrInvalidCode. It
+	// changes nothing.
+	CheckRegistrationCode(ctx context.Context, c *RegistrationCode, now time.Time) error
+	// RedeemRegistrationCode does what CheckRegistrationCode checks and,
+	// in the same transaction if the code admits it, removes the code and
+	// stores verifier as c.Package's verifier of the account, as
+	// SetVerifier does: a code is used once, however many redeem it at
+	// once.
+	RedeemRegistrationCode(ctx context.Context, c *RegistrationCode, verifier []byte, now time.Time) error
 	// Close releases the store.
 	Close() error
 }

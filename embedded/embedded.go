@@ -78,7 +78,8 @@ func Config(ctx context.Context, store string, opts *accounts.Options) (*engine.
 
 // Open starts an LSA engine with cfg and returns a connection to it as
 // the current process. Closing the connection stops the engine and closes
-// cfg.Accounts. The connection implements [lsa.Admin] and [lsa.Monitor].
+// cfg.Accounts. The connection implements [lsa.Admin], [lsa.Monitor] and
+// [lsa.Registration].
 func Open(cfg *engine.Config) (lsa.Conn, error) {
 	if cfg == nil {
 		cfg = &engine.Config{}
@@ -91,7 +92,7 @@ func Open(cfg *engine.Config) (lsa.Conn, error) {
 		return nil, err
 	}
 	c := e.Connect(engine.CurrentProcess())
-	return &conn{Conn: c, Admin: c.(lsa.Admin), Monitor: c.(lsa.Monitor), e: e, store: cfg.Accounts}, nil
+	return &conn{Conn: c, Admin: c.(lsa.Admin), Monitor: c.(lsa.Monitor), Registration: c.(lsa.Registration), e: e, store: cfg.Accounts}, nil
 }
 
 // NewProvider starts an LSA engine with cfg and returns a provider
@@ -111,6 +112,7 @@ type conn struct {
 	lsa.Conn
 	lsa.Admin
 	lsa.Monitor
+	lsa.Registration
 	e     *engine.Engine
 	store accounts.Store
 }

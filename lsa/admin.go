@@ -22,16 +22,32 @@ type Admin interface {
 	ListAccounts(ctx context.Context) ([]AccountInfo, error)
 	// UnlockAccount clears an account's lockout.
 	UnlockAccount(ctx context.Context, domain, user string) error
+	// CreateRegistrationCode makes a one-time code that lets whoever
+	// holds it register an existing account with a package whose
+	// verifier the client makes (Registration), so that the
+	// administrator never learns the password. A new code replaces the
+	// account's previous one for the package.
+	CreateRegistrationCode(ctx context.Context, req *RegistrationCodeRequest) (*RegistrationCodeReply, error)
 }
 
 // AccountRequest names an account and its new password; Groups and
 // Disabled apply to AddAccount.
+//
+// The LSA makes the verifiers from the password: with Packages empty,
+// every enabled package that can (packages whose verifier only the client
+// makes, such as OPAQUE, are left out: they register through
+// Registration); otherwise those named, each of which must be able to.
+// AddAccount without a password creates an account without verifiers,
+// for a registration to give it one. SetPassword replaces every verifier
+// of the account with those made from the new password: a verifier of
+// another package, which still accepts the old password, is removed.
 type AccountRequest struct {
 	Domain   string
 	User     string
 	Password []byte
 	Groups   []string
 	Disabled bool
+	Packages []string
 }
 
 // AccountInfo describes an account without its verifiers.

@@ -41,4 +41,5 @@ type Stats struct {
 	Contexts      int
 	Exports       int
 	LogonSessions int
+	Registrations int // registrations begun and not finished (lsa.Registration)
 }

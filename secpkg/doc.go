@@ -62,14 +62,17 @@
 // contexts that are not mapped), [SessionKeyQuerier], [CallPackager]
 // (callbacks from the user-mode half), [ContextMapper], [MechListMICer]
 // (the SPNEGO mechListMIC, for Negotiate), [VerifierMaker] (verifiers
-// for the account store), [LogonTerminator] (SpLogonTerminated) and
+// for the account store), [Registrar] (verifiers the client makes, for
+// aPAKEs such as OPAQUE), [LogonTerminator] (SpLogonTerminated) and
 // [CredentialLister] (what a logon session holds, as klist shows it). A
 // user-mode context may implement [AuthTokenCompleter].
 //
 // The LSA's support functions may likewise implement optional ones:
 // [NetworkLogonCreator] (the logon session of an accepted client, which
-// holds the credentials it delegated) and [CallerFileReader] (a file read
-// with the caller's rights).
+// holds the credentials it delegated), [CallerFileReader] (a file read
+// with the caller's rights), [SecretStore] (the package's long-term
+// secrets) and [AccountKeyer] (the LSA's rule for account names). A
+// package finds them by asserting its LSAFunctions to them.
 //
 // # Serializable by design
 //

@@ -163,7 +163,7 @@ type ContextAttributes struct {
 // Optional capabilities are further interfaces the value may implement:
 // [LogonUserer], [ControlTokenApplier], [LSAMessageProtector],
 // [SessionKeyQuerier], [CallPackager], [ContextMapper], [MechListMICer],
-// [VerifierMaker], [LogonTerminator] and [CredentialLister].
+// [VerifierMaker], [Registrar], [LogonTerminator] and [CredentialLister].
 type LSAPackage interface {
 	// Initialize is SpInitialize: the package's ID, the machine, and the
 	// LSA support functions the package keeps for later calls.
@@ -325,8 +325,10 @@ type MechListMICer interface {
 // VerifierMaker is implemented by packages that authenticate against the
 // account store. When an account is added or its password changes, the
 // LSA asks every enabled VerifierMaker for the verifier it will later
-// check (an NT hash, a SCRAM key pair, an OPAQUE record). The store keeps
-// these bytes per package and never the password.
+// check (an NT hash, a SCRAM key pair). The store keeps these bytes per
+// package and never the password. A package whose verifier only the
+// client can make (OPAQUE, see [Registrar]) answers
+// StatusUnsupportedFunction, and the LSA goes on without it.
 type VerifierMaker interface {
 	MakeVerifier(ctx context.Context, user, domain string, password []byte) ([]byte, error)
 }

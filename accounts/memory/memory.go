@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/accounts/internal/rules"
@@ -46,12 +47,27 @@ type memoryStore struct {
 	// decoys are the lockout states of the decoy rows, which attempts
 	// on names that are no account's write, as in the SQL stores.
 	decoys [rules.DecoyBuckets]accounts.LockoutState
+	// secrets are the package secrets; codes the registration codes by
+	// selector, each bound to its account's value (a deleted account's
+	// codes die with it, as the SQL stores' cascade does).
+	secrets map[secretKey][]byte
+	codes   map[string]*memCode
+}
+
+type secretKey struct{ pkg, name string }
+
+type memCode struct {
+	account *accounts.Account
+	pkg     string
+	hash    []byte
+	expires time.Time
 }
 
 type memKey struct{ domain, name string }
 
 func newMemory(cfg *rules.Config) *memoryStore {
-	return &memoryStore{cfg: cfg, accounts: make(map[memKey]*accounts.Account)}
+	return &memoryStore{cfg: cfg, accounts: make(map[memKey]*accounts.Account),
+		secrets: make(map[secretKey][]byte), codes: make(map[string]*memCode)}
 }
 
 var errClosed = errors.New("accounts: store is closed")
@@ -155,10 +171,16 @@ func (m *memoryStore) SetDisabled(ctx context.Context, domain, name string, disa
 func (m *memoryStore) Delete(ctx context.Context, domain, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, err := m.get(ctx, domain, name); err != nil {
+	a, err := m.get(ctx, domain, name)
+	if err != nil {
 		return err
 	}
 	delete(m.accounts, keyOf(domain, name))
+	for sel, x := range m.codes {
+		if x.account == a {
+			delete(m.codes, sel)
+		}
+	}
 	return nil
 }
 
@@ -236,5 +258,153 @@ func (m *memoryStore) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.accounts = nil
+	for _, v := range m.secrets {
+		clear(v)
+	}
+	m.secrets, m.codes = nil, nil
+	return nil
+}
+
+func (m *memoryStore) SetVerifier(ctx context.Context, domain, name, pkg string, verifier []byte) error {
+	if err := rules.CheckVerifier(pkg, verifier); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, err := m.get(ctx, domain, name)
+	if err != nil {
+		return err
+	}
+	m.putVerifier(a, pkg, verifier)
+	return nil
+}
+
+// putVerifier stores one package's verifier, keeping the others, and
+// clears the lockout state. m.mu is held.
+func (m *memoryStore) putVerifier(a *accounts.Account, pkg string, verifier []byte) {
+	if a.Verifiers == nil {
+		a.Verifiers = make(map[string][]byte)
+	}
+	clear(a.Verifiers[pkg])
+	a.Verifiers[pkg] = slices.Clone(verifier)
+	a.Lockout = accounts.LockoutState{}
+	a.Updated = m.cfg.Stamp()
+}
+
+// open fails on a done context or a closed store. m.mu is held.
+func (m *memoryStore) open(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m.closed {
+		return errClosed
+	}
+	return nil
+}
+
+func (m *memoryStore) Secret(ctx context.Context, pkg, name string) ([]byte, error) {
+	if err := rules.CheckSecret(pkg, name, nil); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.open(ctx); err != nil {
+		return nil, err
+	}
+	b, ok := m.secrets[secretKey{pkg, name}]
+	if !ok {
+		return nil, accounts.ErrNotFound
+	}
+	return slices.Clone(b), nil
+}
+
+func (m *memoryStore) CreateSecret(ctx context.Context, pkg, name string, secret []byte) error {
+	if err := rules.CheckSecret(pkg, name, secret); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	k := secretKey{pkg, name}
+	if _, ok := m.secrets[k]; ok {
+		return accounts.ErrExists
+	}
+	m.secrets[k] = slices.Clone(secret)
+	return nil
+}
+
+func (m *memoryStore) AddRegistrationCode(ctx context.Context, c *accounts.RegistrationCode, at time.Time) error {
+	if err := rules.CheckCode(c); err != nil {
+		return err
+	}
+	now := m.cfg.LogonTime(at)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, err := m.get(ctx, c.Domain, c.Name)
+	if err != nil {
+		return err
+	}
+	for sel, x := range m.codes {
+		if !now.Before(x.expires) || (x.account == a && x.pkg == c.Package) {
+			delete(m.codes, sel)
+		}
+	}
+	if _, taken := m.codes[string(c.Selector)]; taken {
+		return fmt.Errorf("accounts: a registration code with this selector: %w", accounts.ErrExists)
+	}
+	a.Updated = m.cfg.Stamp()
+	m.codes[string(c.Selector)] = &memCode{account: a, pkg: c.Package, hash: slices.Clone(c.Hash), expires: rules.NormTime(c.Expires)}
+	return nil
+}
+
+// matchCode decides c against the stored code. m.mu is held.
+func (m *memoryStore) matchCode(c *accounts.RegistrationCode, now time.Time) (*memCode, error) {
+	x := m.codes[string(c.Selector)]
+	var sc *rules.StoredCode
+	if x != nil && m.accounts[keyOf(x.account.Domain, x.account.Name)] == x.account {
+		sc = &rules.StoredCode{DomainKey: rules.FoldKey(x.account.Domain), NameKey: rules.FoldKey(x.account.Name),
+			Package: x.pkg, Hash: x.hash, Expires: x.expires}
+	}
+	if err := rules.MatchCode(sc, c, now); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func (m *memoryStore) CheckRegistrationCode(ctx context.Context, c *accounts.RegistrationCode, now time.Time) error {
+	if err := rules.CheckCode(c); err != nil {
+		return fmt.Errorf("%w: %v", accounts.ErrInvalidCode, err)
+	}
+	at := m.cfg.LogonTime(now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	_, err := m.matchCode(c, at)
+	return err
+}
+
+func (m *memoryStore) RedeemRegistrationCode(ctx context.Context, c *accounts.RegistrationCode, verifier []byte, now time.Time) error {
+	if err := rules.CheckCode(c); err != nil {
+		return fmt.Errorf("%w: %v", accounts.ErrInvalidCode, err)
+	}
+	if err := rules.CheckVerifier(c.Package, verifier); err != nil {
+		return err
+	}
+	at := m.cfg.LogonTime(now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	x, err := m.matchCode(c, at)
+	if err != nil {
+		return err
+	}
+	delete(m.codes, string(c.Selector))
+	m.putVerifier(x.account, c.Package, verifier)
 	return nil
 }

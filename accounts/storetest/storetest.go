@@ -203,6 +203,11 @@ func Run(t *testing.T, open Opener) {
 		{"LockoutRace", testLockoutRace},
 		{"DecidedUnderLock", testDecidedUnderLock},
 		{"CreateRace", testCreateRace},
+		{"SetVerifier", testSetVerifier},
+		{"Secrets", testSecrets},
+		{"SecretRace", testSecretRace},
+		{"RegistrationCodes", testRegistrationCodes},
+		{"RegistrationCodeRace", testRegistrationCodeRace},
 		{"Redaction", testRedaction},
 		{"Canceled", testCanceled},
 		{"Closed", testClosed},
@@ -1205,5 +1210,15 @@ func RunShared(t *testing.T, open SharedOpener) {
 	t.Run("CreateRace", func(t *testing.T) {
 		a, b := setup(t)
 		createRace(t, []accounts.Store{a, b})
+	})
+	// Hosts sharing one database share the package secrets (records
+	// depend on the OPAQUE server setup) and each code is used once.
+	t.Run("SecretRace", func(t *testing.T) {
+		a, b := setup(t)
+		secretRace(t, []accounts.Store{a, b})
+	})
+	t.Run("RegistrationCodeRace", func(t *testing.T) {
+		a, b := setup(t)
+		codeRace(t, []accounts.Store{a, b})
 	})
 }

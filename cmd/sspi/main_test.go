@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,6 +132,18 @@ func TestScripts(t *testing.T) {
 				if got != want {
 					ts.Fatalf("%s exited with status %d, want %d", strings.Join(args[1:], " "), got, want)
 				}
+			},
+			// setre VAR REGEXP sets VAR to the first group REGEXP
+			// matches in the last command's standard output.
+			"setre": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: setre VAR REGEXP")
+				}
+				m := regexp.MustCompile(args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+				if len(m) < 2 {
+					ts.Fatalf("setre: %q matches nothing in stdout", args[1])
+				}
+				ts.Setenv(args[0], m[1])
 			},
 			// policy FILE writes an lsad policy that makes this uid an
 			// administrator.

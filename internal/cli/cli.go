@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -28,6 +29,12 @@ import (
 // advice).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return e.run(args)
+}
+
+// run runs the command line args in e and returns the exit status (Main).
+func (e *env) run(args []string) int {
+	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -161,6 +168,10 @@ type env struct {
 
 	closers []func() error
 	outMu   sync.Mutex // serializes event lines of concurrent connections
+
+	// connHook, set by tests only, wraps every connection to the LSA
+	// (to record what crosses the seam).
+	connHook func(lsa.Conn) lsa.Conn
 }
 
 func (e *env) closeAll() {

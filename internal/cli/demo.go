@@ -31,6 +31,19 @@ type demoLeg struct {
 	Direction string `json:"direction"`
 	Bytes     int    `json:"bytes"`
 	Status    string `json:"status"`
+	// Proves is what the leg's token proves, for packages whose legs
+	// the demo explains.
+	Proves string `json:"proves,omitempty"`
+}
+
+// legMeaning says, for the packages the demo explains, what each token
+// of a handshake carries and proves, in the order they are sent.
+var legMeaning = map[string][]string{
+	"opaque": {
+		"KE1: the client's password, blinded (an OPRF request), and its key share; it reveals nothing of the password",
+		"KE2: the OPRF answer and the account's masked envelope, with the server's MAC; the client stretches (Argon2id) and opens the envelope: only a server holding this account's record could answer so (the server is authenticated)",
+		"KE3: the client's MAC over the whole exchange: it knew the password (the client is authenticated); both now share the session key",
+	},
 }
 
 type demoPackage struct {
@@ -98,6 +111,19 @@ func (e *env) demo(ctx context.Context) error {
 		return fmt.Errorf("adding the demo account: %w", err)
 	}
 	say("account %s\\%s added; the store keeps each package's verifier, not the password\n", params.DomainName, user)
+	// Packages whose verifier the client makes (OPAQUE) register through
+	// the LSA's registration call: the client's side here, the LSA never
+	// given the password.
+	admin := eng.Connect(engine.CurrentProcess())
+	defer admin.Close()
+	for _, pi := range eng.Packages() {
+		if _, name, ok := clientRegistrar(pi.Name); ok {
+			if err := register(ctx, admin, name, params.DomainName, user, password, "", ""); err != nil {
+				return fmt.Errorf("registering the demo account with %s: %w", name, err)
+			}
+			say("account %s\\%s registered with %s: the LSA saw a blinded request and the record, never the password\n", params.DomainName, user, name)
+		}
+	}
 
 	pkgs, err := p.Packages(ctx)
 	if err != nil {
@@ -141,6 +167,8 @@ func (e *env) demoPackage(ctx context.Context, p *sspi.Provider, pkg string, par
 	defer cancel()
 	target := "HOST/" + params.DNSMachineName
 	var mu sync.Mutex
+	meaning := legMeaning[strings.ToLower(pkg)]
+	sent := 0
 	onLeg := func(l sspinet.Leg) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -148,11 +176,19 @@ func (e *env) demoPackage(ctx context.Context, p *sspi.Provider, pkg string, par
 		if l.Client {
 			dir = "client -> server"
 		}
+		leg := demoLeg{Direction: dir, Bytes: n, Status: l.Status.String()}
 		if l.Out == 0 {
-			dir, n = strings.SplitN(dir, " ", 2)[0]+" (done)", 0
+			leg.Direction, leg.Bytes = strings.SplitN(dir, " ", 2)[0]+" (done)", 0
+		} else if sent++; sent <= len(meaning) {
+			leg.Proves = meaning[sent-1]
 		}
-		r.Legs = append(r.Legs, demoLeg{Direction: dir, Bytes: n, Status: l.Status.String()})
-		say("  %-18s %5d bytes  %s\n", dir, n, l.Status.String())
+		r.Legs = append(r.Legs, leg)
+		say("  %-18s %5d bytes  %s\n", leg.Direction, leg.Bytes, leg.Status)
+		if leg.Proves != "" {
+			for _, line := range wrap(leg.Proves, 56) {
+				say("  %18s %s\n", "", line)
+			}
+		}
 	}
 	scfg := &sspinet.Config{Provider: p, Package: pkg, Principal: target, OnLeg: onLeg}
 	ccfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, Identity: id, OnLeg: onLeg}
@@ -217,4 +253,24 @@ func (e *env) demoPackage(ctx context.Context, p *sspi.Provider, pkg string, par
 	say("  sealed message: client -> server %q\n", r.ToServer)
 	say("  sealed message: server -> client %q\n", r.ToClient)
 	return nil
+}
+
+// wrap breaks text into lines of at most width bytes, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -79,9 +79,14 @@ func newAccountJSON(a lsa.AccountInfo, now time.Time) accountJSON {
 
 // accountDoneJSON says what an account command did.
 type accountDoneJSON struct {
-	Action string `json:"action"` // added, password_set, deleted, unlocked
+	Action string `json:"action"` // added, password_set, registered, code_created, deleted, unlocked
 	Domain string `json:"domain,omitempty"`
 	User   string `json:"user"`
+	// Packages are those the command made verifiers for, when it was
+	// told (--package) or registered one.
+	Packages []string `json:"packages,omitempty"`
+	// RegistrationCodes are the one-time codes of add --code.
+	RegistrationCodes []codeJSON `json:"registration_codes,omitempty"`
 }
 
 // sessionJSON is a logon session (no secrets).

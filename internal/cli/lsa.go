@@ -58,8 +58,17 @@ func (e *env) conn(ctx context.Context) (lsa.Conn, error) {
 		}
 		return nil, err
 	}
+	c = e.wrap(c)
 	e.closers = append(e.closers, c.Close)
 	return c, nil
+}
+
+// wrap applies the test hook env.connHook, if set.
+func (e *env) wrap(c lsa.Conn) lsa.Conn {
+	if e.connHook != nil {
+		return e.connHook(c)
+	}
+	return c
 }
 
 // provider returns a provider over conn.
@@ -74,12 +83,18 @@ func (e *env) provider(ctx context.Context) (*sspi.Provider, error) {
 // admin returns account administration: lsad's if configured, else the
 // store's through an engine in this process.
 func (e *env) admin(ctx context.Context) (lsa.Admin, error) {
-	if c := e.storeChoice(); e.lsaSocket() == "" && c.usedStore() == "" {
-		return nil, e.noStore(c)
-	}
-	c, err := e.conn(ctx)
+	c, err := e.adminConn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return c.(lsa.Admin), nil
+}
+
+// adminConn is the connection admin administers through, which also
+// registers accounts (lsa.Registration).
+func (e *env) adminConn(ctx context.Context) (lsa.Conn, error) {
+	if c := e.storeChoice(); e.lsaSocket() == "" && c.usedStore() == "" {
+		return nil, e.noStore(c)
+	}
+	return e.conn(ctx)
 }

@@ -91,9 +91,9 @@ func (e *env) noStore(c storeChoice) error {
 // its directory (0700) too; a store named by --store or SSPI_STORE is
 // created only in a directory that exists. When a store is created, the
 // command says where on standard error.
-func (e *env) adminCreating(ctx context.Context) (lsa.Admin, error) {
+func (e *env) adminCreating(ctx context.Context) (lsa.Conn, error) {
 	if e.lsaSocket() != "" {
-		return e.admin(ctx)
+		return e.adminConn(ctx)
 	}
 	c := e.storeChoice()
 	if c.dsn == "" {
@@ -114,11 +114,12 @@ func (e *env) adminCreating(ctx context.Context) (lsa.Admin, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn = e.wrap(conn)
 	e.closers = append(e.closers, conn.Close)
 	if created {
 		fmt.Fprintf(e.stderr, "sspi: created the account store %s\n", displayDSN(c.dsn))
 	}
-	return conn.(lsa.Admin), nil
+	return conn, nil
 }
 
 // createdHandler notes the store's report that it created a new store.

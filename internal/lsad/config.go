@@ -62,6 +62,7 @@ type Config struct {
 	Limits  LimitsConfig  `toml:"limits"`
 	Lockout LockoutConfig `toml:"lockout"`
 	NTLM    NTLMConfig    `toml:"ntlm"`
+	OPAQUE  OPAQUEConfig  `toml:"opaque"`
 	// Negotiate configures the Negotiate package: the packages it may
 	// choose, in order of preference.
 	Negotiate NegotiateConfig `toml:"negotiate"`
@@ -189,6 +190,24 @@ type NTLMConfig struct {
 	InsecureAllowLM     bool     `toml:"insecure_allow_lm"`
 }
 
+// OPAQUEConfig configures the OPAQUE package (opaque.PackageConfig);
+// empty keys keep the package's defaults. It takes effect at the next
+// start. The package's server setup lives in the account store (every
+// lsad sharing the store shares it; doc/opaque.md).
+type OPAQUEConfig struct {
+	// KSF is what new registrations are asked to use: "default"
+	// (Argon2id m = 64 MiB, t = 3, p = 4), "recommended" (m = 2 GiB,
+	// t = 1, p = 4; needs max_ksf_memory_kib = 2097152) or
+	// "Argon2id(m=KiB,t=passes,p=lanes)". Existing records keep theirs.
+	KSF string `toml:"ksf"`
+	// MaxKSFMemoryKiB is the most memory, in KiB, one stretch may take
+	// here, as a client's (logins with explicit credentials or a logon
+	// session) and as what a registration may choose; 0 means 256 MiB.
+	MaxKSFMemoryKiB uint32 `toml:"max_ksf_memory_kib"`
+	// MaxConcurrentKSF bounds the stretches lsad runs at once; 0 means 2.
+	MaxConcurrentKSF int `toml:"max_concurrent_ksf"`
+}
+
 // Duration is a time.Duration written as "90s", "15m".
 type Duration struct{ time.Duration }
 
@@ -226,6 +245,9 @@ func LoadConfig(file string) (*Config, error) {
 		return nil, fmt.Errorf("lsad: config %s: unknown key %q", file, und[0].String())
 	}
 	if _, err := cfg.NTLM.ntlmPackage(); err != nil {
+		return nil, err
+	}
+	if _, err := cfg.OPAQUE.opaquePackage(); err != nil {
 		return nil, err
 	}
 	if _, err := cfg.Negotiate.negotiatePackage(); err != nil {
@@ -347,6 +369,12 @@ func (c *Config) engineConfig() (*engine.Config, error) {
 	}
 	if krb != nil {
 		ec.Configured["Kerberos"] = krb
+	}
+	if pkg, err = c.OPAQUE.opaquePackage(); err != nil {
+		return nil, err
+	}
+	if pkg != nil {
+		ec.Configured["OPAQUE"] = pkg
 	}
 	switch {
 	case ec.PasswordChecksPerSecond < 0:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/lsa"
+	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
 
 // pgSchema makes a new schema on the test server for one test, dropped
@@ -161,4 +162,45 @@ func account(t *testing.T, d *daemon, user string) lsa.AccountInfo {
 	}
 	t.Fatalf("%s does not list %s", d.name, user)
 	return lsa.AccountInfo{}
+}
+
+// TestE2EPostgresOPAQUE: two lsad instances on one PostgreSQL database
+// share the OPAQUE server setup, which lives in the store: an account
+// registered through one (sspi account add --package OPAQUE) logs in
+// through the other, whose acceptor must answer with the setup the
+// record was made under.
+func TestE2EPostgresOPAQUE(t *testing.T) {
+	dsn := pgSchema(t)
+	a := startDaemon(t, "pg-opaque-a", daemonOpts{store: dsn, sections: opaqueSection})
+	b := startDaemon(t, "pg-opaque-b", daemonOpts{store: dsn, sections: opaqueSection})
+	const pw = "carol-OPAQUE-Passw0rd"
+	noteSecret("password of carol", []byte(pw))
+	if out, errOut, code := a.sspiCmd(t, os.Getuid(), pw+"\n", "account", "add", "carol", "--domain", domain, "--package", "OPAQUE", "--password-stdin"); code != 0 {
+		t.Fatalf("account add through host a: exit %d\n%s%s", code, out, errOut)
+	}
+	ctx := context.Background()
+	p := b.provider(t)
+	login := func(password string) error {
+		cc, err := p.AcquireCredentials(ctx, "OPAQUE", sspi.CredentialOutbound, &sspi.CredentialsOptions{
+			Identity: &sspi.AuthIdentity{User: "carol", Domain: domain, Password: []byte(password)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Free()
+		sc, err := p.AcquireCredentials(ctx, "OPAQUE", sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sc.Free()
+		c, s := sspi.NewClientContext(cc, &sspi.ClientConfig{Target: target, Flags: e2eFlags}), sspi.NewServerContext(sc, nil)
+		defer c.Delete()
+		defer s.Delete()
+		return secpkgtest.Handshake(ctx, c, s)
+	}
+	if err := login(pw); err != nil {
+		t.Fatalf("carol, registered through host a, through host b: %v", err)
+	}
+	if err := login("not " + pw); !errors.Is(err, sspi.StatusLogonDenied) {
+		t.Fatalf("a wrong password through host b: %v", err)
+	}
 }

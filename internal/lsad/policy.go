@@ -155,6 +155,8 @@ func (p *Policy) Authorize(ci secpkg.CallInfo, a engine.Access) error {
 		}
 		return nil
 	}
+	// A registration a code admits (the code is checked by the LSA):
+	// the caller's packages decide.
 	if !matchAny(r.Packages, a.Package, true) {
 		return deny("may not use %s", a.Package)
 	}

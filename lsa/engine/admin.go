@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/opensspi/sspi/lsa"
 
@@ -31,10 +33,19 @@ func (c *conn) AddAccount(ctx context.Context, req *lsa.AccountRequest) error {
 	if err != nil {
 		return err
 	}
-	v, err := c.e.verifiers(ctx, req)
-	if err != nil {
-		return err
+	var v map[string][]byte
+	switch {
+	case len(req.Password) > 0:
+		if v, err = c.e.verifiers(ctx, req); err != nil {
+			return err
+		}
+	case len(req.Packages) > 0:
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: verifiers for %s need a password", strings.Join(req.Packages, ", "))
+	case req.User == "":
+		return secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: an account needs a name")
 	}
+	// Without a password the account has no verifier until a
+	// registration gives it one (lsa.Registration).
 	domain := c.e.accountDomain(req.Domain)
 	err = store.Create(ctx, &accounts.Account{Domain: domain, Name: req.User, Groups: req.Groups, Disabled: req.Disabled, Verifiers: v})
 	if errors.Is(err, accounts.ErrExists) {
@@ -111,6 +122,7 @@ func (c *conn) ListAccounts(ctx context.Context) ([]lsa.AccountInfo, error) {
 			for pkg := range full.Verifiers {
 				info.Packages = append(info.Packages, pkg)
 			}
+			slices.Sort(info.Packages)
 			for _, v := range full.Verifiers {
 				clear(v)
 			}
@@ -136,30 +148,54 @@ func (e *Engine) accountDomain(domain string) string {
 	return domain
 }
 
-// verifiers asks every enabled VerifierMaker for its verifier of req's
-// password.
+// verifiers makes the verifiers of req's password: every loaded
+// VerifierMaker's but those that answer StatusUnsupportedFunction (the
+// client makes theirs: Registration), or, with req.Packages, those named,
+// which must all make one.
 func (e *Engine) verifiers(ctx context.Context, req *lsa.AccountRequest) (map[string][]byte, error) {
 	if req.User == "" || len(req.Password) == 0 {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: an account needs a name and a password")
 	}
 	domain := e.accountDomain(req.Domain)
+	var pkgs []*loadedPackage
+	if len(req.Packages) > 0 {
+		for _, name := range req.Packages {
+			p, err := e.pkg(name)
+			if err != nil {
+				return nil, err
+			}
+			pkgs = append(pkgs, p)
+		}
+	} else {
+		// Every loaded package, a disabled one too: it may be enabled
+		// again (a reload), and then finds its verifier.
+		e.pkgMu.RLock()
+		pkgs = append(pkgs, e.packages...)
+		e.pkgMu.RUnlock()
+	}
 	v := make(map[string][]byte)
-	e.pkgMu.RLock()
-	pkgs := append([]*loadedPackage(nil), e.packages...)
-	e.pkgMu.RUnlock()
 	for _, p := range pkgs {
 		vm, ok := p.lsa.(secpkg.VerifierMaker)
 		if !ok {
+			if len(req.Packages) > 0 {
+				return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s keeps no verifiers in the account store", p.name)
+			}
 			continue
 		}
 		b, err := vm.MakeVerifier(ctx, req.User, domain, req.Password)
+		if errors.Is(err, secpkg.StatusUnsupportedFunction) && len(req.Packages) == 0 {
+			continue // the client makes this package's verifier
+		}
 		if err != nil {
+			if _, ok := p.lsa.(secpkg.Registrar); ok && errors.Is(err, secpkg.StatusUnsupportedFunction) {
+				return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: %s makes no verifier from a password given to the LSA: the client registers it (sspi account register)", p.name)
+			}
 			return nil, fmt.Errorf("lsa: %s verifier: %w", p.name, err)
 		}
 		v[p.name] = b
 	}
 	if len(v) == 0 {
-		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: no enabled package authenticates against accounts")
+		return nil, secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsa: no enabled package makes a verifier from a password")
 	}
 	return v, nil
 }

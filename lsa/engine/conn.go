@@ -24,6 +24,7 @@ type conn struct {
 	closed   bool
 	creds    map[lsa.SecHandle]*credEntry
 	contexts map[lsa.SecHandle]*contextEntry
+	regs     map[lsa.SecHandle]*registration // lsa.Registration; nil until the first
 }
 
 func newConn(e *Engine, caller secpkg.CallInfo) *conn {
@@ -150,9 +151,10 @@ func (c *conn) Close() error {
 		return nil
 	}
 	c.closed = true
-	creds, contexts := c.creds, c.contexts
-	c.creds, c.contexts = nil, nil
+	creds, contexts, regs := c.creds, c.contexts, c.regs
+	c.creds, c.contexts, c.regs = nil, nil, nil
 	c.mu.Unlock()
+	c.dropRegistrations(regs)
 	e := c.e
 	e.mu.Lock()
 	delete(e.conns, c)

@@ -496,6 +496,7 @@ func (e *Engine) Stats() lsa.Stats {
 		nc, nx := c.count()
 		st.Credentials += nc
 		st.Contexts += nx
+		st.Registrations += c.registrations()
 	}
 	e.exportsMu.Lock()
 	st.Exports = len(e.exports)
@@ -580,6 +581,7 @@ func (e *Engine) sweep(ctx context.Context) {
 		for _, x := range c.contextList() {
 			x.expire(ctx, e, now)
 		}
+		c.sweepRegistrations(now)
 	}
 	var stale []*pendingExport
 	e.exportsMu.Lock()

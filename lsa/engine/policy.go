@@ -30,6 +30,11 @@ const (
 	AccessAcquireCredentials AccessKind = iota + 1
 	AccessLogonUser
 	AccessAdminister // account administration
+	// AccessRegister is a registration that a one-time registration code
+	// admits (lsa.Registration); Package and Principal name the package
+	// and the account. A registration without a code needs
+	// AccessAdminister.
+	AccessRegister
 )
 
 // String names the kind.
@@ -41,6 +46,8 @@ func (k AccessKind) String() string {
 		return "logon-user"
 	case AccessAdminister:
 		return "administer"
+	case AccessRegister:
+		return "register"
 	}
 	return "unknown"
 }

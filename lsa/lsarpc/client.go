@@ -512,7 +512,7 @@ func (c *Client) Logoff(ctx context.Context, id secpkg.LogonID) error {
 }
 
 func toAccountRequest(r *lsa.AccountRequest) *accountRequest {
-	return &accountRequest{Domain: r.Domain, User: r.User, Password: r.Password, Groups: r.Groups, Disabled: r.Disabled}
+	return &accountRequest{Domain: r.Domain, User: r.User, Password: r.Password, Groups: r.Groups, Disabled: r.Disabled, Packages: r.Packages}
 }
 
 // AddAccount is lsa.Admin.AddAccount over the socket.
@@ -557,8 +557,35 @@ func (c *Client) Stats(ctx context.Context, req *lsa.StatsRequest) (*lsa.StatsRe
 	return out.reply(), nil
 }
 
+// CreateRegistrationCode is lsa.Admin.CreateRegistrationCode over the
+// socket.
+func (c *Client) CreateRegistrationCode(ctx context.Context, req *lsa.RegistrationCodeRequest) (*lsa.RegistrationCodeReply, error) {
+	var out registrationCodeReply
+	if err := c.call(ctx, opCreateRegistrationCode, toRegistrationCodeRequest(req), &out); err != nil {
+		return nil, err
+	}
+	return out.reply(), nil
+}
+
+// BeginRegistration is lsa.Registration.BeginRegistration over the
+// socket.
+func (c *Client) BeginRegistration(ctx context.Context, req *lsa.BeginRegistrationRequest) (*lsa.BeginRegistrationReply, error) {
+	var out beginRegistrationReply
+	if err := c.call(ctx, opBeginRegistration, toBeginRegistrationRequest(req), &out); err != nil {
+		return nil, err
+	}
+	return out.reply(), nil
+}
+
+// FinishRegistration is lsa.Registration.FinishRegistration over the
+// socket.
+func (c *Client) FinishRegistration(ctx context.Context, req *lsa.FinishRegistrationRequest) error {
+	return c.call(ctx, opFinishRegistration, toFinishRegistrationRequest(req), nil)
+}
+
 var (
-	_ lsa.Conn    = (*Client)(nil)
-	_ lsa.Admin   = (*Client)(nil)
-	_ lsa.Monitor = (*Client)(nil)
+	_ lsa.Conn         = (*Client)(nil)
+	_ lsa.Admin        = (*Client)(nil)
+	_ lsa.Monitor      = (*Client)(nil)
+	_ lsa.Registration = (*Client)(nil)
 )

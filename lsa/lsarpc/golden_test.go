@@ -73,6 +73,11 @@ func goldenCases() []goldenCase {
 		Flags: secpkg.FlagConfidentiality | secpkg.FlagIntegrity, Expiry: goldenTime.Add(10 * time.Hour), Packed: packed, Attributes: attrs}
 	msg := []secpkg.Buffer{{Type: secpkg.BufferData, Data: []byte("hello")}, {Type: secpkg.BufferToken, Data: make([]byte, 16)}}
 	ok := func(name string, id uint64) goldenCase { return goldenCase{name: name, id: id} }
+	// The shapes of OPAQUE's registration tokens (doc/opaque.md), with
+	// stand-in bytes.
+	regRequest := append([]byte{1, 0x11}, bytes.Repeat([]byte{0xa1}, 32)...)
+	regResponse := append([]byte{1, 0x12, 1, 0, 1, 0, 0, 0, 0, 0, 3, 4}, bytes.Repeat([]byte{0xb2}, 64)...)
+	regUpload := append([]byte{1, 0x13, 1, 0, 1, 0, 0, 0, 0, 0, 3, 4}, bytes.Repeat([]byte{0xc3}, 192)...)
 
 	return []goldenCase{
 		{name: "hello.request", op: opHello, body: &hello{Versions: []uint32{Version}, Client: "example-client"}, roundTrip: same[hello]()},
@@ -201,9 +206,29 @@ func goldenCases() []goldenCase {
 			body: toAccountsReply([]lsa.AccountInfo{{Domain: "EXAMPLE", User: "alice", Groups: []string{"staff"}, Packages: []string{"NTLM"},
 				Failures: 2, LockedUntil: goldenTime.Add(15 * time.Minute), Created: goldenTime, Updated: goldenTime}}),
 			roundTrip: via(func(w *accountsReply) any { return toAccountsReply(w.accounts()) })},
+		{name: "AddAccount.packages.request", id: 18, op: opAddAccount,
+			body:      toAccountRequest(&lsa.AccountRequest{Domain: "EXAMPLE", User: "bob", Password: []byte("example-password"), Packages: []string{"NTLM"}}),
+			roundTrip: via(func(w *accountRequest) any { return toAccountRequest(w.request()) })},
+		{name: "CreateRegistrationCode.request", id: 25, op: opCreateRegistrationCode,
+			body:      toRegistrationCodeRequest(&lsa.RegistrationCodeRequest{Domain: "EXAMPLE", User: "bob", Package: "OPAQUE", Lifetime: 24 * time.Hour}),
+			roundTrip: via(func(w *registrationCodeRequest) any { return toRegistrationCodeRequest(w.request()) })},
+		{name: "CreateRegistrationCode.reply", id: 25,
+			body:      toRegistrationCodeReply(&lsa.RegistrationCodeReply{Code: "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567", Expires: goldenTime.Add(24 * time.Hour)}),
+			roundTrip: via(func(w *registrationCodeReply) any { return toRegistrationCodeReply(w.reply()) })},
+		{name: "BeginRegistration.request", id: 26, op: opBeginRegistration,
+			body: toBeginRegistrationRequest(&lsa.BeginRegistrationRequest{Package: "OPAQUE", Domain: "EXAMPLE", User: "bob",
+				Token: regRequest, Code: "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567"}),
+			roundTrip: via(func(w *beginRegistrationRequest) any { return toBeginRegistrationRequest(w.request()) })},
+		{name: "BeginRegistration.reply", id: 26,
+			body:      toBeginRegistrationReply(&lsa.BeginRegistrationReply{Registration: h(6), Token: regResponse, Expiry: goldenTime.Add(2 * time.Minute)}),
+			roundTrip: via(func(w *beginRegistrationReply) any { return toBeginRegistrationReply(w.reply()) })},
+		{name: "FinishRegistration.request", id: 27, op: opFinishRegistration,
+			body:      toFinishRegistrationRequest(&lsa.FinishRegistrationRequest{Registration: h(6), Token: regUpload}),
+			roundTrip: via(func(w *finishRegistrationRequest) any { return toFinishRegistrationRequest(w.request()) })},
+		ok("FinishRegistration.reply", 27),
 		{name: "Stats.request", id: 23, op: opStats, body: &statsRequest{GC: true}, roundTrip: same[statsRequest]()},
 		{name: "Stats.reply", id: 23,
-			body: toStatsReply(&lsa.StatsReply{Engine: lsa.Stats{Conns: 3, Credentials: 4, Contexts: 5, Exports: 1, LogonSessions: 2},
+			body: toStatsReply(&lsa.StatsReply{Engine: lsa.Stats{Conns: 3, Credentials: 4, Contexts: 5, Exports: 1, LogonSessions: 2, Registrations: 1},
 				Goroutines: 40, HeapAlloc: 5 << 20, HeapObjects: 30000, Sys: 20 << 20, OpenFiles: 12, Calls: 1234}),
 			roundTrip: via(func(w *statsReply) any { return toStatsReply(w.reply()) })},
 	}

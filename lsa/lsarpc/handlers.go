@@ -2,6 +2,7 @@ package lsarpc
 
 import (
 	"context"
+	"errors"
 
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
@@ -173,6 +174,38 @@ var handlers = map[string]handler{
 		return toAccountsReply(list), nil
 	}),
 
+	opCreateRegistrationCode: op(func(ctx context.Context, c *serverConn, b *registrationCodeRequest) (any, error) {
+		var out *lsa.RegistrationCodeReply
+		err := admin(c, func(a lsa.Admin) (err error) { out, err = a.CreateRegistrationCode(ctx, b.request()); return err })
+		if err != nil {
+			return nil, err
+		}
+		return toRegistrationCodeReply(out), nil
+	}),
+	opBeginRegistration: op(func(ctx context.Context, c *serverConn, b *beginRegistrationRequest) (any, error) {
+		r, ok := c.conn.(lsa.Registration)
+		if !ok {
+			return nil, errNoRegistration
+		}
+		out, err := r.BeginRegistration(ctx, b.request())
+		if err != nil {
+			return nil, err
+		}
+		c.handles.Add(1)
+		return toBeginRegistrationReply(out), nil
+	}),
+	opFinishRegistration: op(func(ctx context.Context, c *serverConn, b *finishRegistrationRequest) (any, error) {
+		r, ok := c.conn.(lsa.Registration)
+		if !ok {
+			return nil, errNoRegistration
+		}
+		err := r.FinishRegistration(ctx, b.request())
+		if !errors.Is(err, secpkg.StatusInvalidHandle) {
+			c.handles.Add(-1) // the registration is gone, whatever the outcome
+		}
+		return nil, err
+	}),
+
 	opStats: op(func(ctx context.Context, c *serverConn, b *statsRequest) (any, error) {
 		m, ok := c.conn.(lsa.Monitor)
 		if !ok {
@@ -204,6 +237,8 @@ func (c *serverConn) dispatch(ctx context.Context, op string, body []byte) (any,
 	}
 	return f(ctx, c)
 }
+
+var errNoRegistration = secpkg.Errorf(secpkg.StatusUnsupportedFunction, "lsarpc: this LSA registers no accounts")
 
 // admin runs f on the connection's lsa.Admin face, if the LSA has one.
 func admin(c *serverConn, f func(lsa.Admin) error) error {

@@ -1,6 +1,7 @@
 package lsarpc
 
 import (
+	"math"
 	"time"
 
 	"github.com/opensspi/sspi/lsa"
@@ -483,10 +484,11 @@ type accountRequest struct {
 	Password []byte   `cbor:"password,omitzero"`
 	Groups   []string `cbor:"groups,omitzero"`
 	Disabled bool     `cbor:"disabled,omitzero"`
+	Packages []string `cbor:"packages,omitzero"`
 }
 
 func (w *accountRequest) request() *lsa.AccountRequest {
-	return &lsa.AccountRequest{Domain: w.Domain, User: w.User, Password: w.Password, Groups: w.Groups, Disabled: w.Disabled}
+	return &lsa.AccountRequest{Domain: w.Domain, User: w.User, Password: w.Password, Groups: w.Groups, Disabled: w.Disabled, Packages: w.Packages}
 }
 
 // wireAccount is an lsa.AccountInfo.
@@ -537,6 +539,7 @@ type wireEngineStats struct {
 	Contexts      int64 `cbor:"contexts,omitzero"`
 	Exports       int64 `cbor:"exports,omitzero"`
 	LogonSessions int64 `cbor:"logon_sessions,omitzero"`
+	Registrations int64 `cbor:"registrations,omitzero"`
 }
 
 // statsReply is an lsa.StatsReply.
@@ -553,7 +556,8 @@ type statsReply struct {
 func toStatsReply(r *lsa.StatsReply) *statsReply {
 	e := r.Engine
 	return &statsReply{
-		Engine:     wireEngineStats{Conns: int64(e.Conns), Credentials: int64(e.Credentials), Contexts: int64(e.Contexts), Exports: int64(e.Exports), LogonSessions: int64(e.LogonSessions)},
+		Engine: wireEngineStats{Conns: int64(e.Conns), Credentials: int64(e.Credentials), Contexts: int64(e.Contexts), Exports: int64(e.Exports),
+			LogonSessions: int64(e.LogonSessions), Registrations: int64(e.Registrations)},
 		Goroutines: int64(r.Goroutines), HeapAlloc: r.HeapAlloc, HeapObjects: r.HeapObjects, Sys: r.Sys, OpenFiles: int64(r.OpenFiles), Calls: r.Calls,
 	}
 }
@@ -561,7 +565,8 @@ func toStatsReply(r *lsa.StatsReply) *statsReply {
 func (w *statsReply) reply() *lsa.StatsReply {
 	e := w.Engine
 	return &lsa.StatsReply{
-		Engine:     lsa.Stats{Conns: int(e.Conns), Credentials: int(e.Credentials), Contexts: int(e.Contexts), Exports: int(e.Exports), LogonSessions: int(e.LogonSessions)},
+		Engine: lsa.Stats{Conns: int(e.Conns), Credentials: int(e.Credentials), Contexts: int(e.Contexts), Exports: int(e.Exports),
+			LogonSessions: int(e.LogonSessions), Registrations: int(e.Registrations)},
 		Goroutines: int(w.Goroutines), HeapAlloc: w.HeapAlloc, HeapObjects: w.HeapObjects, Sys: w.Sys, OpenFiles: int(w.OpenFiles), Calls: w.Calls,
 	}
 }
@@ -608,4 +613,88 @@ type accountBody struct {
 // logoffBody is Logoff's.
 type logoffBody struct {
 	LogonID uint64 `cbor:"logon_id,omitzero"`
+}
+
+// Registration (lsa.Registration) and registration codes.
+
+// beginRegistrationRequest is an lsa.BeginRegistrationRequest.
+type beginRegistrationRequest struct {
+	Package string `cbor:"package,omitzero"`
+	Domain  string `cbor:"domain,omitzero"`
+	User    string `cbor:"user,omitzero"`
+	Token   []byte `cbor:"token,omitzero"`
+	Code    string `cbor:"code,omitzero"`
+}
+
+func toBeginRegistrationRequest(r *lsa.BeginRegistrationRequest) *beginRegistrationRequest {
+	return &beginRegistrationRequest{Package: r.Package, Domain: r.Domain, User: r.User, Token: r.Token, Code: r.Code}
+}
+
+func (w *beginRegistrationRequest) request() *lsa.BeginRegistrationRequest {
+	return &lsa.BeginRegistrationRequest{Package: w.Package, Domain: w.Domain, User: w.User, Token: w.Token, Code: w.Code}
+}
+
+// beginRegistrationReply is an lsa.BeginRegistrationReply.
+type beginRegistrationReply struct {
+	Registration wireHandle `cbor:"registration,omitzero"`
+	Token        []byte     `cbor:"token,omitzero"`
+	Expiry       time.Time  `cbor:"expiry,omitzero"`
+}
+
+func toBeginRegistrationReply(r *lsa.BeginRegistrationReply) *beginRegistrationReply {
+	return &beginRegistrationReply{Registration: toWireHandle(r.Registration), Token: r.Token, Expiry: utc(r.Expiry)}
+}
+
+func (w *beginRegistrationReply) reply() *lsa.BeginRegistrationReply {
+	return &lsa.BeginRegistrationReply{Registration: w.Registration.handle(), Token: w.Token, Expiry: w.Expiry}
+}
+
+// finishRegistrationRequest is an lsa.FinishRegistrationRequest.
+type finishRegistrationRequest struct {
+	Registration wireHandle `cbor:"registration,omitzero"`
+	Token        []byte     `cbor:"token,omitzero"`
+}
+
+func toFinishRegistrationRequest(r *lsa.FinishRegistrationRequest) *finishRegistrationRequest {
+	return &finishRegistrationRequest{Registration: toWireHandle(r.Registration), Token: r.Token}
+}
+
+func (w *finishRegistrationRequest) request() *lsa.FinishRegistrationRequest {
+	return &lsa.FinishRegistrationRequest{Registration: w.Registration.handle(), Token: w.Token}
+}
+
+// registrationCodeRequest is an lsa.RegistrationCodeRequest; the
+// lifetime in whole seconds (0: the LSA's default).
+type registrationCodeRequest struct {
+	Domain   string `cbor:"domain,omitzero"`
+	User     string `cbor:"user,omitzero"`
+	Package  string `cbor:"package,omitzero"`
+	Lifetime uint64 `cbor:"lifetime,omitzero"`
+}
+
+func toRegistrationCodeRequest(r *lsa.RegistrationCodeRequest) *registrationCodeRequest {
+	w := &registrationCodeRequest{Domain: r.Domain, User: r.User, Package: r.Package}
+	if r.Lifetime > 0 {
+		w.Lifetime = uint64((r.Lifetime + time.Second - 1) / time.Second)
+	}
+	return w
+}
+
+func (w *registrationCodeRequest) request() *lsa.RegistrationCodeRequest {
+	life := time.Duration(min(w.Lifetime, uint64(math.MaxInt64/int64(time.Second)))) * time.Second
+	return &lsa.RegistrationCodeRequest{Domain: w.Domain, User: w.User, Package: w.Package, Lifetime: life}
+}
+
+// registrationCodeReply is an lsa.RegistrationCodeReply.
+type registrationCodeReply struct {
+	Code    string    `cbor:"code,omitzero"`
+	Expires time.Time `cbor:"expires,omitzero"`
+}
+
+func toRegistrationCodeReply(r *lsa.RegistrationCodeReply) *registrationCodeReply {
+	return &registrationCodeReply{Code: r.Code, Expires: utc(r.Expires)}
+}
+
+func (w *registrationCodeReply) reply() *lsa.RegistrationCodeReply {
+	return &lsa.RegistrationCodeReply{Code: w.Code, Expires: w.Expires}
 }

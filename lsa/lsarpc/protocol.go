@@ -60,6 +60,13 @@ const (
 	opListAccounts  = "ListAccounts"
 	opUnlockAccount = "UnlockAccount"
 
+	// Registration (lsa.Registration): any caller, authorized by the
+	// LSA (the admin right, or a registration code). Codes are made
+	// with the admin right (lsa.Admin).
+	opBeginRegistration      = "BeginRegistration"
+	opFinishRegistration     = "FinishRegistration"
+	opCreateRegistrationCode = "CreateRegistrationCode"
+
 	// Monitoring (lsa.Monitor); the policy's admin right.
 	opStats = "Stats"
 )
@@ -71,6 +78,7 @@ var allOps = []string{
 	opProtectMessage, opQuerySessionKey, opCallPackage, opExportContext, opImportContext,
 	opLogonUser, opLogonSessions, opLogoff,
 	opAddAccount, opSetPassword, opDeleteAccount, opUnlockAccount, opListAccounts,
+	opCreateRegistrationCode, opBeginRegistration, opFinishRegistration,
 	opStats,
 }
 

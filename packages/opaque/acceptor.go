@@ -258,7 +258,7 @@ func (hs *acceptorState) findRecord(ctx context.Context, setup *ServerSetup) (*s
 	// The fake record's credential identifier is what a registration of
 	// this account would use, so that it does not change when the account
 	// is created or deleted.
-	sr.credentialIdentifier = credentialIdentifier(p.canonicalDomain(tok1.domain), tok1.user)
+	sr.credentialIdentifier = p.credentialIdentifier(tok1.domain, tok1.user)
 	sr.ksf = p.cfg.KSF.orDefault()
 	return sr, nil
 }

@@ -5,11 +5,14 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
 
 // TestConformance runs the conformance kit on OPAQUE, through the
-// embedded engine and through the daemon protocol.
+// embedded engine and through the daemon protocol, each with its account
+// registered through that mode's registration call (lsa.Registration),
+// never by a password given to the LSA.
 func TestConformance(t *testing.T) {
 	for _, mode := range secpkgtest.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
@@ -17,9 +20,21 @@ func TestConformance(t *testing.T) {
 			secpkgtest.Run(t, secpkgtest.Config{
 				Package: Name,
 				NewHarness: func(t *testing.T) secpkgtest.Harness {
-					env := newEngine(t, nil)
+					// alice is added and registered through the
+					// harness's own connection to the LSA: in the
+					// daemon mode, over the LSA protocol.
+					env := newBareEngine(t, nil)
+					h := mode.Harness(t, env.e)
+					conn := h.Connect(t)
+					ctx := context.Background()
+					if err := conn.(lsa.Admin).AddAccount(ctx, &lsa.AccountRequest{Domain: testDomain, User: testUser, Groups: []string{"users"}}); err != nil {
+						t.Fatal(err)
+					}
+					if err := registerThrough(ctx, conn.(lsa.Registration), testDomain, testUser, "", []byte(testPassword)); err != nil {
+						t.Fatal(err)
+					}
 					secrets.fill(t, env)
-					return mode.Harness(t, env.e)
+					return h
 				},
 				User: testUser, Domain: testDomain, Password: []byte(testPassword),
 				Target:          testTarget,
@@ -46,7 +61,7 @@ type secretSlots struct {
 }
 
 func newSecretSlots() *secretSlots {
-	cid := credentialIdentifier(testDomain, testUser)
+	cid := credentialIdentifierOfKeys(foldKey(testDomain), foldKey(testUser))
 	return &secretSlots{
 		setup: make([]byte, ServerSetupSize), seed: make([]byte, Nh), key: make([]byte, Nsk),
 		verifier:   make([]byte, 1+ksfSize+Npk+2+len(cid)+RegistrationRecordSize),
@@ -66,7 +81,7 @@ func (s *secretSlots) fill(t *testing.T, env *testEnv) {
 		t.Fatal(err)
 	}
 	v := a.Verifiers[Name]
-	setup, err := FileSecretStore(env.dir).Secret(ctx, setupSecretName)
+	setup, err := env.store.Secret(ctx, Name, setupSecretName)
 	if err != nil || len(v) != len(s.verifier) || len(setup) != ServerSetupSize {
 		t.Fatalf("secrets of %d and %d bytes: %v", len(v), len(setup), err)
 	}

@@ -35,16 +35,20 @@
 // three-leg login (KE1, KE2, KE3) with mutual authentication, run in the
 // LSAs of both sides. The initiator's LSA holds the password and runs the
 // key stretching, under a bound on concurrent stretches; the acceptor's
-// LSA holds the server setup (in a [SecretStore], created on first use)
-// and the account store holds each account's record. The SPN, the
+// LSA holds the server setup (in its secret store, secpkg.SecretStore,
+// which keeps it in the account store, or a [SecretStore] of the
+// configuration; created on first use) and the account store holds each
+// account's record. The SPN, the
 // client's names, the flags and the channel bindings are bound into the
 // RFC 9807 context. Once established, a context is mapped into the
 // application, which signs and seals with AES-256-GCM under per-direction
 // keys derived from the session key.
 //
 // Registration never gives the password to the LSA: the client side
-// ([NewRegistration]) runs where the password is typed, and the LSA
-// answers through the package's [Registrar].
+// ([NewRegistration], or secpkg.ClientRegistrar on the registered value)
+// runs where the password is typed, and the LSA answers through the
+// package's [Registrar] behind its registration call (lsa.Registration),
+// authorized for an administrator or by a one-time registration code.
 //
 // doc/opaque.md in the repository describes the configuration, the KSF
 // choice and every encoding that is this package's own (tokens, stored

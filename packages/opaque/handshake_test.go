@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/secpkg"
+	"github.com/opensspi/sspi/secpkg/secpkgtest"
 )
 
 // legs runs one handshake by hand, letting alter change each token (leg
@@ -67,6 +69,28 @@ func (env *testEnv) run(t testing.TB, p *sspi.Provider, user string, password []
 	}
 	if st != sspi.StatusOK || len(tok) != 0 || !s.Established() {
 		t.Fatalf("Accept leg 2: %v, %d-byte token", st, len(tok))
+	}
+	return r
+}
+
+// runAs is run for domain\user with the default client configuration.
+func (env *testEnv) runAs(t testing.TB, p *sspi.Provider, domain, user string, password []byte) *legs {
+	t.Helper()
+	ctx := context.Background()
+	cc, err := p.AcquireCredentials(ctx, Name, sspi.CredentialOutbound, &sspi.CredentialsOptions{Identity: &sspi.AuthIdentity{User: user, Domain: domain, Password: password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := p.AcquireCredentials(ctx, Name, sspi.CredentialInbound, &sspi.CredentialsOptions{Principal: testTarget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sspi.NewClientContext(cc, &sspi.ClientConfig{Target: testTarget})
+	s := sspi.NewServerContext(sc, nil)
+	defer func() { c.Delete(); s.Delete(); cc.Free(); sc.Free() }()
+	r := &legs{}
+	if err := secpkgtest.Handshake(ctx, c, s); err != nil {
+		r.err = err
 	}
 	return r
 }
@@ -156,19 +180,54 @@ func TestUnknownUserLooksLikeWrongPassword(t *testing.T) {
 	if len(wrong.tokens[1]) != len(unknown.tokens[1]) || !bytes.Equal(wrong.tokens[1][:ke2HeaderSize], unknown.tokens[1][:ke2HeaderSize]) {
 		t.Errorf("KE2 tokens differ in size or header: %x and %x", wrong.tokens[1][:ke2HeaderSize], unknown.tokens[1][:ke2HeaderSize])
 	}
-	// The same unknown account always gets the same OPRF key: its
-	// answers cannot be told from a real account's by their consistency.
-	// Different spellings of one account name get the same identifier.
-	for _, pair := range [][2][2]string{
-		{{"", "Nobody"}, {testDomain, "nobody"}},
-		{{"server", "ALICE"}, {"example.com", "alice"}},
-	} {
-		a := credentialIdentifier(env.reg.canonicalDomain(pair[0][0]), pair[0][1])
-		b := credentialIdentifier(env.reg.canonicalDomain(pair[1][0]), pair[1][1])
-		if !bytes.Equal(a, b) {
-			t.Errorf("credential identifiers of %q and %q differ", pair[0], pair[1])
+	// A known account logs on under every spelling the LSA maps to it:
+	// its record's credential identifier is the LSA's (AccountKeyer),
+	// which TestCredentialIdentifier checks for unknown accounts.
+	for _, d := range []string{"", ".", "example", "SERVER", "server.example.com", "Example.COM"} {
+		if r := env.runAs(t, p, d, "ALICE", []byte(testPassword)); r.err != nil {
+			t.Errorf("login as %q\\ALICE: %v", d, r.err)
 		}
 	}
+}
+
+// TestCredentialIdentifier: the credential identifier, from which an
+// unknown account's answers are derived, is built from the LSA's keys of
+// the account (secpkg.AccountKeyer), so that every spelling of one
+// account gets the same OPRF key, known or not; an LSA without the
+// support function gets the names folded.
+func TestCredentialIdentifier(t *testing.T) {
+	f := newFakeLSA()
+	p := newLSAPackage(PackageConfig{KSF: engineKSF})
+	if err := p.Initialize(context.Background(), 0, &engineParams, keyedLSA{f}); err != nil {
+		t.Fatal(err)
+	}
+	want := credentialIdentifierOfKeys("EXAMPLE", "NOBODY")
+	for _, n := range [][2]string{{"", "Nobody"}, {"SERVER", "nobody"}, {".", "NOBODY"}} {
+		if got := p.credentialIdentifier(n[0], n[1]); !bytes.Equal(got, want) {
+			t.Errorf("credentialIdentifier(%q, %q) = %q, want the LSA's keys %q", n[0], n[1], got, want)
+		}
+	}
+	plain := newLSAPackage(PackageConfig{KSF: engineKSF})
+	if err := plain.Initialize(context.Background(), 0, &engineParams, f); err != nil {
+		t.Fatal(err)
+	}
+	a, b := plain.credentialIdentifier("Example", "K"), plain.credentialIdentifier("EXAMPLE", "k") // K: the Kelvin sign
+	if !bytes.Equal(a, b) || !bytes.Equal(a, credentialIdentifierOfKeys(foldKey("example"), foldKey("k"))) {
+		t.Errorf("without AccountKeyer: %q and %q", a, b)
+	}
+}
+
+// keyedLSA is the fake LSA with an AccountKeyer whose keys are upper
+// case, local names mapped to EXAMPLE: not the engine's rule (the engine
+// tests check that), but one the package must use as it is.
+type keyedLSA struct{ *fakeLSA }
+
+func (keyedLSA) AccountKey(domain, user string) (string, string) {
+	switch strings.ToUpper(domain) {
+	case "", ".", "SERVER":
+		domain = testDomain
+	}
+	return strings.ToUpper(domain), strings.ToUpper(user)
 }
 
 // TestFlippedTokenBytes flips every byte of each token in turn (XOR 0xff)
@@ -405,7 +464,7 @@ func TestRegistration(t *testing.T) {
 	env.run(t, p, testUser, []byte(testPassword), nil, nil).want(t, "client", secpkg.StatusLogonDenied)
 
 	// The explicit option lets the LSA make a record from a password.
-	insecure := newLSAPackage(PackageConfig{KSF: engineKSF, Secrets: testStore, InsecureRegisterInLSA: true})
+	insecure := newLSAPackage(PackageConfig{KSF: engineKSF, Secrets: storeSecrets{env.store}, InsecureRegisterInLSA: true})
 	if err := insecure.Initialize(ctx, 0, &engineParams, newFakeLSA()); err != nil {
 		t.Fatal(err)
 	}

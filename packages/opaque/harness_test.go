@@ -2,20 +2,24 @@ package opaque
 
 import (
 	"context"
-	"sync"
+	"errors"
+	"io/fs"
 	"testing"
 
 	"github.com/opensspi/sspi"
 	"github.com/opensspi/sspi/accounts"
 	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
+	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/secpkg"
 )
 
 // The engine tests run the package registered under its name, with a
 // cheap Argon2id, through the real LSA engine, provider and an in-memory
-// account store. Its long-term secret lives in a file of mode 0600 in the
-// test's own t.TempDir(), which testStore points at.
+// account store. Its long-term secret lives where the LSA keeps package
+// secrets: in the account store (secpkg.SecretStore). Accounts are
+// registered through the LSA's registration call (lsa.Registration), the
+// client side run here as the sspi CLI runs it.
 
 const (
 	testUser     = "alice"
@@ -27,34 +31,10 @@ const (
 // engineKSF is the KSF of the engine tests' records: Argon2id, small.
 var engineKSF = Argon2id(64, 1, 1)
 
-// switchStore is a SecretStore that forwards to the store of the test
-// that runs.
-type switchStore struct {
-	mu sync.Mutex
-	s  SecretStore
-}
-
-func (w *switchStore) current() SecretStore {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.s
-}
-
-func (w *switchStore) Secret(ctx context.Context, name string) ([]byte, error) {
-	return w.current().Secret(ctx, name)
-}
-
-func (w *switchStore) CreateSecret(ctx context.Context, name string, b []byte) error {
-	return w.current().CreateSecret(ctx, name, b)
-}
-
-var testStore = &switchStore{}
-
 // engineConfig is the configuration the registered package has.
 var engineConfig = PackageConfig{
 	KSF:          engineKSF,
 	MaxKSFMemory: 1024,
-	Secrets:      testStore,
 }
 
 func init() { secpkg.Register(Name, New(&engineConfig)) }
@@ -64,24 +44,48 @@ var engineParams = secpkg.Parameters{
 	DNSMachineName: "server.example.com", DNSDomainName: "example.com",
 }
 
+// storeSecrets is the account store's package secrets of OPAQUE, as the
+// LSA's support function offers them, for stand-alone LSA-mode halves
+// that must share the engine's server setup.
+type storeSecrets struct{ s accounts.Store }
+
+func (w storeSecrets) Secret(ctx context.Context, name string) ([]byte, error) {
+	b, err := w.s.Secret(ctx, Name, name)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return nil, fs.ErrNotExist
+	}
+	return b, err
+}
+
+func (w storeSecrets) CreateSecret(ctx context.Context, name string, b []byte) error {
+	err := w.s.CreateSecret(ctx, Name, name, b)
+	if errors.Is(err, accounts.ErrExists) {
+		return fs.ErrExist
+	}
+	return err
+}
+
 // testEnv is an engine with the package, its account store and a
-// stand-alone LSA-mode half on the same secret store for registrations.
+// stand-alone LSA-mode half on the same secrets, for tests that call the
+// package directly.
 type testEnv struct {
 	e     *engine.Engine
 	store accounts.Store
-	reg   *lsaPackage // registers accounts the way the LSA call will
-	dir   string
+	reg   *lsaPackage
 }
 
 // newEngine starts an engine whose store holds alice, registered through
-// the protocol (NewRegistration on the client side, the Registrar on the
-// LSA side).
+// the LSA's registration call.
 func newEngine(t testing.TB, opts *accounts.Options) *testEnv {
 	t.Helper()
-	dir := t.TempDir()
-	testStore.mu.Lock()
-	testStore.s = FileSecretStore(dir)
-	testStore.mu.Unlock()
+	env := newBareEngine(t, opts)
+	env.register(t, testDomain, testUser, []byte(testPassword))
+	return env
+}
+
+// newBareEngine starts an engine with an empty account store.
+func newBareEngine(t testing.TB, opts *accounts.Options) *testEnv {
+	t.Helper()
 	store, err := accounts.Open(context.Background(), "memory:", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -91,42 +95,55 @@ func newEngine(t testing.TB, opts *accounts.Options) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close(); store.Close() })
-	env := &testEnv{e: e, store: store, dir: dir}
-	env.reg = newLSAPackage(engineConfig)
+	env := &testEnv{e: e, store: store}
+	cfg := engineConfig
+	cfg.Secrets = storeSecrets{store}
+	env.reg = newLSAPackage(cfg)
 	if err := env.reg.Initialize(context.Background(), 0, &engineParams, newFakeLSA()); err != nil {
 		t.Fatal(err)
 	}
-	env.register(t, testDomain, testUser, []byte(testPassword))
 	return env
 }
 
-// register creates or re-registers an account through the protocol.
+// register creates the account if it does not exist and registers
+// password for it through the LSA's registration call on a connection of
+// this process (an administrator's), returning the stored record.
 func (env *testEnv) register(t testing.TB, domain, user string, password []byte) []byte {
 	t.Helper()
 	ctx := context.Background()
-	r, req, err := NewRegistration(password, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := env.reg.CreateRegistrationResponse(ctx, domain, user, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	upload, err := r.Finish(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := env.reg.FinishRegistration(ctx, domain, user, upload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifiers := map[string][]byte{Name: v}
-	if err := env.store.Create(ctx, &accounts.Account{Domain: domain, Name: user, Groups: []string{"users"}, Verifiers: verifiers}); err != nil {
-		if err := env.store.SetVerifiers(ctx, domain, user, verifiers); err != nil {
+	conn := env.e.Connect(engine.CurrentProcess())
+	defer conn.Close()
+	if _, err := env.store.Lookup(ctx, domain, user); errors.Is(err, accounts.ErrNotFound) {
+		if err := env.store.Create(ctx, &accounts.Account{Domain: domain, Name: user, Groups: []string{"users"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return v
+	if err := registerThrough(ctx, conn.(lsa.Registration), domain, user, "", password); err != nil {
+		t.Fatal(err)
+	}
+	a, err := env.store.Lookup(ctx, domain, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Verifiers[Name]
+}
+
+// registerThrough runs a registration of password through r: the
+// client's side here, the LSA's behind r.
+func registerThrough(ctx context.Context, r lsa.Registration, domain, user, code string, password []byte) error {
+	reg, req, err := NewRegistration(password, nil)
+	if err != nil {
+		return err
+	}
+	begun, err := r.BeginRegistration(ctx, &lsa.BeginRegistrationRequest{Package: Name, Domain: domain, User: user, Token: req, Code: code})
+	if err != nil {
+		return err
+	}
+	upload, err := reg.Finish(begun.Token)
+	if err != nil {
+		return err
+	}
+	return r.FinishRegistration(ctx, &lsa.FinishRegistrationRequest{Registration: begun.Registration, Token: upload})
 }
 
 // provider is a provider connected to the engine as this process.

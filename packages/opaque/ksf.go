@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -168,6 +169,37 @@ func parseKSF(b []byte) (KSF, error) {
 	}
 	if k.Algorithm == 0 {
 		return KSF{}, errors.New("opaque: KSF parameters name no algorithm")
+	}
+	if err := k.Validate(); err != nil {
+		return KSF{}, err
+	}
+	return k, nil
+}
+
+// ParseKSF reads a KSF as String writes it ("Argon2id(m=65536,t=3,p=4)",
+// without regard to case or spaces), or by name: "default"
+// (DefaultKSF), "recommended" (RecommendedKSF) or "identity"
+// (InsecureIdentityKSF, which policies refuse unless told otherwise). The
+// KSF returned is valid.
+func ParseKSF(s string) (KSF, error) {
+	t := strings.ToLower(strings.Join(strings.Fields(s), ""))
+	var k KSF
+	switch t {
+	case "default":
+		k = DefaultKSF()
+	case "recommended":
+		k = RecommendedKSF()
+	case "identity":
+		k = InsecureIdentityKSF()
+	default:
+		var m, tt uint32
+		var p uint8
+		var rest string
+		n, err := fmt.Sscanf(t, "argon2id(m=%d,t=%d,p=%d%s", &m, &tt, &p, &rest)
+		if n != 4 || err != nil || rest != ")" {
+			return KSF{}, fmt.Errorf("opaque: KSF %q: want Argon2id(m=KiB,t=passes,p=lanes), default, recommended or identity", s)
+		}
+		k = Argon2id(m, tt, p)
 	}
 	if err := k.Validate(); err != nil {
 		return KSF{}, err

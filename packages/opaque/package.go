@@ -40,10 +40,37 @@ func New(cfg *PackageConfig) secpkg.Package {
 	return p
 }
 
-// pkg is the registered value: its two entry points.
+// pkg is the registered value: its two entry points, and the client's
+// side of a registration.
 type pkg struct{ cfg PackageConfig }
 
-var _ secpkg.Package = (*pkg)(nil)
+var (
+	_ secpkg.Package         = (*pkg)(nil)
+	_ secpkg.ClientRegistrar = (*pkg)(nil)
+)
+
+// NewClientRegistration implements secpkg.ClientRegistrar with
+// NewRegistration: options is "" (the KSF the LSA asks for) or a KSF as
+// ParseKSF reads it; the client refuses a KSF above the package's
+// MaxKSFMemory, and the identity KSF unless InsecureAllowIdentityKSF.
+func (p *pkg) NewClientRegistration(password []byte, options string) (secpkg.ClientRegistration, []byte, error) {
+	opts := &RegistrationOptions{MaxKSFMemory: p.cfg.MaxKSFMemory, InsecureAllowIdentityKSF: p.cfg.InsecureAllowIdentityKSF}
+	if options != "" {
+		k, err := ParseKSF(options)
+		if err != nil {
+			return nil, nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "%w", err)
+		}
+		if err := p.cfg.ksfAllowed(k); err != nil {
+			return nil, nil, secpkg.Errorf(secpkg.StatusAlgorithmMismatch, "opaque: KSF %v: %w", k, err)
+		}
+		opts.KSF = k
+	}
+	r, req, err := NewRegistration(password, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, req, nil
+}
 
 // LSAModeInitialize is SpLsaModeInitialize: a new LSA-mode half.
 func (p *pkg) LSAModeInitialize(lsaVersion uint32) (uint32, secpkg.LSAPackage, error) {
@@ -165,12 +192,13 @@ func (p *lsaPackage) Shutdown(ctx context.Context) error {
 func (p *lsaPackage) rand() io.Reader { return p.lsa.Rand() }
 
 // secretStore is where the server setup lives: the configured store,
-// else the LSA's if its support functions offer one.
+// else the LSA's if its support functions offer one
+// (secpkg.SecretStore).
 func (p *lsaPackage) secretStore() SecretStore {
 	if p.cfg.Secrets != nil {
 		return p.cfg.Secrets
 	}
-	if s, ok := p.lsa.(SecretStore); ok {
+	if s, ok := p.lsa.(secpkg.SecretStore); ok {
 		return s
 	}
 	return nil
@@ -207,7 +235,11 @@ func (p *lsaPackage) serverSetup(ctx context.Context) (*ServerSetup, error) {
 		}
 	}
 	if err != nil {
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "opaque: loading the server setup: %w", err)
+		st := secpkg.StatusInternalError
+		if se := (*secpkg.Error)(nil); errors.As(err, &se) {
+			st = se.Status // the LSA's own account of why (no store: SEC_E_NO_CREDENTIALS)
+		}
+		return nil, secpkg.Errorf(st, "opaque: loading the server setup: %w", err)
 	}
 	s, err := ParseServerSetup(b)
 	clear(b)
@@ -223,7 +255,7 @@ func (p *lsaPackage) useSetup(s *ServerSetup) (*ServerSetup, error) {
 	p.dummy = (&storedRecord{
 		ksf:                  p.cfg.KSF.orDefault(),
 		serverPublicKey:      s.PublicKey(),
-		credentialIdentifier: credentialIdentifier("", "\x00dummy"),
+		credentialIdentifier: credentialIdentifierOfKeys("", "\x00dummy"),
 		record:               fake,
 	}).marshal()
 	p.setup = s
@@ -231,12 +263,16 @@ func (p *lsaPackage) useSetup(s *ServerSetup) (*ServerSetup, error) {
 }
 
 // credentialIdentifier is the credential_identifier (RFC 9807 Section 8)
-// of an account: the 16-bit length and UTF-8 of the folded domain, then
-// of the folded user name. Names are folded as the account store compares
-// them, so every spelling of one account that the store accepts gives the
-// one identifier (doc/opaque.md).
-func credentialIdentifier(domain, user string) []byte {
-	d, u := foldKey(domain), foldKey(user)
+// of the account domain\user: the 16-bit length and UTF-8 of the
+// account's domain key, then of its user key, as the LSA finds accounts
+// (accountKey), so that every spelling of one account gives the one
+// identifier, known account or not (doc/opaque.md).
+func (p *lsaPackage) credentialIdentifier(domain, user string) []byte {
+	d, u := p.accountKey(domain, user)
+	return credentialIdentifierOfKeys(d, u)
+}
+
+func credentialIdentifierOfKeys(d, u string) []byte {
 	b := make([]byte, 0, 4+len(d)+len(u))
 	b = append(b, i2osp2(len(d))...)
 	b = append(b, d...)
@@ -244,19 +280,15 @@ func credentialIdentifier(domain, user string) []byte {
 	return append(b, u...)
 }
 
-// canonicalDomain maps the names a client may use for this machine's own
-// accounts to the domain the store keeps them under, as the LSA's account
-// lookup does.
-func (p *lsaPackage) canonicalDomain(domain string) string {
-	pp := p.params
-	switch {
-	case domain == "", domain == ".",
-		strings.EqualFold(domain, pp.MachineName),
-		pp.DNSMachineName != "" && strings.EqualFold(domain, pp.DNSMachineName),
-		pp.DNSDomainName != "" && strings.EqualFold(domain, pp.DNSDomainName):
-		return pp.DomainName
+// accountKey is the LSA's key of an account name (secpkg.AccountKeyer):
+// its rule for local domain names and case. An LSA without the support
+// function gets the names folded as they are (foldKey), without its
+// mapping of local names.
+func (p *lsaPackage) accountKey(domain, user string) (string, string) {
+	if k, ok := p.lsa.(secpkg.AccountKeyer); ok {
+		return k.AccountKey(domain, user)
 	}
-	return domain
+	return foldKey(domain), foldKey(user)
 }
 
 // accountName formats DOMAIN\user.
@@ -473,11 +505,10 @@ var errLogonFailure = secpkg.Errorf(secpkg.StatusLogonDenied, "opaque: the user 
 // a wrong password from a server that lacks its record.
 var errClientLogonFailure = secpkg.Errorf(secpkg.StatusLogonDenied, "opaque: the password is incorrect, or the server does not hold this account's record")
 
-// foldKey is the key under which the account store compares names: every
-// rune replaced by the smallest rune of its Unicode simple case folding
-// orbit, so two names have one key exactly when strings.EqualFold says
-// they are equal. It must match the account store's comparison, which
-// credentialIdentifier relies on.
+// foldKey is Unicode simple case folding to the smallest rune of each
+// orbit (two names have one key exactly when strings.EqualFold says they
+// are equal), for an LSA without secpkg.AccountKeyer, whose own rule
+// (the account store's) is then unknown.
 func foldKey(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))

@@ -99,11 +99,11 @@ func TestFileSecretStore(t *testing.T) {
 func TestSetupCreatedOnceAndShared(t *testing.T) {
 	env := newEngine(t, nil)
 	ctx := context.Background()
-	b, err := FileSecretStore(env.dir).Secret(ctx, setupSecretName)
+	b, err := env.store.Secret(ctx, Name, setupSecretName)
 	if err != nil || len(b) != ServerSetupSize {
-		t.Fatalf("setup file: %d bytes, %v", len(b), err)
+		t.Fatalf("setup in the account store: %d bytes, %v", len(b), err)
 	}
-	other := newLSAPackage(PackageConfig{KSF: engineKSF, Secrets: FileSecretStore(env.dir)})
+	other := newLSAPackage(PackageConfig{KSF: engineKSF, Secrets: storeSecrets{env.store}})
 	if err := other.Initialize(ctx, 0, &engineParams, newFakeLSA()); err != nil {
 		t.Fatal(err)
 	}
@@ -304,5 +304,25 @@ func TestLSASlowPathAndMapping(t *testing.T) {
 	}
 	if f.reports[false] != 1 || f.reports[true] != 1 {
 		t.Errorf("reports %v: want the attempt counted and the success reported", f.reports)
+	}
+}
+
+// TestParseKSF reads what String writes, and the names.
+func TestParseKSF(t *testing.T) {
+	for _, k := range []KSF{DefaultKSF(), RecommendedKSF(), Argon2id(64, 1, 1), InsecureIdentityKSF()} {
+		got, err := ParseKSF(k.String())
+		if err != nil || got != k {
+			t.Errorf("ParseKSF(%q) = %v, %v", k.String(), got, err)
+		}
+	}
+	for s, want := range map[string]KSF{"default": DefaultKSF(), " Recommended ": RecommendedKSF(), "argon2id( m=256, t=2, p=1 )": Argon2id(256, 2, 1)} {
+		if got, err := ParseKSF(s); err != nil || got != want {
+			t.Errorf("ParseKSF(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "argon2", "Argon2id(m=1,t=1,p=1)", "Argon2id(m=64,t=0,p=1)", "Argon2id(m=64,t=1,p=1)x", "Argon2id(m=64,t=1,p=1", "scrypt"} {
+		if k, err := ParseKSF(bad); err == nil {
+			t.Errorf("ParseKSF(%q) = %v", bad, k)
+		}
 	}
 }

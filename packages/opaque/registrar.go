@@ -30,19 +30,14 @@ import (
 var ErrRegistrationRequired = &secpkg.Error{Status: secpkg.StatusUnsupportedFunction, Detail: "opaque: an OPAQUE record is made by registering from the client (sspi account register), not from a password given to the LSA"}
 
 // Registrar is the LSA's side of a registration, implemented by the
-// package's LSA-mode half, for the LSA call that registers an account
-// without seeing its password. domain and user name the account as the
-// account store keeps it.
-type Registrar interface {
-	// CreateRegistrationResponse answers a registration request token
-	// (CreateRegistrationResponse, RFC 9807 Section 5.2.2, with the KSF
-	// this LSA asks new records to use).
-	CreateRegistrationResponse(ctx context.Context, domain, user string, request []byte) (response []byte, err error)
-	// FinishRegistration checks the client's upload token (the
-	// RegistrationRecord and the KSF it was made with) and returns the
-	// verifier to store for the account.
-	FinishRegistration(ctx context.Context, domain, user string, upload []byte) (verifier []byte, err error)
-}
+// package's LSA-mode half: secpkg.Registrar, which the LSA's registration
+// call (lsa.Registration) drives once it has authorized the caller.
+// CreateRegistrationResponse answers a registration request token
+// (RFC 9807 Section 5.2.2, with the KSF this LSA asks new records to
+// use); FinishRegistration checks the client's upload token (the
+// RegistrationRecord and the KSF it was made with) and returns the
+// verifier to store for the account.
+type Registrar = secpkg.Registrar
 
 // CreateRegistrationResponse implements Registrar.
 func (p *lsaPackage) CreateRegistrationResponse(ctx context.Context, domain, user string, request []byte) ([]byte, error) {
@@ -61,7 +56,7 @@ func (p *lsaPackage) CreateRegistrationResponse(ctx context.Context, domain, use
 	if err != nil {
 		return nil, err
 	}
-	cid := credentialIdentifier(p.canonicalDomain(domain), user)
+	cid := p.credentialIdentifier(domain, user)
 	resp, err := (&Server{setup: setup}).CreateRegistrationResponse(req, cid)
 	if err != nil {
 		return nil, secpkg.Errorf(secpkg.StatusInternalError, "%w", err)
@@ -98,7 +93,7 @@ func (p *lsaPackage) storedRecord(setup *ServerSetup, domain, user string, ksf K
 	return (&storedRecord{
 		ksf:                  ksf.orDefault(),
 		serverPublicKey:      setup.PublicKey(),
-		credentialIdentifier: credentialIdentifier(p.canonicalDomain(domain), user),
+		credentialIdentifier: p.credentialIdentifier(domain, user),
 		record:               rec,
 	}).marshal()
 }
@@ -121,7 +116,7 @@ func (p *lsaPackage) MakeVerifier(ctx context.Context, user, domain string, pass
 	if err != nil {
 		return nil, secpkg.Errorf(secpkg.StatusInternalError, "%w", err)
 	}
-	cid := credentialIdentifier(p.canonicalDomain(domain), user)
+	cid := p.credentialIdentifier(domain, user)
 	resp, err := (&Server{setup: setup}).CreateRegistrationResponse(req, cid)
 	if err != nil {
 		c.wipe()
@@ -221,7 +216,7 @@ func (p *lsaPackage) checkLocally(ctx context.Context, domain, user string, pass
 	if reason != "" {
 		// The same work against the dummy record.
 		sr, _ = parseStoredRecord(p.dummy)
-		sr.credentialIdentifier = credentialIdentifier(p.canonicalDomain(domain), user)
+		sr.credentialIdentifier = p.credentialIdentifier(domain, user)
 		sr.ksf = p.cfg.KSF.orDefault()
 	}
 	defer sr.record.wipe()

@@ -11,27 +11,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/opensspi/sspi/secpkg"
 )
 
-// SecretStore keeps a package's long-term secrets in the LSA, by name:
-// for OPAQUE the server setup (RFC 9807 Section 3.1), which every record
-// depends on and which must survive restarts. It is the LSA support
-// function this package needs (a per-package secret store); until the
-// LSA offers one, [PackageConfig.Secrets] supplies it, and
-// [FileSecretStore] is one.
+// SecretStore keeps a package's long-term secrets by name: for OPAQUE
+// the server setup (RFC 9807 Section 3.1), which every record depends on
+// and which must survive restarts. It is the LSA support function
+// secpkg.SecretStore, which the package uses when its LSAFunctions
+// implement it (the LSA then keeps the setup in its account store, shared
+// by the hosts that share the store); [PackageConfig.Secrets] supplies
+// another, and [FileSecretStore] is one.
 //
 // A store is shared by every LSA instance that serves the same accounts
 // (hosts sharing one account database must share the setup), so
 // CreateSecret is create-once: of two instances racing to create a
-// secret, one wins and the other reads the winner's.
-type SecretStore interface {
-	// Secret returns the secret stored under name, or an error wrapping
-	// fs.ErrNotExist if there is none.
-	Secret(ctx context.Context, name string) ([]byte, error)
-	// CreateSecret stores secret under name if there is no secret by that
-	// name, and returns an error wrapping fs.ErrExist otherwise.
-	CreateSecret(ctx context.Context, name string, secret []byte) error
-}
+// secret, one wins and the other reads the winner's. Secret returns an
+// error wrapping fs.ErrNotExist when there is none; CreateSecret one
+// wrapping fs.ErrExist when there is one.
+type SecretStore = secpkg.SecretStore
 
 // setupSecretName is the name of the server setup in the SecretStore;
 // its value is the RFC byte layout, oprf_seed || server_private_key.

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"crypto/subtle"
 	"errors"
 	"github.com/opensspi/sspi/accounts"
 
@@ -22,32 +23,11 @@ const (
 	timePrecision    = time.Microsecond
 )
 
-// FoldKey returns the key under which a domain or account name is compared:
-// every rune is replaced by the smallest rune of its Unicode simple case
-// folding orbit, so two names have the same key exactly when
-// strings.EqualFold reports them equal ("K", "k" and the Kelvin sign "K"
-// all fold to "K"). No Unicode normalization is applied: "é" precomposed
-// and "e" + combining acute are different names, as they are to Windows.
-// The key is computed here, not by the database, so that SQLite,
-// PostgreSQL (whatever its locale) and the memory store agree.
-func FoldKey(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		b.WriteRune(foldRune(r))
-	}
-	return b.String()
-}
-
-func foldRune(r rune) rune {
-	min := r
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f < min {
-			min = f
-		}
-	}
-	return min
-}
+// FoldKey returns the key under which a domain or account name is
+// compared: accounts.NameKey. The key is computed here, not by the
+// database, so that SQLite, PostgreSQL (whatever its locale) and the
+// memory store agree.
+func FoldKey(s string) string { return accounts.NameKey(s) }
 
 // checkName reports whether s is acceptable as a domain, account, group or
 // package name. Empty names are checked by the callers that forbid them.
@@ -203,4 +183,87 @@ func NewAccount(a *accounts.Account, now time.Time) (*accounts.Account, error) {
 		Created:   now,
 		Updated:   now,
 	}, nil
+}
+
+// Limits on package secrets and registration codes.
+const (
+	maxSecretBytes   = 64 << 10
+	maxCodePartBytes = 64
+)
+
+// CheckVerifier checks one package's verifier, as NormVerifiers does each.
+func CheckVerifier(pkg string, v []byte) error {
+	_, err := NormVerifiers(map[string][]byte{pkg: v})
+	return err
+}
+
+// CheckSecret checks a package secret's package and name, and its bytes
+// unless secret is nil (a read).
+func CheckSecret(pkg, name string, secret []byte) error {
+	if pkg == "" || name == "" {
+		return fmt.Errorf("accounts: package secret without a package or a name")
+	}
+	if err := checkName("package name", pkg); err != nil {
+		return err
+	}
+	if err := checkName("secret name", name); err != nil {
+		return err
+	}
+	if secret != nil && (len(secret) == 0 || len(secret) > maxSecretBytes) {
+		return fmt.Errorf("accounts: package secret of %d bytes (want 1 to %d)", len(secret), maxSecretBytes)
+	}
+	return nil
+}
+
+// CheckCode checks a registration code's fields.
+func CheckCode(c *accounts.RegistrationCode) error {
+	if c == nil {
+		return errors.New("accounts: nil registration code")
+	}
+	if err := CheckAccountName(c.Domain, c.Name); err != nil {
+		return err
+	}
+	if c.Package == "" {
+		return errors.New("accounts: registration code without a package")
+	}
+	if err := checkName("package name", c.Package); err != nil {
+		return err
+	}
+	if n, m := len(c.Selector), len(c.Hash); n == 0 || m == 0 || n > maxCodePartBytes || m > maxCodePartBytes {
+		return fmt.Errorf("accounts: registration code with a selector of %d bytes and a hash of %d (want 1 to %d each)", n, m, maxCodePartBytes)
+	}
+	return nil
+}
+
+// StoredCode is a registration code as a store keeps it: the keys of the
+// account it is bound to (by the account's row, so that a code outlives
+// neither its account nor a rename), its package, the hash of its secret
+// and its expiry.
+type StoredCode struct {
+	DomainKey, NameKey string
+	Package            string
+	Hash               []byte
+	Expires            time.Time
+}
+
+// MatchCode decides whether the stored code s admits the registration c
+// presents at now: its secret's hash (compared in constant time), its
+// expiry, its account and its package. The refusal wraps
+// accounts.ErrInvalidCode and says why, for the audit log.
+func MatchCode(s *StoredCode, c *accounts.RegistrationCode, now time.Time) error {
+	refuse := func(why string) error { return fmt.Errorf("%w: %s", accounts.ErrInvalidCode, why) }
+	if s == nil {
+		return refuse("no code by that selector")
+	}
+	switch {
+	case subtle.ConstantTimeCompare(s.Hash, c.Hash) != 1:
+		return refuse("another secret")
+	case !now.Before(s.Expires):
+		return refuse("expired")
+	case s.DomainKey != FoldKey(c.Domain) || s.NameKey != FoldKey(c.Name):
+		return refuse("made for another account")
+	case s.Package != c.Package:
+		return refuse("made for another package")
+	}
+	return nil
 }
