@@ -20,8 +20,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/opensspi/sspi/accounts"
 	"github.com/opensspi/sspi/accounts/internal/rules"
@@ -191,17 +193,25 @@ func initSQLite(ctx context.Context, s *sqlstore.Store, path string) error {
 	// Vet the file before changing anything in it: a file that is not a
 	// database fails here ("file is not a database"), another
 	// application's database is refused, and both are left as they are.
-	err := sqliteVet(ctx, s.R, s.Cfg.Create)
+	// WAL is a property of the file: set once, it holds for every later
+	// connection (setting it again is a no-op).
+	//
+	// While a new file is still in rollback mode, SQLite answers a reader
+	// or the switch to WAL that meets another opener's lock with
+	// SQLITE_BUSY at once, without its busy handler (the switch needs the
+	// file alone); so the first steps are retried for as long as the busy
+	// timeout would have waited.
+	var mode string
+	err := retryBusy(ctx, func() error {
+		if err := sqliteVet(ctx, s.R, s.Cfg.Create); err != nil {
+			return err
+		}
+		return s.W.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+	})
 	if errors.Is(err, errEmpty) {
 		return fmt.Errorf("%w at %s (the file is empty)", accounts.ErrNoStore, path)
 	}
 	if err != nil {
-		return fmt.Errorf("accounts: sqlite: opening %s: %w", path, err)
-	}
-	// WAL is a property of the file: set once, it holds for every later
-	// connection (setting it again is a no-op).
-	var mode string
-	if err := s.W.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
 		return fmt.Errorf("accounts: sqlite: opening %s: %w", path, err)
 	}
 	if !strings.EqualFold(mode, "wal") {
@@ -221,6 +231,32 @@ func initSQLite(ctx context.Context, s *sqlstore.Store, path string) error {
 		}
 	}
 	return nil
+}
+
+// retryBusy runs f again while it fails with SQLITE_BUSY, for at most the
+// busy timeout, backing off from 1 ms to 50 ms between tries.
+func retryBusy(ctx context.Context, f func() error) error {
+	busy := sqliteBusyTimeoutMS
+	if testBusyTimeoutMS != 0 {
+		busy = testBusyTimeoutMS
+	}
+	deadline := time.Now().Add(time.Duration(busy) * time.Millisecond)
+	pause := time.Millisecond
+	for {
+		err := f()
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }
 
 // sqliteVet reads, without writing, whether the file can be an account
