@@ -210,6 +210,10 @@ func selfCPU() time.Duration {
 // (5 minutes), so that one LSA serves at most that many handshakes of the
 // benchmark's uid in a row.
 //
+// Floor is the same 8 goroutines making a handshake's four round trips as
+// bare frames to an echo server in another process: what the socket and
+// the runtime cost two Go processes, whatever the protocol.
+//
 //	go test -run '^$' -bench Handshake -benchtime 3s ./internal/lsad
 func BenchmarkHandshake(b *testing.B) {
 	for _, m := range benchModes {
@@ -248,6 +252,45 @@ func BenchmarkHandshake(b *testing.B) {
 			})
 		})
 	}
+	// The floor in the same run: a handshake's four round trips as bare
+	// 200-byte frames to an echo server in another process (what
+	// BenchmarkRoundTrip's Socket measures one at a time).
+	b.Run("Floor", func(b *testing.B) {
+		sock, pid := startEcho(b)
+		b.Run("Parallel", func(b *testing.B) {
+			b.SetParallelism(4)
+			server0 := processCPU(pid)
+			b.ReportAllocs()
+			self0, start := selfCPU(), time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				c, err := net.Dial("unix", sock)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				msg := binary.BigEndian.AppendUint32(nil, 200)
+				msg = append(msg, bytes.Repeat([]byte{0xa5}, 200)...)
+				buf := make([]byte, len(msg))
+				for pb.Next() {
+					for range 4 {
+						if _, err := c.Write(msg); err != nil {
+							b.Error(err)
+							return
+						}
+						if _, err := io.ReadFull(c, buf); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}
+			})
+			elapsed, self := time.Since(start), selfCPU()-self0
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "handshakes/s")
+			b.ReportMetric(float64(self.Nanoseconds())/1e3/float64(b.N), "app-cpu-µs/handshake")
+			b.ReportMetric(float64((processCPU(pid)-server0).Nanoseconds())/1e3/float64(b.N), "server-cpu-µs/handshake")
+		})
+	})
 }
 
 // benchCredentials acquires alice's outbound and the service's inbound
