@@ -221,13 +221,15 @@ func interleave(b *testing.B, ours, theirs side) {
 }
 
 // embeddedCreds is a provider on an embedded engine with the Kerberos
-// package and a replay cache file, and alice's and the service's
-// credentials on it.
+// package and a replay cache file shared with other processes (locked for
+// each store, as SSPI_REPLAY_CACHE configures it, and as MIT's file
+// replay cache is), and alice's and the service's credentials on it.
 func (r *krbRealm) embeddedCreds(b *testing.B) (cc, sc *sspi.Credentials) {
 	e, err := engine.New(&engine.Config{
-		Packages:        []string{kerberos.Name},
-		Configured:      map[string]secpkg.Package{kerberos.Name: kerberos.New(&kerberos.Config{ConfigFiles: []string{r.config}, Keytabs: []string{r.keytab}})},
-		ReplayCacheFile: filepath.Join(b.TempDir(), "replay.cache"),
+		Packages:          []string{kerberos.Name},
+		Configured:        map[string]secpkg.Package{kerberos.Name: kerberos.New(&kerberos.Config{ConfigFiles: []string{r.config}, Keytabs: []string{r.keytab}})},
+		ReplayCacheFile:   filepath.Join(b.TempDir(), "replay.cache"),
+		ReplayCacheShared: true,
 	})
 	if err != nil {
 		b.Fatal(err)
