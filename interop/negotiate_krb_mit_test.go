@@ -356,7 +356,6 @@ func TestNegotiateFallbackToNTLM(t *testing.T) {
 			t.Fatalf("Unwrap: %q, %v", msg, err)
 		}
 
-
 		// Kerberos alone: the KDC's refusal is the answer.
 		cred, err := p.AcquireCredentials(context.Background(), negotiate.Name, sspi.CredentialOutbound, &sspi.CredentialsOptions{
 			Identity:    &sspi.AuthIdentity{User: r.User, Domain: r.Realm, Password: []byte(r.Password)},
