@@ -10,13 +10,17 @@ package interop
 
 import (
 	"context"
+	"encoding/asn1"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,7 +154,8 @@ func TestHTTPKerberosCurl(t *testing.T) {
 		// curl asks for HTTP@<URL host>: the service's name, resolved
 		// to the test server.
 		u := "http://" + k.serviceHost() + ":" + strconv.Itoa(port) + "/"
-		body, status, err := curl(t, k.env(t), "--negotiate", "-u", ":",
+		headers := filepath.Join(t.TempDir(), "headers")
+		body, status, err := curl(t, k.env(t), "--negotiate", "-u", ":", "-D", headers,
 			"--resolve", k.serviceHost()+":"+strconv.Itoa(port)+":127.0.0.1", u)
 		if err != nil || status != 200 {
 			t.Fatalf("status %d, %v: %s", status, err, body)
@@ -158,6 +163,16 @@ func TestHTTPKerberosCurl(t *testing.T) {
 		pg := decodePage(t, body)
 		if !strings.EqualFold(pg.User, k.User) || pg.Package != "Kerberos" || pg.Scheme != "Negotiate" || !pg.Mutual {
 			t.Fatalf("%+v", pg)
+		}
+		// The 200 carries the mutual-authentication token: SPNEGO's
+		// accept-completed naming Kerberos, around the AP-REP.
+		final := finalToken(t, headers)
+		resp := parseResp(t, final)
+		if resp.NegState != 0 || !resp.SupportedMech.Equal(asnKrb5) {
+			t.Fatalf("final token: state %d, mech %v", resp.NegState, resp.SupportedMech)
+		}
+		if mech, inner, ok := gssframe(resp.ResponseToken); !ok || !mech.Equal(asnKrb5) || len(inner) < 2 || inner[0] != 0x02 || inner[1] != 0x00 {
+			t.Fatalf("final token's response is not a Kerberos AP-REP: %x", resp.ResponseToken)
 		}
 	})
 }
@@ -202,6 +217,160 @@ func TestHTTPKerberosOurClientMITServer(t *testing.T) {
 		}
 		if a.Mech != oidKerberos || !strings.HasPrefix(strings.ToLower(a.Peer), strings.ToLower(k.User)+"@") || a.Final == 0 {
 			t.Fatalf("MIT authenticated %+v", a)
+		}
+	})
+}
+
+// finalToken returns the token of the WWW-Authenticate: Negotiate header
+// of the last response in a header dump (curl -D).
+func finalToken(t *testing.T, dump string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(strings.TrimSpace(strings.ReplaceAll(string(b), "\r\n", "\n")), "\n\n")
+	last := blocks[len(blocks)-1]
+	if !strings.HasPrefix(last, "HTTP/1.1 200") {
+		t.Fatalf("last response: %q", last)
+	}
+	for _, line := range strings.Split(last, "\n") {
+		name, value, _ := strings.Cut(line, ":")
+		if !strings.EqualFold(name, "WWW-Authenticate") {
+			continue
+		}
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(value), " ")
+		if scheme != "Negotiate" {
+			continue
+		}
+		out, err := base64.StdEncoding.DecodeString(tok)
+		if err != nil {
+			t.Fatalf("final token: %v", err)
+		}
+		return out
+	}
+	t.Fatalf("the 200 has no WWW-Authenticate: Negotiate token:\n%s", last)
+	return nil
+}
+
+// gssframe splits a GSS-API InitialContextToken (RFC 2743 3.1).
+func gssframe(tok []byte) (asn1.ObjectIdentifier, []byte, bool) {
+	var raw asn1.RawValue
+	if rest, err := asn1.Unmarshal(tok, &raw); err != nil || len(rest) > 0 || raw.Class != asn1.ClassApplication || raw.Tag != 0 {
+		return nil, nil, false
+	}
+	var oid asn1.ObjectIdentifier
+	inner, err := asn1.Unmarshal(raw.Bytes, &oid)
+	if err != nil {
+		return nil, nil, false
+	}
+	return oid, inner, true
+}
+
+// kerberosTransport is our Transport on p as identity, allowed to
+// authenticate to host, asking for HTTP/<the service's host> whatever
+// the URL's host, requiring mutual authentication.
+func (k *kerberosRealm) transport(t *testing.T, p *sspi.Provider, id *sspi.AuthIdentity, host string, cfg httpauth.ClientConfig) *httpauth.Transport {
+	t.Helper()
+	cfg.Provider, cfg.Identity, cfg.AllowedHosts, cfg.RequireMutualAuth = p, id, []string{host}, true
+	cfg.Target = func(string) string { return "HTTP/" + k.serviceHost() }
+	if cfg.Proxy == nil {
+		cfg.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil }
+	}
+	tr, err := httpauth.NewTransport(context.Background(), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+// TestHTTPKerberosFallbackMITServer: our Transport in an LSA with
+// Kerberos preferred, for a user of a domain with no Kerberos realm (no
+// ticket can be had), against the MIT GSS-API HTTP server with
+// gss-ntlmssp and no keytab: Negotiate falls back to NTLM inside SPNEGO
+// in three legs (with Kerberos offered first, MIT's counter-proposal of
+// NTLM would make four), and MIT's final token (its
+// mechListMIC) completes our context, so mutual authentication holds.
+func TestHTTPKerberosFallbackMITServer(t *testing.T) {
+	k := requireKerberosHTTP(t)
+	forEachKerberosMode(t, k, func(t *testing.T, p *sspi.Provider) {
+		srv, port := startHTTPPeer(t, "server", nil)
+		var legs []httpauth.Leg
+		tr := k.transport(t, p, &sspi.AuthIdentity{User: user, Domain: domain, Password: []byte(password)}, "127.0.0.1",
+			httpauth.ClientConfig{OnLeg: func(l httpauth.Leg) { legs = append(legs, l) }})
+		resp, err := (&http.Client{Transport: tr}).Get("http://127.0.0.1:" + strconv.Itoa(port) + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s", resp.Status, body)
+		}
+		if a := srv.auth(); a.Peer != domain+`\`+user || a.Mech != oidNTLM || a.Final == 0 {
+			t.Fatalf("MIT authenticated %+v", a)
+		}
+		if len(legs) != 3 || legs[0].Package != "Negotiate" || legs[2].Status != sspi.StatusOK {
+			t.Fatalf("legs %+v", legs)
+		}
+	})
+}
+
+// TestHTTPKerberosProxyConnect: our Transport, with the realm user's
+// password, through a forward proxy on MIT GSS-API holding the HTTP
+// service's keytab (Proxy-Authenticate: Negotiate, Kerberos chosen, its
+// AP-REP checked), with CONNECT to our HTTPS origin, which authenticates
+// us with Kerberos too, bound to its certificate.
+func TestHTTPKerberosProxyConnect(t *testing.T) {
+	k := requireKerberosHTTP(t)
+	forEachKerberosMode(t, k, func(t *testing.T, p *sspi.Provider) {
+		cmd := exec.Command(python, httpPeerScript, "proxy")
+		cmd.Env = k.env(t)
+		proxy := startCmd(t, "http_peer.py proxy (Kerberos)", cmd)
+		port := proxy.expect("LISTENING")[0]
+		origin := ourHTTPServer(t, p, httpauth.ServerConfig{Principal: k.Service}, true)
+		proxyURL, _ := url.Parse("http://127.0.0.1:" + port)
+		var legs []httpauth.Leg
+		tr := k.transport(t, p, &sspi.AuthIdentity{User: k.User, Domain: k.Realm, Password: []byte(k.Password)}, "127.0.0.1",
+			httpauth.ClientConfig{
+				Proxy:           http.ProxyURL(proxyURL),
+				TLSClientConfig: origin.Client().Transport.(*http.Transport).TLSClientConfig,
+				OnLeg:           func(l httpauth.Leg) { legs = append(legs, l) },
+			})
+		resp, err := (&http.Client{Transport: tr}).Get(origin.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s", resp.Status, body)
+		}
+		pg := decodePage(t, string(body))
+		if !strings.EqualFold(pg.User, k.User) || pg.Package != "Kerberos" || !pg.Mutual || !strings.Contains(pg.Bindings, "VALID_MATCHED") {
+			t.Fatalf("origin: %+v", pg)
+		}
+		var a authLine
+		if err := json.Unmarshal([]byte(strings.Join(proxy.expect("AUTH"), " ")), &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Mech != oidKerberos || !strings.HasPrefix(strings.ToLower(a.Peer), strings.ToLower(k.User)+"@") || a.Final == 0 {
+			t.Fatalf("proxy authenticated %+v", a)
+		}
+		if f := proxy.expect("CONNECT"); f[0] != strings.TrimPrefix(origin.URL, "https://") {
+			t.Fatalf("CONNECT %v", f)
+		}
+		var proxyLegs int
+		for _, l := range legs {
+			if l.Proxy {
+				proxyLegs++
+			}
+		}
+		// Kerberos: the AP-REQ, then the AP-REP in the reply; to the
+		// proxy and to the origin.
+		if proxyLegs != 2 || len(legs) != 4 {
+			t.Fatalf("legs %+v", legs)
 		}
 	})
 }
