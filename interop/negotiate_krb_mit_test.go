@@ -465,3 +465,87 @@ func TestNegotiateKerberosStripped(t *testing.T) {
 		}
 	})
 }
+
+// TestNegotiateKerberosStrippedMITInitiator: MIT's SPNEGO initiator
+// offers Kerberos then NTLM (gss_set_neg_mechs) with its AP-REQ; a man in
+// the middle strips Kerberos and the AP-REQ, so our acceptor, which could
+// take Kerberos, picks NTLM. MIT's mechListMIC covers the list it sent:
+// our acceptor refuses it with SEC_E_DOWNGRADE_DETECTED. Without the man
+// in the middle the same peers choose Kerberos.
+func TestNegotiateKerberosStrippedMITInitiator(t *testing.T) {
+	r := requireRealm(t)
+	forEachNegPrefMode(t, r, nil, func(t *testing.T, p *sspi.Provider) {
+		for _, strip := range []bool{false, true} {
+			peer := mitInitiator(t, r, "", r.Service, "mutual,conf,integ,replay,sequence", "--mech", "spnego", "--neg-mechs", "krb5,ntlm")
+			s := negPrefServer(t, p, r.ServiceSPN)
+			ctx := context.Background()
+			in := peer.token()
+			init := parseInit(t, in)
+			if !sameOIDs(init.MechTypes, []asn1.ObjectIdentifier{asnKrb5, asnNTLM}) {
+				t.Fatalf("MIT offers %v", init.MechTypes)
+			}
+			if strip {
+				init.MechTypes, init.MechToken = init.MechTypes[1:], nil
+				in = marshalInit(t, init)
+			}
+			var err error
+			for legs := 0; ; legs++ {
+				if legs > 4 {
+					t.Fatal("too many legs")
+				}
+				var out []byte
+				var st sspi.Status
+				out, st, err = s.Accept(ctx, in)
+				if err != nil {
+					break
+				}
+				if len(out) > 0 {
+					peer.send("TOK", out)
+				}
+				if st == sspi.StatusOK {
+					break
+				}
+				in = peer.token()
+			}
+			if !strip {
+				if err != nil {
+					t.Fatalf("Accept: %v", err)
+				}
+				if d := doneKrb(t, peer); d.Mech != oidKrb5 {
+					t.Fatalf("MIT negotiated %q", d.Mech)
+				}
+				chose(t, &s.Context, kerberos.Name)
+				continue
+			}
+			wantStatus(t, "Kerberos stripped from MIT's mechTypes", err, sspi.StatusDowngradeDetected)
+		}
+	})
+}
+
+// TestNegotiateRawKerberos: MIT's Kerberos initiator without SPNEGO (a
+// bare AP-REQ) against our Negotiate acceptor, which takes it as Windows
+// does: Kerberos directly, the AP-REP back unwrapped, then messages.
+func TestNegotiateRawKerberos(t *testing.T) {
+	r := requireRealm(t)
+	forEachNegPrefMode(t, r, nil, func(t *testing.T, p *sspi.Provider) {
+		peer := mitInitiator(t, r, "", r.Service, "mutual,conf,integ,replay,sequence")
+		s := negPrefServer(t, p, r.ServiceSPN)
+		in := peer.token()
+		if mech, _, ok := gssframe(in); !ok || !mech.Equal(asnKrb5) {
+			t.Fatalf("MIT's first token is not a bare Kerberos token")
+		}
+		out, st, err := s.Accept(context.Background(), in)
+		if err != nil || st != sspi.StatusOK {
+			t.Fatalf("Accept: %v, %v", st, err)
+		}
+		if mech, inner, ok := gssframe(out); !ok || !mech.Equal(asnKrb5) || inner[0] != 0x02 || inner[1] != 0x00 {
+			t.Fatalf("our answer is not a bare AP-REP: %x", out)
+		}
+		peer.send("TOK", out)
+		if d := doneKrb(t, peer); d.Mech != oidKrb5 {
+			t.Fatalf("MIT negotiated %q", d.Mech)
+		}
+		chose(t, &s.Context, kerberos.Name)
+		krbMessages(t, &s.Context, peer)
+	})
+}
