@@ -1,12 +1,12 @@
 package interop
 
-// The Kerberos half of the HTTP Negotiate proof, shaped now and run when
-// a realm and the Kerberos package are there: curl --negotiate with a
-// ticket from the KDC against our Handler, and our Transport against the
-// MIT GSS-API HTTP server (peers/http_peer.py) with the service's keytab.
-// scripts/dev-realm.sh exports the realm's environment; the lead enables
-// these tests by registering the Kerberos package in this test binary
-// (next to NTLM and Negotiate in ntlm_test.go and negotiate_test.go).
+// The Kerberos half of the HTTP Negotiate proof, against the MIT realm of
+// scripts/dev-realm.sh: curl --negotiate with a ticket from the KDC
+// against our Handler (the AP-REP in the 200), our Transport against the
+// MIT GSS-API HTTP server (peers/http_peer.py) with the service's keytab,
+// and, without a ticket to be had, NTLM inside SPNEGO against it; our
+// Transport through MIT's authenticating proxy with CONNECT to our HTTPS
+// origin, Kerberos on both.
 
 import (
 	"context"
@@ -55,10 +55,10 @@ func (k *kerberosRealm) serviceHost() string {
 	return s
 }
 
-// requireKerberosHTTP returns the realm for the Kerberos HTTP tests. It
-// skips only when the realm's environment is absent; when it is present
-// and the Kerberos package is not registered, the test fails under
-// SSPI_INTEROP_REQUIRED=1 (scripts/test.sh), as a missing peer does.
+// requireKerberosHTTP returns the realm for the Kerberos HTTP tests. When
+// the realm's environment is absent or the Kerberos package is not
+// registered, the test skips, or fails under SSPI_INTEROP_REQUIRED=1
+// (scripts/test.sh), as a missing peer does.
 func requireKerberosHTTP(t *testing.T) *kerberosRealm {
 	t.Helper()
 	k := &kerberosRealm{}
@@ -77,7 +77,7 @@ func requireKerberosHTTP(t *testing.T) *kerberosRealm {
 		}
 	}
 	if len(missing) > 0 {
-		t.Skipf("no Kerberos realm: %s unset (scripts/dev-realm.sh exports them)", strings.Join(missing, ", "))
+		peerMissing(t, "the MIT realm (eval \"$(scripts/dev-realm.sh up)\")", errors.New(strings.Join(missing, ", ")+" unset"))
 	}
 	if _, _, ok := secpkg.Lookup("Kerberos"); !ok {
 		peerMissing(t, "the Kerberos package", errors.New("a realm is configured but no package named Kerberos is registered in this test binary"))
