@@ -183,42 +183,57 @@ func TestHTTPKerberosCurl(t *testing.T) {
 // password (the LSA gets the tickets), against the MIT GSS-API HTTP
 // server holding the service's keytab: MIT's SPNEGO accepts Kerberos,
 // and its AP-REP completes our context, so mutual authentication can be
-// required.
+// required. With the AP-REP dropped, a client that requires it fails;
+// with its last byte changed (the integrity tag of its encrypted part),
+// the client fails with SEC_E_MUTUAL_AUTH_FAILED.
 func TestHTTPKerberosOurClientMITServer(t *testing.T) {
 	k := requireKerberosHTTP(t)
 	forEachKerberosMode(t, k, func(t *testing.T, p *sspi.Provider) {
-		cmd := exec.Command(python, httpPeerScript, "server")
-		cmd.Env = k.env(t)
-		srv := startCmd(t, "http_peer.py server (Kerberos)", cmd)
-		port := srv.expect("LISTENING")[0]
-		tr, err := httpauth.NewTransport(context.Background(), &httpauth.ClientConfig{
-			Provider:          p,
-			Identity:          &sspi.AuthIdentity{User: k.User, Domain: k.Realm, Password: []byte(k.Password)},
-			AllowedHosts:      []string{k.serviceHost()},
-			RequireMutualAuth: true,
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tr.Close() })
-		resp, err := (&http.Client{Transport: tr}).Get("http://" + k.serviceHost() + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s", resp.Status, body)
-		}
-		var a authLine
-		if err := json.Unmarshal([]byte(strings.Join(srv.expect("AUTH"), " ")), &a); err != nil {
-			t.Fatal(err)
-		}
-		if a.Mech != oidKerberos || !strings.HasPrefix(strings.ToLower(a.Peer), strings.ToLower(k.User)+"@") || a.Final == 0 {
-			t.Fatalf("MIT authenticated %+v", a)
+		for _, final := range []string{"send", "drop", "flip"} {
+			cmd := exec.Command(python, httpPeerScript, "server", "--final", final)
+			cmd.Env = k.env(t)
+			srv := startCmd(t, "http_peer.py server (Kerberos)", cmd)
+			port := srv.expect("LISTENING")[0]
+			tr, err := httpauth.NewTransport(context.Background(), &httpauth.ClientConfig{
+				Provider:          p,
+				Identity:          &sspi.AuthIdentity{User: k.User, Domain: k.Realm, Password: []byte(k.Password)},
+				AllowedHosts:      []string{k.serviceHost()},
+				RequireMutualAuth: true,
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { tr.Close() })
+			resp, err := (&http.Client{Transport: tr}).Get("http://" + k.serviceHost() + "/")
+			var a authLine
+			if err := json.Unmarshal([]byte(strings.Join(srv.expect("AUTH"), " ")), &a); err != nil {
+				t.Fatal(err)
+			}
+			if a.Mech != oidKerberos || !strings.HasPrefix(strings.ToLower(a.Peer), strings.ToLower(k.User)+"@") || a.Final == 0 {
+				t.Fatalf("MIT authenticated %+v", a)
+			}
+			switch final {
+			case "send":
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Fatalf("%s %s", resp.Status, body)
+				}
+			case "drop":
+				if !errors.Is(err, httpauth.ErrMutualAuth) {
+					t.Fatalf("AP-REP dropped, mutual required: %v", err)
+				}
+			case "flip":
+				if !errors.Is(err, httpauth.ErrMutualAuth) || sspi.StatusOf(err) != sspi.StatusMutualAuthFailed {
+					t.Fatalf("AP-REP changed: %v (%v)", err, sspi.StatusOf(err))
+				}
+			}
 		}
 	})
 }
