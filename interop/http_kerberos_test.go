@@ -453,3 +453,56 @@ func BenchmarkHTTPHandshakeKerberos(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
 }
+
+// TestHTTPKerberosMITClientOurServer: MIT's SPNEGO initiator (Kerberos,
+// the realm user's password) as an HTTP client of our Handler accepting
+// as the HTTP service: Kerberos chosen, and MIT checks the AP-REP in our
+// 200; with its last byte changed MIT refuses it (the integrity check of
+// its encrypted part fails).
+func TestHTTPKerberosMITClientOurServer(t *testing.T) {
+	k := requireKerberosHTTP(t)
+	forEachKerberosMode(t, k, func(t *testing.T, p *sspi.Provider) {
+		run := func(u string) (string, []string) {
+			cmd := exec.Command(python, httpPeerScript, "client", "--url", u, "--user", k.User+"@"+k.Realm,
+				"--password-env", "GSS_PEER_PASSWORD", "--target", "HTTP@"+k.serviceHost())
+			cmd.Env = append(k.env(t), "GSS_PEER_PASSWORD="+k.Password, "KRB5CCNAME=MEMORY:http-client")
+			return startCmd(t, "http_peer.py client (Kerberos)", cmd).recv()
+		}
+		ts := ourHTTPServer(t, p, httpauth.ServerConfig{Principal: k.Service}, false)
+		kind, f := run(ts.URL)
+		var res struct {
+			Status   int
+			Complete bool
+			Mech     string
+			Body     string
+		}
+		if kind != "RESULT" || json.Unmarshal([]byte(f[0]), &res) != nil {
+			t.Fatalf("%s %v", kind, f)
+		}
+		if res.Status != 200 || !res.Complete || res.Mech != oidKerberos {
+			t.Fatalf("%+v", res)
+		}
+		if pg := decodePage(t, res.Body); !strings.EqualFold(pg.User, k.User) || pg.Package != "Kerberos" || pg.Scheme != "Negotiate" || !pg.Mutual {
+			t.Fatalf("%+v", pg)
+		}
+
+		h, err := httpauth.NewHandler(context.Background(), &httpauth.ServerConfig{Provider: p, Principal: k.Service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		bad := httptest.NewUnstartedServer(flipFinal(h.Wrap(identityPage)))
+		h.Install(bad.Config)
+		bad.Start()
+		t.Cleanup(bad.Close)
+		kind, f = run(bad.URL)
+		if kind != "FAIL" {
+			t.Fatalf("MIT accepted a changed AP-REP: %s %v", kind, f)
+		}
+		var fail peerFailure
+		// GSS_S_FAILURE with krb5's KRB5KRB_AP_ERR_BAD_INTEGRITY.
+		if err := json.Unmarshal([]byte(f[0]), &fail); err != nil || fail.Major != gssFailure || !strings.Contains(fail.Error, "Decrypt integrity check failed") {
+			t.Fatalf("MIT refused a changed AP-REP with %+v", fail)
+		}
+	})
+}
