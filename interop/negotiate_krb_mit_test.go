@@ -442,6 +442,17 @@ func TestNegotiateFallbackAcceptorNoKeys(t *testing.T) {
 func TestNegotiateKerberosStripped(t *testing.T) {
 	r := requireRealm(t)
 	forEachNegPrefMode(t, r, nil, func(t *testing.T, p *sspi.Provider) {
+		// Untouched, the same pair runs Kerberos in two tokens.
+		c, s := negPrefClient(t, p, r, r.ServiceSPN), negPrefServer(t, p, r.ServiceSPN)
+		legs := 0
+		if err := secpkgtest.HandshakeThrough(context.Background(), c, s, func(leg int, tok []byte) []byte { legs++; return tok }); err != nil {
+			t.Fatalf("untouched: %v", err)
+		}
+		chose(t, &c.Context, kerberos.Name)
+		chose(t, &s.Context, kerberos.Name)
+		if legs != 2 {
+			t.Fatalf("untouched: %d tokens, want 2 (AP-REQ, AP-REP)", legs)
+		}
 		for _, stripMIC := range []bool{false, true} {
 			c, s := negPrefClient(t, p, r, r.ServiceSPN), negPrefServer(t, p, r.ServiceSPN)
 			var stripped, sawMIC bool
