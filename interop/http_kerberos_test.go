@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -390,68 +389,6 @@ func TestHTTPKerberosProxyConnect(t *testing.T) {
 			t.Fatalf("legs %+v", legs)
 		}
 	})
-}
-
-// BenchmarkHTTPHandshakeKerberos is full HTTP Negotiate handshakes with
-// Kerberos chosen: a new connection for every request, our Transport
-// (the realm's user; the LSA caches the service ticket, so the KDC is
-// asked once) against our Handler accepting as the HTTP service (the
-// AP-REQ checked, its authenticator in the replay cache, the AP-REP
-// back), in one embedded LSA. httpauth's BenchmarkHandshake is the same
-// over NTLM.
-func BenchmarkHTTPHandshakeKerberos(b *testing.B) {
-	for _, v := range []string{"KRB5_CONFIG", "SSPI_KRB5_REALM", "SSPI_KRB5_HTTP_SERVICE"} {
-		if os.Getenv(v) == "" {
-			b.Skipf("%s unset (eval \"$(scripts/dev-realm.sh up)\")", v)
-		}
-	}
-	k := &kerberosRealm{Realm: os.Getenv("SSPI_KRB5_REALM"), User: os.Getenv("SSPI_KRB5_USER"),
-		Password: os.Getenv("SSPI_KRB5_PASSWORD"), Service: os.Getenv("SSPI_KRB5_HTTP_SERVICE")}
-	e, err := engine.New(&engine.Config{Packages: []string{"Kerberos", "NTLM", "Negotiate"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close() })
-	p := sspi.NewProvider(secpkgtest.Embedded(e).Connect(b), nil)
-	b.Cleanup(func() { p.Close() })
-	h, err := httpauth.NewHandler(context.Background(), &httpauth.ServerConfig{Provider: p, Principal: k.Service, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { h.Close() })
-	ts := httptest.NewUnstartedServer(h.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello\n") })))
-	h.Install(ts.Config)
-	ts.Start()
-	b.Cleanup(ts.Close)
-	tr, err := httpauth.NewTransport(context.Background(), &httpauth.ClientConfig{
-		Provider: p, Identity: &sspi.AuthIdentity{User: k.User, Domain: k.Realm, Password: []byte(k.Password)},
-		AllowedHosts: []string{"127.0.0.1"}, RequireMutualAuth: true,
-		Target: func(string) string { return "HTTP/" + k.serviceHost() },
-		Proxy:  func(*http.Request) (*url.URL, error) { return nil, nil },
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { tr.Close() })
-	c := &http.Client{Transport: tr}
-	get := func() {
-		resp, err := c.Get(ts.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %s", resp.Status)
-		}
-		tr.CloseIdleConnections()
-	}
-	get() // the TGT and the service ticket
-	b.ReportAllocs()
-	for b.Loop() {
-		get()
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
 }
 
 // TestHTTPKerberosMITClientOurServer: MIT's SPNEGO initiator (Kerberos,
