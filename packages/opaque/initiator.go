@@ -131,10 +131,9 @@ func (hs *initiatorState) finish(ctx context.Context, token []byte) ([]byte, *se
 
 // stretch runs the KSF under the LSA's limits on concurrent stretches (in
 // all and per caller uid, stretchLimiter). It waits for slots as long as
-// ctx allows, and gives up waiting for the
-// result when ctx ends; the stretch then runs on in the background,
-// holding its slot (and its memory) until done, and its result is
-// discarded.
+// ctx allows, and gives up waiting for the result when ctx ends; the
+// stretch then runs on in the background, holding its slots (and its
+// memory) until done, and its result is discarded.
 func (p *lsaPackage) stretch(ctx context.Context, k KSF, msg []byte) ([]byte, error) {
 	if k.orDefault().Algorithm == KSFInsecureIdentity {
 		return k.Stretch(msg)

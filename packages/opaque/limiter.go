@@ -25,7 +25,9 @@ type stretchLimiter struct {
 }
 
 // callerKey tells callers apart: the caller's uid, or noCaller for a call
-// without caller information (a package used outside an LSA).
+// from the LSA's own process (an LSA embedded in its only application,
+// which has nobody to share with) or without caller information (a
+// package used outside an LSA). noCaller's share is every slot.
 type callerKey struct {
 	uid   uint32
 	known bool
@@ -45,7 +47,7 @@ func newStretchLimiter(max, perCaller int) *stretchLimiter {
 
 // callerOf returns the key of ctx's caller.
 func callerOf(ctx context.Context) callerKey {
-	if ci, ok := secpkg.CallInfoFrom(ctx); ok {
+	if ci, ok := secpkg.CallInfoFrom(ctx); ok && !ci.InProcess {
 		return callerKey{uid: ci.UID, known: true}
 	}
 	return noCaller
@@ -58,7 +60,11 @@ func (l *stretchLimiter) acquire(ctx context.Context) (release func(), err error
 	l.mu.Lock()
 	c := l.callers[k]
 	if c == nil {
-		c = &callerSlots{slots: make(chan struct{}, l.perCaller)}
+		n := l.perCaller
+		if k == noCaller {
+			n = cap(l.all)
+		}
+		c = &callerSlots{slots: make(chan struct{}, n)}
 		l.callers[k] = c
 	}
 	c.refs++

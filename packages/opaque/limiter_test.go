@@ -175,3 +175,58 @@ func TestHostileCallerKSF(t *testing.T) {
 		t.Errorf("stretches at once: %d in all (limit %d), over the per-caller limit: %v", maxTotal, engineConfig.maxConcurrentKSF(), overPerCaller)
 	}
 }
+
+// TestStretchLimiterShares: a caller uid gets its share of the slots; the
+// LSA's own process (an embedded LSA's only application) and calls
+// without caller information get every slot; no slot is lost on a wait
+// given up.
+func TestStretchLimiterShares(t *testing.T) {
+	l := newStretchLimiter(2, 1)
+	uid := func(u uint32) context.Context {
+		return secpkg.WithCallInfo(context.Background(), secpkg.CallInfo{UID: u})
+	}
+	inProcess := secpkg.WithCallInfo(context.Background(), secpkg.CallInfo{UID: 7, InProcess: true})
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	gaveUp := func(ctx context.Context) context.Context {
+		ci, _ := secpkg.CallInfoFrom(ctx)
+		return secpkg.WithCallInfo(done, ci)
+	}
+
+	r1, err := l.acquire(uid(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.acquire(gaveUp(uid(5))); err == nil {
+		t.Fatal("uid 5 got a second slot")
+	}
+	r2, err := l.acquire(uid(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.acquire(gaveUp(uid(7))); err == nil {
+		t.Fatal("a third stretch ran with two slots")
+	}
+	r1()
+	r2()
+	a, err := l.acquire(inProcess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.acquire(inProcess)
+	if err != nil {
+		t.Fatal("the LSA's own process did not get every slot")
+	}
+	a()
+	b()
+	c, err1 := l.acquire(context.Background())
+	d, err2 := l.acquire(context.Background())
+	if err1 != nil || err2 != nil {
+		t.Fatal("calls without caller information did not get every slot")
+	}
+	c()
+	d()
+	if len(l.callers) != 0 || len(l.all) != 0 {
+		t.Fatalf("slots left taken: %d callers, %d slots", len(l.callers), len(l.all))
+	}
+}

@@ -30,8 +30,9 @@ type PackageConfig struct {
 	// local uid, secpkg.CallInfo) runs at once, so that a user who
 	// starts many logins at once queues behind itself and leaves the
 	// other slots to other users. Each waiting login holds a context
-	// handle, counted against the caller's handle quota of the LSA. 0
-	// means 1; it is capped at MaxConcurrentKSF.
+	// handle, counted against the caller's handle quota of the LSA. The
+	// LSA's own process (an embedded LSA's application) is not bounded
+	// by it. 0 means 1; it is capped at MaxConcurrentKSF.
 	MaxConcurrentKSFPerCaller int
 	// Secrets is where the acceptor's long-term secret (the server setup:
 	// OPRF seed and AKE key pair) lives; it is created on first use. Nil
