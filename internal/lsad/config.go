@@ -210,6 +210,10 @@ type OPAQUEConfig struct {
 	MaxKSFMemoryKiB uint32 `toml:"max_ksf_memory_kib"`
 	// MaxConcurrentKSF bounds the stretches lsad runs at once; 0 means 2.
 	MaxConcurrentKSF int `toml:"max_concurrent_ksf"`
+	// MaxConcurrentKSFPerCaller bounds the stretches one caller uid runs
+	// at once (its other logins wait, each holding a handle of its
+	// quota); 0 means 1.
+	MaxConcurrentKSFPerCaller int `toml:"max_concurrent_ksf_per_caller"`
 }
 
 // Duration is a time.Duration written as "90s", "15m".
