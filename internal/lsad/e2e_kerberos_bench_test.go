@@ -1,3 +1,5 @@
+//go:build linux
+
 package lsad_test
 
 // The Kerberos handshake benchmark, beside its anchors in the same run:
