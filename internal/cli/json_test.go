@@ -38,17 +38,44 @@ func TestParseLogonID(t *testing.T) {
 // or this host for a loopback address, where serve's default principal
 // names this host.
 func TestDefaultTarget(t *testing.T) {
-	here := defaultPrincipal()
-	for addr, want := range map[string]string{
-		"127.0.0.1:7000":          here,
-		"[::1]:7000":              here,
-		"localhost:7000":          here,
-		":7000":                   here,
-		"server.example.com:7000": "HOST/server.example.com",
-		"192.0.2.1:7000":          "HOST/192.0.2.1",
+	for _, tc := range []struct{ pkg, service string }{{"NTLM", "HOST"}, {"Kerberos", "host"}, {"Negotiate", "host"}} {
+		here := defaultPrincipal(tc.pkg)
+		if want := tc.service + "/" + thisHost(); here != want {
+			t.Errorf("defaultPrincipal(%q) = %q, want %q", tc.pkg, here, want)
+		}
+		for addr, want := range map[string]string{
+			"127.0.0.1:7000":          here,
+			"[::1]:7000":              here,
+			"localhost:7000":          here,
+			":7000":                   here,
+			"server.example.com:7000": tc.service + "/server.example.com",
+			"192.0.2.1:7000":          tc.service + "/192.0.2.1",
+		} {
+			if got := defaultTarget(addr, tc.pkg); got != want {
+				t.Errorf("defaultTarget(%q, %q) = %q, want %q", addr, tc.pkg, got, want)
+			}
+		}
+	}
+}
+
+func TestLogonPackage(t *testing.T) {
+	for _, tc := range []struct {
+		user, domain string
+		packed       bool
+		want         string
+	}{
+		{"alice", "", false, "NTLM"},
+		{`EXAMPLE\alice`, "", false, "NTLM"},
+		{"alice", "EXAMPLE", false, "NTLM"},
+		{"alice@EXAMPLE.COM", "", false, "Kerberos"},
+		{"alice@EXAMPLE", "", false, "Kerberos"},
+		{`EXAMPLE.COM\alice`, "", false, "Kerberos"},
+		{"alice", "EXAMPLE.COM", false, "Kerberos"},
+		{"", "", true, "Kerberos"},
+		{"alice", "", true, "Kerberos"},
 	} {
-		if got := defaultTarget(addr); got != want {
-			t.Errorf("defaultTarget(%q) = %q, want %q", addr, got, want)
+		if got := logonPackage(tc.user, tc.domain, tc.packed); got != tc.want {
+			t.Errorf("logonPackage(%q, %q, %v) = %q, want %q", tc.user, tc.domain, tc.packed, got, tc.want)
 		}
 	}
 }

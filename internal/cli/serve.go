@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/sspinet"
 )
 
@@ -39,23 +40,39 @@ func thisHost() string {
 	return h
 }
 
+// spnService is the service class of default principal names: HOST, as
+// a Windows host's services use, or host, as Kerberos keytabs write it
+// (MIT compares names case-sensitively), for Kerberos and Negotiate.
+func spnService(pkg string) string {
+	if isKerberos(pkg) {
+		return "host"
+	}
+	return "HOST"
+}
+
+// isKerberos reports whether pkg may authenticate with Kerberos.
+func isKerberos(pkg string) bool {
+	return strings.EqualFold(pkg, "Kerberos") || strings.EqualFold(pkg, "Negotiate")
+}
+
 // defaultPrincipal is the service principal name serve accepts as by
-// default: HOST/ and this host's name, as a Windows host's services do.
-func defaultPrincipal() string { return "HOST/" + thisHost() }
+// default: HOST/ (host/ for Kerberos and Negotiate) and this host's name,
+// as a Windows host's services do.
+func defaultPrincipal(pkg string) string { return spnService(pkg) + "/" + thisHost() }
 
 // defaultTarget is the principal name connect asks for by default:
-// HOST/ and the server's host name from addr, or this host's name when
-// addr is this host (a loopback address), so that serve and connect on
-// one host agree without options.
-func defaultTarget(addr string) string {
+// HOST/ (host/ for Kerberos and Negotiate) and the server's host name from
+// addr, or this host's name when addr is this host (a loopback address),
+// so that serve and connect on one host agree without options.
+func defaultTarget(addr, pkg string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
 	}
 	if ip := net.ParseIP(host); host == "" || strings.EqualFold(host, "localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
-		return defaultPrincipal()
+		return defaultPrincipal(pkg)
 	}
-	return "HOST/" + host
+	return spnService(pkg) + "/" + host
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -68,9 +85,16 @@ func newServeCmd(e *env) *cobra.Command {
 every line it receives, sealed.
 
 It accepts as the service principal --principal (by default HOST/ and this
-host's name); clients must target that name (connect's --target, whose default
-matches on this host).`,
+host's name; host/ for Kerberos and Negotiate); clients must target that name
+(connect's --target, whose default matches on this host).
+
+Kerberos (and Negotiate choosing it) accepts with the keys of the LSA's service
+keytabs: lsad's ([kerberos] keytabs in lsad.toml), or in this process those of
+KRB5_KTNAME (else krb5.conf's default_keytab_name, else /etc/krb5.keytab), with
+the realm of KRB5_CONFIG (else /etc/krb5.conf). --principal must be a principal
+of the keytab, and lsad's policy must let your uid accept as it.`,
 		Example: `  sspi serve --listen 127.0.0.1:7000 --package NTLM --store sqlite:/tmp/a.db
+  sspi serve --listen 127.0.0.1:7000 --package Kerberos --principal host/server.example.com
   sspi serve --listen 127.0.0.1:7000 --package NTLM --lsa /run/opensspi/lsad.sock -v`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,7 +112,7 @@ matches on this host).`,
 				return hint(err, "see 'sspi packages' for the packages this LSA has")
 			}
 			if principal == "" {
-				principal = defaultPrincipal()
+				principal = defaultPrincipal(pkg)
 			}
 			cfg := &sspinet.Config{Provider: p, Package: pkg, Principal: principal, Records: rp, OnLeg: e.legPrinter("")}
 			ln, err := sspinet.Listen("tcp", listen, cfg)
@@ -115,7 +139,7 @@ matches on this host).`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "address to listen on")
 	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
-	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as, which clients must target (default HOST/ and this host's name)")
+	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as, which clients must target (default HOST/ and this host's name; host/ for Kerberos and Negotiate)")
 	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	return cmd
 }
@@ -174,7 +198,7 @@ func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
 }
 
 func newConnectCmd(e *env) *cobra.Command {
-	var pkg, user, target, records string
+	var pkg, user, target, records, keytab, ccache string
 	var stdin bool
 	cmd := &cobra.Command{
 		Use:   "connect ADDR",
@@ -184,10 +208,20 @@ as --user (password from SSPI_PASSWORD, standard input or a prompt) or, without
 --user, with your default credentials from lsad. Then each line you type is sent
 sealed and the server's echo printed.
 
-It asks for the service principal --target: by default HOST/ and the host of
-ADDR, or this host's name when ADDR is a loopback address, which is what serve
-accepts as by default on that host. --records must be the server's.`,
+It asks for the service principal --target: by default HOST/ (host/ for
+Kerberos and Negotiate) and the host of ADDR, or this host's name when ADDR is a
+loopback address, which is what serve accepts as by default on that host.
+--records must be the server's.
+
+Kerberos (and Negotiate choosing it) takes your default credentials from your
+logon session in lsad ('sspi logon alice@REALM'), or in this process from the
+client keytab (KRB5_CLIENT_KTNAME) or kinit's credentials cache (KRB5CCNAME);
+or explicit ones: --user alice@REALM with a password, --keytab or --ccache. The
+target is a service principal: host/server.example.com, host@server.example.com
+or a full name with @REALM.`,
 		Example: `  SSPI_PASSWORD=secret sspi connect 127.0.0.1:7000 --package NTLM --user alice
+  sspi connect server.example.com:7000 --package Kerberos --target host/server.example.com
+  sspi connect 127.0.0.1:7000 --package Negotiate --target host/localhost --user alice@EXAMPLE.COM
   printf 'secret\nhello\n' | sspi connect 127.0.0.1:7000 --user 'EXAMPLE\alice' --password-stdin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -205,10 +239,24 @@ accepts as by default on that host. --records must be the server's.`,
 			}
 			in := bufio.NewReader(e.stdin)
 			if target == "" {
-				target = defaultTarget(args[0])
+				target = defaultTarget(args[0], pkg)
 			}
 			cfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, Records: rp, OnLeg: e.legPrinter("")}
-			if user != "" {
+			if keytab != "" && ccache != "" {
+				return usage(cmd, errors.New("give --keytab or --ccache, not both"))
+			}
+			if keytab != "" || ccache != "" {
+				d, u := splitUser(user, "")
+				typ, path := secpkg.PackedKeytabFile, keytab
+				if ccache != "" {
+					typ, path = secpkg.PackedCCacheFile, ccache
+				}
+				packed, err := packedFile(typ, path)
+				if err != nil {
+					return err
+				}
+				cfg.Identity = &sspi.AuthIdentity{User: u, Domain: d, Packed: packed}
+			} else if user != "" {
 				d, u := splitUser(user, "")
 				pw, err := e.passwordFrom(in, "Password for "+user+": ", stdin)
 				if err != nil {
@@ -219,7 +267,7 @@ accepts as by default on that host. --records must be the server's.`,
 			}
 			c, err := sspinet.Dial(ctx, "tcp", args[0], cfg)
 			if err != nil {
-				return connectHint(err, args[0], target, records)
+				return connectHint(err, args[0], pkg, target, records, cfg.Identity != nil)
 			}
 			defer c.Close()
 			st := c.ConnectionState()
@@ -253,13 +301,21 @@ accepts as by default on that host. --records must be the server's.`,
 	cmd.Flags().StringVar(&target, "target", "", "the server's service principal name, its --principal (default HOST/ and the host of ADDR, this host's name for a loopback address)")
 	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input")
+	cmd.Flags().StringVar(&keytab, "keytab", "", "Kerberos: authenticate with the keys of this keytab (--user picks the principal, else its first), read by the LSA with your rights")
+	cmd.Flags().StringVar(&ccache, "ccache", "", "Kerberos: authenticate with the TGT of this credentials cache (kinit's), read by the LSA with your rights")
 	return cmd
 }
 
 // connectHint adds to a failed connection what the user can change.
-func connectHint(err error, addr, target, records string) error {
+func connectHint(err error, addr, pkg, target, records string, explicit bool) error {
 	var ne *net.OpError
 	switch {
+	case isKerberos(pkg) && !explicit && errors.Is(err, sspi.ErrNoCredentials):
+		return hint(err, "log on in lsad (sspi logon alice@REALM) or kinit, or give --user alice@REALM, --keytab or --ccache")
+	case isKerberos(pkg) && errors.Is(err, sspi.StatusTargetUnknown):
+		return hint(err, "the KDC knows no service %s: give --target the server's principal, as its keytab holds it (serve's --principal)", target)
+	case isKerberos(pkg) && errors.Is(err, sspi.StatusNoAuthenticatingAuthority):
+		return hint(err, "no KDC of the realm answered: is the realm in krb5.conf (KRB5_CONFIG, or lsad's [kerberos] krb5_conf), with a KDC that runs?")
 	case errors.As(err, &ne) && ne.Op == "dial":
 		return hint(err, "is 'sspi serve' running at %s?", addr)
 	case errors.Is(err, sspi.ErrLogonDenied):
