@@ -333,8 +333,8 @@ func (e *env) demoPackage(ctx context.Context, p *sspi.Provider, target string, 
 		r.Bindings = ss.Identity.Bindings.String()
 	}
 	r.Mapped = cs.Mapped && ss.Mapped
-	r.Negotiated = cs.Negotiated
-	if r.Negotiated != "" && r.Negotiated != pkg {
+	if cs.Negotiated != "" && cs.Negotiated != pkg {
+		r.Negotiated = cs.Negotiated
 		say("  negotiated:     %s\n", r.Negotiated)
 	}
 	r.ToServer, r.ToClient = msg, string(reply[:n])

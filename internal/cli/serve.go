@@ -271,9 +271,16 @@ or a full name with @REALM.`,
 			}
 			defer c.Close()
 			st := c.ConnectionState()
-			e.report(map[string]any{"event": "connected", "address": args[0], "package": st.Package, "target": target,
-				"records": rp.String(), "mapped": st.Mapped, "flags": names(st.ClientFlags.RetString())},
-				"connected to %s (%s, mapped %v) as a client of %s; type lines to send them sealed\n", args[0], st.Package, st.Mapped, target)
+			ev := map[string]any{"event": "connected", "address": args[0], "package": st.Package, "target": target,
+				"records": rp.String(), "mapped": st.Mapped, "flags": names(st.ClientFlags.RetString())}
+			how := st.Package
+			if st.Negotiated != "" && st.Negotiated != st.Package {
+				// The package Negotiate chose.
+				how = st.Negotiated + " over " + st.Package
+				ev["negotiated"] = st.Negotiated
+			}
+			e.report(ev,
+				"connected to %s (%s, mapped %v) as a client of %s; type lines to send them sealed\n", args[0], how, st.Mapped, target)
 			r := bufio.NewReader(c)
 			for {
 				line, err := in.ReadString('\n')
