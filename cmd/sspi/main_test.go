@@ -182,6 +182,20 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Setenv(args[0], m[1])
 			},
+			// kerberos FILE appends to the lsad.toml FILE a [kerberos]
+			// section naming the realm's krb5.conf and service keytab
+			// (from the script's KRB5_CONFIG and
+			// SSPI_KRB5_SERVICE_KEYTAB).
+			"kerberos": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: kerberos FILE")
+				}
+				f, err := os.OpenFile(ts.MkAbs(args[0]), os.O_APPEND|os.O_WRONLY, 0)
+				ts.Check(err)
+				defer f.Close()
+				_, err = fmt.Fprintf(f, "[kerberos]\nkrb5_conf = [%q]\nkeytabs = [%q]\n", ts.Getenv("KRB5_CONFIG"), ts.Getenv("SSPI_KRB5_SERVICE_KEYTAB"))
+				ts.Check(err)
+			},
 			// policy FILE writes an lsad policy that makes this uid an
 			// administrator.
 			"policy": func(ts *testscript.TestScript, neg bool, args []string) {

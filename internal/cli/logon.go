@@ -173,7 +173,8 @@ func logonHint(err error, pkg string) error {
 	switch {
 	case errors.Is(err, sspi.ErrLogonDenied):
 		return hint(err, "the KDC refused the password (or keys): check the user name, its realm and the password")
-	case errors.Is(err, sspi.StatusNoAuthenticatingAuthority), errors.Is(err, sspi.StatusTargetUnknown):
+	case errors.Is(err, sspi.StatusNoAuthenticatingAuthority), errors.Is(err, sspi.StatusTargetUnknown),
+		errors.Is(err, sspi.ErrNoCredentials) && strings.Contains(err.Error(), "no Kerberos configuration"):
 		return hint(err, "is the realm in lsad's krb5.conf ([kerberos] krb5_conf in lsad.toml, else KRB5_CONFIG or /etc/krb5.conf), with a KDC that answers?")
 	}
 	return err
