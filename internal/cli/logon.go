@@ -289,30 +289,66 @@ func etypes(c secpkg.CredentialInfo) string {
 }
 
 func newLogoffCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "logoff LOGONID",
-		Short: "End one of your logon sessions in lsad",
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "logoff LOGONID | --all",
+		Short: "End your logon sessions in lsad, and what they hold (kdestroy)",
 		Long: `logoff ends a logon session: LOGONID is its id in hex, as logon and
-sessions print it ("0x1a2b3c", or "1a2b3c").`,
-		Example: `  sspi logoff 0x1a2b3c --lsa /run/opensspi/lsad.sock`,
-		Args:    cobra.ExactArgs(1),
+sessions print it ("0x1a2b3c", or "1a2b3c"); --all ends every one of yours.
+lsad wipes what the session held (NTLM: the NT hash; Kerberos: the TGT and the
+service tickets got with it), and programs of your uid no longer get default
+credentials from it.`,
+		Example: `  sspi logoff 0x1a2b3c --lsa /run/opensspi/lsad.sock
+  sspi logoff --all`,
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, ok := parseLogonID(args[0])
-			if !ok {
-				return usage(cmd, fmt.Errorf("bad logon id %q: want hex, as 'sspi sessions' prints it (0x1a2b3c)", args[0]))
+			var ids []secpkg.LogonID
+			switch {
+			case all && len(args) > 0:
+				return usage(cmd, errors.New("give LOGONID or --all, not both"))
+			case !all && len(args) == 0:
+				return usage(cmd, errors.New("logoff needs LOGONID (or --all)"))
+			case !all:
+				id, ok := parseLogonID(args[0])
+				if !ok {
+					return usage(cmd, fmt.Errorf("bad logon id %q: want hex, as 'sspi sessions' prints it (0x1a2b3c)", args[0]))
+				}
+				ids = append(ids, id)
 			}
 			p, err := e.sessionProvider(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := p.Logoff(cmd.Context(), id); err != nil {
-				return err
+			if all {
+				list, err := p.LogonSessions(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, s := range list {
+					ids = append(ids, s.LogonID)
+				}
 			}
-			if e.json {
-				return writeJSON(e.stdout, logoffJSON{Action: "ended", LogonID: id.String()})
+			done := []logoffJSON{}
+			for _, id := range ids {
+				if err := p.Logoff(cmd.Context(), id); err != nil {
+					return err
+				}
+				done = append(done, logoffJSON{Action: "ended", LogonID: id.String()})
+				if !e.json {
+					fmt.Fprintf(e.stdout, "logon session %s ended\n", id)
+				}
 			}
-			fmt.Fprintf(e.stdout, "logon session %s ended\n", id)
+			switch {
+			case e.json && all:
+				return writeJSON(e.stdout, done)
+			case e.json:
+				return writeJSON(e.stdout, done[0])
+			case all && len(ids) == 0:
+				fmt.Fprintln(e.stdout, "no logon sessions")
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "end every logon session of yours")
+	return cmd
 }
