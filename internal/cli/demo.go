@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +63,7 @@ type demoPackage struct {
 
 func newDemoCmd(e *env) *cobra.Command {
 	var target string
+	var only []string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run every package end to end on loopback, in this process",
@@ -80,10 +82,12 @@ Negotiate choosing Kerberos, too. Without a realm it says how to get one and
 runs the other packages.`,
 		Example: `  sspi demo
   sspi demo --json
+  sspi demo --package Kerberos,Negotiate
   eval "$(scripts/dev-realm.sh up)" && sspi demo     # with Kerberos, on a throw-away realm`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return e.demo(cmd.Context(), target) },
+		RunE: func(cmd *cobra.Command, args []string) error { return e.demo(cmd.Context(), target, only) },
 	}
+	cmd.Flags().StringSliceVar(&only, "package", nil, "run only this package (repeat the flag, or separate names with commas; default: every package)")
 	cmd.Flags().StringVar(&target, "kerberos-service", "", "the Kerberos service the demo's server accepts as, a principal of the keytab (default $SSPI_KRB5_SERVICE, else host/ and this host's name)")
 	return cmd
 }
@@ -138,7 +142,7 @@ func (e *env) kerberosRealm(service string) (*demoRealm, string) {
 	return r, ""
 }
 
-func (e *env) demo(ctx context.Context, kerberosService string) error {
+func (e *env) demo(ctx context.Context, kerberosService string, only []string) error {
 	dir, err := os.MkdirTemp("", "sspi-demo")
 	if err != nil {
 		return err
@@ -179,7 +183,7 @@ func (e *env) demo(ctx context.Context, kerberosService string) error {
 	admin := eng.Connect(engine.CurrentProcess())
 	defer admin.Close()
 	for _, pi := range eng.Packages() {
-		if _, name, ok := clientRegistrar(pi.Name); ok {
+		if _, name, ok := clientRegistrar(pi.Name); ok && (len(only) == 0 || slices.ContainsFunc(only, func(n string) bool { return strings.EqualFold(n, pi.Name) })) {
 			if err := register(ctx, admin, name, params.DomainName, user, password, "", ""); err != nil {
 				return fmt.Errorf("registering the demo account with %s: %w", name, err)
 			}
@@ -193,6 +197,17 @@ func (e *env) demo(ctx context.Context, kerberosService string) error {
 	}
 	if len(pkgs) == 0 {
 		return errors.New("no security packages are registered")
+	}
+	if len(only) > 0 {
+		var chosen []sspi.PackageInfo
+		for _, name := range only {
+			i := slices.IndexFunc(pkgs, func(pi sspi.PackageInfo) bool { return strings.EqualFold(pi.Name, name) })
+			if i < 0 {
+				return hint(fmt.Errorf("no security package %q", name), "see 'sspi packages' for the packages this LSA has")
+			}
+			chosen = append(chosen, pkgs[i])
+		}
+		pkgs = chosen
 	}
 	var results []demoPackage
 	failed := 0
@@ -238,8 +253,12 @@ func (e *env) demo(ctx context.Context, kerberosService string) error {
 	if failed > 0 {
 		return fmt.Errorf("%d of %d packages failed", failed, len(results))
 	}
-	if realm == nil {
+	if realm == nil && len(only) == 0 {
 		say("\nOK: every package but Kerberos authenticated and protected messages both ways\n")
+		return nil
+	}
+	if len(only) > 0 {
+		say("\nOK: %s authenticated and protected messages both ways\n", strings.Join(only, ", "))
 		return nil
 	}
 	say("\nOK: every package authenticated and protected messages both ways\n")
