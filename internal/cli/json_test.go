@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
 )
 
@@ -77,5 +81,34 @@ func TestLogonPackage(t *testing.T) {
 		if got := logonPackage(tc.user, tc.domain, tc.packed); got != tc.want {
 			t.Errorf("logonPackage(%q, %q, %v) = %q, want %q", tc.user, tc.domain, tc.packed, got, tc.want)
 		}
+	}
+}
+
+// TestSessionJSON: a session's tickets as --json prints them: zero times
+// left out, no null list, never a key.
+func TestSessionJSON(t *testing.T) {
+	start := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	s := lsa.LogonSessionInfo{LogonID: 0x1a, User: "alice", Domain: "EXAMPLE.COM", Package: "Kerberos", Created: start,
+		Credentials: []secpkg.CredentialInfo{{Package: "Kerberos", Client: "alice@EXAMPLE.COM", Server: "host/web@EXAMPLE.COM",
+			Start: start, End: start.Add(time.Hour), Flags: "FAT", EType: "aes256-cts-hmac-sha1-96"}}}
+	b, err := json.Marshal(newSessionJSON(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"logon_id":"0x1a","uid":0,"domain":"EXAMPLE.COM","user":"alice","package":"Kerberos","created":"2026-12-04T15:00:00Z",` +
+		`"credentials":[{"package":"Kerberos","client":"alice@EXAMPLE.COM","server":"host/web@EXAMPLE.COM","start":"2026-12-04T15:00:00Z",` +
+		`"end":"2026-12-04T16:00:00Z","flags":"FAT","etype":"aes256-cts-hmac-sha1-96"}]}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	b, _ = json.Marshal(newSessionJSON(lsa.LogonSessionInfo{LogonID: 1, Package: "NTLM"}))
+	if !strings.Contains(string(b), `"credentials":[]`) {
+		t.Errorf("a session without credentials: %s", b)
+	}
+	if got := etypes(s.Credentials[0]); got != "aes256-cts-hmac-sha1-96" {
+		t.Errorf("etypes = %q", got)
+	}
+	if got := ticketTime(time.Time{}); got != "-" {
+		t.Errorf("ticketTime(zero) = %q", got)
 	}
 }

@@ -146,6 +146,16 @@ use). That is for an account of another domain, which this LSA cannot check.`,
 				return logonHint(err, pkg)
 			}
 			if e.json {
+				// The session as sessions lists it, with what the
+				// package keeps there (Kerberos: the TGT).
+				if list, err := conn.LogonSessions(cmd.Context()); err == nil {
+					for _, s := range list {
+						if s.LogonID == ls.LogonID {
+							ls = &s
+							break
+						}
+					}
+				}
 				return writeJSON(e.stdout, newSessionJSON(*ls))
 			}
 			how := ls.Package
