@@ -92,6 +92,22 @@ runs the other packages.`,
 	return cmd
 }
 
+// kerberosDemoHint says what to change when the demo's Kerberos
+// handshake failed, or "" for an error of another package.
+func kerberosDemoHint(err error, target string, id *sspi.AuthIdentity) string {
+	switch {
+	case target == "" || strings.HasPrefix(target, "HOST/"):
+		return ""
+	case errors.Is(err, sspi.ErrNoCredentials) && id == nil:
+		return "the client has no credentials: set SSPI_KRB5_USER and SSPI_KRB5_PASSWORD (and SSPI_KRB5_REALM), or kinit"
+	case errors.Is(err, sspi.StatusTargetUnknown), errors.Is(err, sspi.ErrWrongPrincipal), errors.Is(err, sspi.ErrLogonDenied) && id == nil:
+		return "give --kerberos-service a principal whose keys the keytab (KRB5_KTNAME) holds, such as host/ and this host's name"
+	case errors.Is(err, sspi.StatusNoAuthenticatingAuthority):
+		return "no KDC of the realm answered: is krb5.conf (KRB5_CONFIG) right, and does its KDC run?"
+	}
+	return ""
+}
+
 // demoRealm is what the demo needs to run Kerberos.
 type demoRealm struct {
 	target   string
@@ -218,6 +234,9 @@ func (e *env) demo(ctx context.Context, kerberosService string, only []string) e
 			r.Error = err.Error()
 			failed++
 			say("  FAILED: %v\n", err)
+			if r.Hint = kerberosDemoHint(err, target, id); r.Hint != "" {
+				say("  hint: %s\n", r.Hint)
+			}
 		}
 		results = append(results, r)
 	}
