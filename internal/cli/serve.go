@@ -92,7 +92,9 @@ Kerberos (and Negotiate choosing it) accepts with the keys of the LSA's service
 keytabs: lsad's ([kerberos] keytabs in lsad.toml), or in this process those of
 KRB5_KTNAME (else krb5.conf's default_keytab_name, else /etc/krb5.keytab), with
 the realm of KRB5_CONFIG (else /etc/krb5.conf). --principal must be a principal
-of the keytab, and lsad's policy must let your uid accept as it.`,
+of the keytab, and lsad's policy must let your uid accept as it. A client that
+delegates (connect --delegate) leaves its forwarded TGT in a network logon
+session of your uid, which serve prints and 'sspi sessions' lists (NETWORK).`,
 		Example: `  sspi serve --listen 127.0.0.1:7000 --package NTLM --store sqlite:/tmp/a.db
   sspi serve --listen 127.0.0.1:7000 --package Kerberos --principal host/server.example.com
   sspi serve --listen 127.0.0.1:7000 --package NTLM --lsa /run/opensspi/lsad.sock -v`,
@@ -179,9 +181,16 @@ func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
 	}
 	id, _ := c.Identity()
 	st := c.ConnectionState()
-	e.report(map[string]any{"event": "authenticated", "remote": remote, "user": id.User, "domain": id.Domain,
-		"package": id.Package, "mapped": st.Mapped, "flags": names(st.ServerFlags.RetString())},
-		"%s: authenticated as %s (%s, mapped %v)\n", remote, id, id.Package, st.Mapped)
+	ev := map[string]any{"event": "authenticated", "remote": remote, "user": id.User, "domain": id.Domain,
+		"package": id.Package, "mapped": st.Mapped, "flags": names(st.ServerFlags.RetString())}
+	delegated := ""
+	if id.LogonID != 0 {
+		// The client delegated (Kerberos: a forwarded TGT): its
+		// credentials wait in a network logon session of this uid.
+		ev["delegated_logon_id"] = id.LogonID.String()
+		delegated = fmt.Sprintf("; delegated credentials in logon session %s", id.LogonID)
+	}
+	e.report(ev, "%s: authenticated as %s (%s, mapped %v)%s\n", remote, id, id.Package, st.Mapped, delegated)
 	r := bufio.NewReader(c)
 	for {
 		line, err := r.ReadString('\n')
@@ -199,7 +208,7 @@ func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
 
 func newConnectCmd(e *env) *cobra.Command {
 	var pkg, user, target, records, keytab, ccache string
-	var stdin bool
+	var stdin, delegate bool
 	cmd := &cobra.Command{
 		Use:   "connect ADDR",
 		Short: "Connect to an echo server with your credentials and send lines sealed",
@@ -242,6 +251,9 @@ or a full name with @REALM.`,
 				target = defaultTarget(args[0], pkg)
 			}
 			cfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, Records: rp, OnLeg: e.legPrinter("")}
+			if delegate {
+				cfg.ClientFlags |= sspi.ISCReqDelegate
+			}
 			if keytab != "" && ccache != "" {
 				return usage(cmd, errors.New("give --keytab or --ccache, not both"))
 			}
@@ -279,6 +291,9 @@ or a full name with @REALM.`,
 				how = st.Negotiated + " over " + st.Package
 				ev["negotiated"] = st.Negotiated
 			}
+			if st.ClientFlags&sspi.ISCRetDelegate != 0 {
+				how += ", delegated"
+			}
 			e.report(ev,
 				"connected to %s (%s, mapped %v) as a client of %s; type lines to send them sealed\n", args[0], how, st.Mapped, target)
 			r := bufio.NewReader(c)
@@ -310,6 +325,7 @@ or a full name with @REALM.`,
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input")
 	cmd.Flags().StringVar(&keytab, "keytab", "", "Kerberos: authenticate with the keys of this keytab (--user picks the principal, else its first), read by the LSA with your rights")
 	cmd.Flags().StringVar(&ccache, "ccache", "", "Kerberos: authenticate with the TGT of this credentials cache (kinit's), read by the LSA with your rights")
+	cmd.Flags().BoolVar(&delegate, "delegate", false, "Kerberos: forward your TGT to the server (ISC_REQ_DELEGATE), which can then authenticate as you; the flags show DELEGATE if it was")
 	return cmd
 }
 
