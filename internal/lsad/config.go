@@ -77,6 +77,10 @@ type NegotiateConfig struct {
 	// first; empty means Kerberos, then NTLM. A credential can narrow it
 	// further (its PackageList).
 	Packages []string `toml:"packages"`
+	// LegacyKerberosOID makes Negotiate's initiator offer Kerberos under
+	// Windows' legacy OID too, first, as Windows does
+	// (negotiate.Config.LegacyKerberosOID).
+	LegacyKerberosOID bool `toml:"legacy_kerberos_oid"`
 }
 
 // KerberosConfig is the [kerberos] section: the Kerberos package's
