@@ -27,9 +27,11 @@ type ClientConfig struct {
 	// credentials handles and keeps no reference to Identity.
 	Identity *sspi.AuthIdentity
 	// Packages are the security packages to authenticate with, most
-	// preferred first; nil means Negotiate, then NTLM. NTLM answers the
-	// NTLM scheme; every other package (Negotiate, Kerberos) the
-	// Negotiate scheme.
+	// preferred first; nil means Negotiate, then NTLM, each if it has
+	// credentials (a caller whose only credentials are Kerberos tickets
+	// gets no NTLM scheme). NTLM answers the NTLM scheme; every other
+	// package (Negotiate, Kerberos) the Negotiate scheme. A package named
+	// here that has no credentials is an error.
 	Packages []string
 	// AllowedHosts are the hosts the transport may authenticate to (the
 	// role of Firefox's network.negotiate-auth.trusted-uris and Chrome's
@@ -177,17 +179,27 @@ func NewTransport(ctx context.Context, cfg *ClientConfig) (*Transport, error) {
 	if cfg != nil && cfg.Identity != nil {
 		opts = &sspi.CredentialsOptions{Identity: cfg.Identity}
 	}
+	var firstErr error // of a default package without credentials
 	for _, name := range pkgs {
 		if _, dup := t.creds[strings.ToLower(name)]; dup {
 			continue
 		}
 		cred, err := p.AcquireCredentials(ctx, name, sspi.CredentialOutbound, opts)
+		if err != nil && c.Packages == nil && errors.Is(err, sspi.ErrNoCredentials) {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("httpauth: %s credentials: %w", name, err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Close()
 			return nil, fmt.Errorf("httpauth: %s credentials: %w", name, err)
 		}
 		t.creds[strings.ToLower(name)] = cred
 		t.packages = append(t.packages, cred.Package())
+	}
+	if len(t.creds) == 0 {
+		return nil, firstErr
 	}
 	return t, nil
 }

@@ -18,9 +18,9 @@ import (
 	"testing"
 
 	"github.com/opensspi/sspi"
-	"github.com/opensspi/sspi/accounts"
 	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
 	"github.com/opensspi/sspi/lsa/engine"
+	"github.com/opensspi/sspi/lsa/engine/enginetest"
 	"github.com/opensspi/sspi/packages/negotiate"
 	"github.com/opensspi/sspi/packages/ntlm"
 	"github.com/opensspi/sspi/secpkg"
@@ -45,25 +45,10 @@ const (
 // holding alice.
 func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
-	ctx := context.Background()
-	store, err := accounts.Open(ctx, "memory:", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(&engine.Config{
+	return enginetest.New(t, &enginetest.Config{
 		Packages: []string{ntlm.Name, ntlmRequireMIC, negotiate.Name},
-		Accounts: store,
-		Parameters: secpkg.Parameters{MachineName: "SERVER", DomainName: domain,
-			DNSMachineName: "server.example.com", DNSDomainName: "example.com"},
+		Accounts: []enginetest.Account{{Domain: domain, User: user, Password: password}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(); store.Close() })
-	if err := e.SetPassword(ctx, domain, user, []byte(password)); err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
 
 // forEachMode runs f with a provider in each mode of secpkgtest.Modes.

@@ -29,14 +29,37 @@
 #                      daemon of the benchmark's own; installing it only
 #                      registers MIT's interposer, which acts on processes
 #                      that set GSS_USE_PROXY=yes
+#   nodejs, npm        the OPAQUE interop peer (interop/opaque_test.go):
+#                      @serenity-kit/opaque (opaque-ke in WebAssembly) at
+#                      the version interop/peers/opaque/package.json pins,
+#                      installed there with npm (Debian's npm package only
+#                      when the installed nodejs does not bring npm)
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(postgresql gss-ntlmssp python3-gssapi python3-cbor2 libkrb5-dev gcc python3-ntlm-auth winbind krb5-kdc krb5-admin-server krb5-user curl gssproxy)
+packages=(postgresql gss-ntlmssp python3-gssapi python3-cbor2 libkrb5-dev gcc python3-ntlm-auth winbind krb5-kdc krb5-admin-server krb5-user curl gssproxy nodejs)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+}
+
+# npm_peer installs the OPAQUE peer's npm package if it is missing.
+npm_peer() {
+	local dir
+	dir="$(cd "$(dirname "$0")/.." && pwd)/interop/peers/opaque"
+	if [[ ! -f $dir/node_modules/@serenity-kit/opaque/package.json ]]; then
+		if ! command -v npm >/dev/null; then
+			log "installing npm"
+			if [[ $(id -u) -ne 0 ]]; then
+				sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+			else
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+			fi
+		fi
+		log "installing the OPAQUE peer's npm package in $dir"
+		(cd "$dir" && npm install --no-audit --no-fund --no-package-lock --silent)
+	fi
 }
 
 missing=()
@@ -44,6 +67,7 @@ for pkg in "${packages[@]}"; do
 	installed "$pkg" || missing+=("$pkg")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
+	npm_peer
 	exit 0
 fi
 
@@ -58,3 +82,4 @@ log "installing ${missing[*]}"
 # /etc/krb5.conf.
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_peer

@@ -65,6 +65,12 @@ fi
 
 log "go vet"
 go vet ./...
+# "For every platform": the library, lsad and the tests must at least
+# type-check on the other systems people run it on.
+for goos in windows darwin freebsd; do
+	log "go vet (GOOS=$goos)"
+	GOOS=$goos GOARCH=amd64 go vet ./...
+done
 
 pkgs=("$@")
 if [[ ${#pkgs[@]} -eq 0 ]]; then

@@ -31,6 +31,17 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// haveRealm reports whether the environment names the Kerberos realm of
+// scripts/dev-realm.sh (its SSPI_KRB5_* variables and KRB5_CONFIG).
+func haveRealm() bool {
+	for _, name := range []string{"SSPI_KRB5_REALM", "KRB5_CONFIG", "SSPI_KRB5_SERVICE_KEYTAB", "SSPI_KRB5_USER_KEYTAB", "SSPI_KRB5_PASSWORD"} {
+		if os.Getenv(name) == "" {
+			return false
+		}
+	}
+	return true
+}
+
 // TestScripts runs the command-line scripts in testdata: the demo, the
 // package list, accounts, serve and connect, exit statuses and JSON, and
 // the commands against lsad.
@@ -40,7 +51,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			// A free port for serve/connect, and no LSA or store from
 			// the environment.
-			for _, name := range []string{"PORT", "PORT2", "PORT3"} {
+			for _, name := range []string{"PORT", "PORT2", "PORT3", "PORT4"} {
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					return err
@@ -54,6 +65,26 @@ func TestScripts(t *testing.T) {
 			if _, err := exec.LookPath("curl"); err != nil && os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
 				return fmt.Errorf("curl is missing and SSPI_INTEROP_REQUIRED=1 (Debian: apt-get install curl, or scripts/setup.sh)")
 			}
+			// The Kerberos realm of scripts/dev-realm.sh, which
+			// scripts/test.sh starts: the [krb5] condition of the
+			// Kerberos scripts. A run that must exercise every peer
+			// fails without it.
+			krb5 := haveRealm()
+			if !krb5 && os.Getenv("SSPI_INTEROP_REQUIRED") == "1" {
+				return fmt.Errorf("no Kerberos realm and SSPI_INTEROP_REQUIRED=1: run eval \"$(scripts/dev-realm.sh up)\" (scripts/test.sh does)")
+			}
+			for _, kv := range os.Environ() {
+				name, value, _ := strings.Cut(kv, "=")
+				if krb5 && (strings.HasPrefix(name, "SSPI_KRB5_") || strings.HasPrefix(name, "KRB5")) {
+					env.Setenv(name, value)
+				}
+			}
+			if !krb5 {
+				// No realm: nothing of this host's (/etc/krb5.conf)
+				// either, so that the scripts see no realm at all.
+				env.Setenv("KRB5_CONFIG", filepath.Join(env.WorkDir, "no-krb5.conf"))
+				env.Setenv("KRB5_KTNAME", "FILE:"+filepath.Join(env.WorkDir, "no.keytab"))
+			}
 			env.Setenv("SSPI_LSA", "")
 			env.Setenv("SSPI_STORE", "")
 			env.Setenv("SSPI_PASSWORD", "")
@@ -66,6 +97,12 @@ func TestScripts(t *testing.T) {
 			// directory, never the user's.
 			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "xdg"))
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "krb5" {
+				return haveRealm(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// upstream starts a plain web application for the script's
@@ -144,6 +181,20 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("setre: %q matches nothing in stdout", args[1])
 				}
 				ts.Setenv(args[0], m[1])
+			},
+			// kerberos FILE appends to the lsad.toml FILE a [kerberos]
+			// section naming the realm's krb5.conf and service keytab
+			// (from the script's KRB5_CONFIG and
+			// SSPI_KRB5_SERVICE_KEYTAB).
+			"kerberos": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: kerberos FILE")
+				}
+				f, err := os.OpenFile(ts.MkAbs(args[0]), os.O_APPEND|os.O_WRONLY, 0)
+				ts.Check(err)
+				defer f.Close()
+				_, err = fmt.Fprintf(f, "[kerberos]\nkrb5_conf = [%q]\nkeytabs = [%q]\n", ts.Getenv("KRB5_CONFIG"), ts.Getenv("SSPI_KRB5_SERVICE_KEYTAB"))
+				ts.Check(err)
 			},
 			// policy FILE writes an lsad policy that makes this uid an
 			// administrator.

@@ -401,7 +401,8 @@ HTTPS_PROXY/HTTP_PROXY. With -v each leg of each handshake is shown.`,
 			}
 			switch {
 			case strings.EqualFold(pkg, "Negotiate"):
-				cfg.Packages = []string{"Negotiate", "NTLM"}
+				// The transport's default: Negotiate, then NTLM, each
+				// if it has credentials.
 			default:
 				cfg.Packages = []string{pkg}
 			}

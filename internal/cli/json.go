@@ -96,12 +96,37 @@ type sessionJSON struct {
 	Domain  string  `json:"domain"`
 	User    string  `json:"user"`
 	Package string  `json:"package"`
+	Network bool    `json:"network,omitempty"` // a delegated client's session
 	Created *string `json:"created,omitempty"`
+	Expires *string `json:"expires,omitempty"`
+	// Credentials are what the packages keep in the session, as klist
+	// lists them (Kerberos: the TGT, then the service tickets).
+	Credentials []credentialJSON `json:"credentials"`
+}
+
+// credentialJSON is a secpkg.CredentialInfo: a ticket without its key.
+type credentialJSON struct {
+	Package     string  `json:"package"`
+	Client      string  `json:"client,omitempty"`
+	Server      string  `json:"server,omitempty"`
+	Start       *string `json:"start,omitempty"`
+	End         *string `json:"end,omitempty"`
+	RenewTill   *string `json:"renew_till,omitempty"`
+	Flags       string  `json:"flags,omitempty"` // klist's letters
+	EType       string  `json:"etype,omitempty"` // the session key's
+	TicketEType string  `json:"ticket_etype,omitempty"`
 }
 
 func newSessionJSON(s lsa.LogonSessionInfo) sessionJSON {
-	return sessionJSON{LogonID: s.LogonID.String(), UID: s.UID, Domain: s.Domain, User: s.User,
-		Package: s.Package, Created: timeJSON(s.Created)}
+	j := sessionJSON{LogonID: s.LogonID.String(), UID: s.UID, Domain: s.Domain, User: s.User,
+		Package: s.Package, Network: s.Network, Created: timeJSON(s.Created), Expires: timeJSON(s.Expires),
+		Credentials: []credentialJSON{}}
+	for _, c := range s.Credentials {
+		j.Credentials = append(j.Credentials, credentialJSON{Package: c.Package, Client: c.Client, Server: c.Server,
+			Start: timeJSON(c.Start), End: timeJSON(c.End), RenewTill: timeJSON(c.RenewTill),
+			Flags: c.Flags, EType: c.EType, TicketEType: c.TicketEType})
+	}
+	return j
 }
 
 // logoffJSON says a logon session ended.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opensspi/sspi"
+	"github.com/opensspi/sspi/secpkg"
 	"github.com/opensspi/sspi/sspinet"
 )
 
@@ -39,23 +40,39 @@ func thisHost() string {
 	return h
 }
 
+// spnService is the service class of default principal names: HOST, as
+// a Windows host's services use, or host, as Kerberos keytabs write it
+// (MIT compares names case-sensitively), for Kerberos and Negotiate.
+func spnService(pkg string) string {
+	if isKerberos(pkg) {
+		return "host"
+	}
+	return "HOST"
+}
+
+// isKerberos reports whether pkg may authenticate with Kerberos.
+func isKerberos(pkg string) bool {
+	return strings.EqualFold(pkg, "Kerberos") || strings.EqualFold(pkg, "Negotiate")
+}
+
 // defaultPrincipal is the service principal name serve accepts as by
-// default: HOST/ and this host's name, as a Windows host's services do.
-func defaultPrincipal() string { return "HOST/" + thisHost() }
+// default: HOST/ (host/ for Kerberos and Negotiate) and this host's name,
+// as a Windows host's services do.
+func defaultPrincipal(pkg string) string { return spnService(pkg) + "/" + thisHost() }
 
 // defaultTarget is the principal name connect asks for by default:
-// HOST/ and the server's host name from addr, or this host's name when
-// addr is this host (a loopback address), so that serve and connect on
-// one host agree without options.
-func defaultTarget(addr string) string {
+// HOST/ (host/ for Kerberos and Negotiate) and the server's host name from
+// addr, or this host's name when addr is this host (a loopback address),
+// so that serve and connect on one host agree without options.
+func defaultTarget(addr, pkg string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
 	}
 	if ip := net.ParseIP(host); host == "" || strings.EqualFold(host, "localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
-		return defaultPrincipal()
+		return defaultPrincipal(pkg)
 	}
-	return "HOST/" + host
+	return spnService(pkg) + "/" + host
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -68,9 +85,18 @@ func newServeCmd(e *env) *cobra.Command {
 every line it receives, sealed.
 
 It accepts as the service principal --principal (by default HOST/ and this
-host's name); clients must target that name (connect's --target, whose default
-matches on this host).`,
+host's name; host/ for Kerberos and Negotiate); clients must target that name
+(connect's --target, whose default matches on this host).
+
+Kerberos (and Negotiate choosing it) accepts with the keys of the LSA's service
+keytabs: lsad's ([kerberos] keytabs in lsad.toml), or in this process those of
+KRB5_KTNAME (else krb5.conf's default_keytab_name, else /etc/krb5.keytab), with
+the realm of KRB5_CONFIG (else /etc/krb5.conf). --principal must be a principal
+of the keytab, and lsad's policy must let your uid accept as it. A client that
+delegates (connect --delegate) leaves its forwarded TGT in a network logon
+session of your uid, which serve prints and 'sspi sessions' lists (NETWORK).`,
 		Example: `  sspi serve --listen 127.0.0.1:7000 --package NTLM --store sqlite:/tmp/a.db
+  sspi serve --listen 127.0.0.1:7000 --package Kerberos --principal host/server.example.com
   sspi serve --listen 127.0.0.1:7000 --package NTLM --lsa /run/opensspi/lsad.sock -v`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,7 +114,7 @@ matches on this host).`,
 				return hint(err, "see 'sspi packages' for the packages this LSA has")
 			}
 			if principal == "" {
-				principal = defaultPrincipal()
+				principal = defaultPrincipal(pkg)
 			}
 			cfg := &sspinet.Config{Provider: p, Package: pkg, Principal: principal, Records: rp, OnLeg: e.legPrinter("")}
 			ln, err := sspinet.Listen("tcp", listen, cfg)
@@ -115,7 +141,7 @@ matches on this host).`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "address to listen on")
 	cmd.Flags().StringVar(&pkg, "package", "NTLM", "security package")
-	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as, which clients must target (default HOST/ and this host's name)")
+	cmd.Flags().StringVar(&principal, "principal", "", "service principal name to accept as, which clients must target (default HOST/ and this host's name; host/ for Kerberos and Negotiate)")
 	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	return cmd
 }
@@ -155,9 +181,16 @@ func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
 	}
 	id, _ := c.Identity()
 	st := c.ConnectionState()
-	e.report(map[string]any{"event": "authenticated", "remote": remote, "user": id.User, "domain": id.Domain,
-		"package": id.Package, "mapped": st.Mapped, "flags": names(st.ServerFlags.RetString())},
-		"%s: authenticated as %s (%s, mapped %v)\n", remote, id, id.Package, st.Mapped)
+	ev := map[string]any{"event": "authenticated", "remote": remote, "user": id.User, "domain": id.Domain,
+		"package": id.Package, "mapped": st.Mapped, "flags": names(st.ServerFlags.RetString())}
+	delegated := ""
+	if id.LogonID != 0 {
+		// The client delegated (Kerberos: a forwarded TGT): its
+		// credentials wait in a network logon session of this uid.
+		ev["delegated_logon_id"] = id.LogonID.String()
+		delegated = fmt.Sprintf("; delegated credentials in logon session %s", id.LogonID)
+	}
+	e.report(ev, "%s: authenticated as %s (%s, mapped %v)%s\n", remote, id, id.Package, st.Mapped, delegated)
 	r := bufio.NewReader(c)
 	for {
 		line, err := r.ReadString('\n')
@@ -174,8 +207,8 @@ func (e *env) echo(ctx context.Context, c *sspinet.Conn) {
 }
 
 func newConnectCmd(e *env) *cobra.Command {
-	var pkg, user, target, records string
-	var stdin bool
+	var pkg, user, target, records, keytab, ccache string
+	var stdin, delegate bool
 	cmd := &cobra.Command{
 		Use:   "connect ADDR",
 		Short: "Connect to an echo server with your credentials and send lines sealed",
@@ -184,10 +217,20 @@ as --user (password from SSPI_PASSWORD, standard input or a prompt) or, without
 --user, with your default credentials from lsad. Then each line you type is sent
 sealed and the server's echo printed.
 
-It asks for the service principal --target: by default HOST/ and the host of
-ADDR, or this host's name when ADDR is a loopback address, which is what serve
-accepts as by default on that host. --records must be the server's.`,
+It asks for the service principal --target: by default HOST/ (host/ for
+Kerberos and Negotiate) and the host of ADDR, or this host's name when ADDR is a
+loopback address, which is what serve accepts as by default on that host.
+--records must be the server's.
+
+Kerberos (and Negotiate choosing it) takes your default credentials from your
+logon session in lsad ('sspi logon alice@REALM'), or in this process from the
+client keytab (KRB5_CLIENT_KTNAME) or kinit's credentials cache (KRB5CCNAME);
+or explicit ones: --user alice@REALM with a password, --keytab or --ccache. The
+target is a service principal: host/server.example.com, host@server.example.com
+or a full name with @REALM.`,
 		Example: `  SSPI_PASSWORD=secret sspi connect 127.0.0.1:7000 --package NTLM --user alice
+  sspi connect server.example.com:7000 --package Kerberos --target host/server.example.com
+  sspi connect 127.0.0.1:7000 --package Negotiate --target host/localhost --user alice@EXAMPLE.COM
   printf 'secret\nhello\n' | sspi connect 127.0.0.1:7000 --user 'EXAMPLE\alice' --password-stdin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -205,10 +248,27 @@ accepts as by default on that host. --records must be the server's.`,
 			}
 			in := bufio.NewReader(e.stdin)
 			if target == "" {
-				target = defaultTarget(args[0])
+				target = defaultTarget(args[0], pkg)
 			}
 			cfg := &sspinet.Config{Provider: p, Package: pkg, Target: target, Records: rp, OnLeg: e.legPrinter("")}
-			if user != "" {
+			if delegate {
+				cfg.ClientFlags |= sspi.ISCReqDelegate
+			}
+			if keytab != "" && ccache != "" {
+				return usage(cmd, errors.New("give --keytab or --ccache, not both"))
+			}
+			if keytab != "" || ccache != "" {
+				d, u := splitUser(user, "")
+				typ, path := secpkg.PackedKeytabFile, keytab
+				if ccache != "" {
+					typ, path = secpkg.PackedCCacheFile, ccache
+				}
+				packed, err := packedFile(typ, path)
+				if err != nil {
+					return err
+				}
+				cfg.Identity = &sspi.AuthIdentity{User: u, Domain: d, Packed: packed}
+			} else if user != "" {
 				d, u := splitUser(user, "")
 				pw, err := e.passwordFrom(in, "Password for "+user+": ", stdin)
 				if err != nil {
@@ -219,13 +279,23 @@ accepts as by default on that host. --records must be the server's.`,
 			}
 			c, err := sspinet.Dial(ctx, "tcp", args[0], cfg)
 			if err != nil {
-				return connectHint(err, args[0], target, records)
+				return connectHint(err, args[0], pkg, target, records, cfg.Identity != nil)
 			}
 			defer c.Close()
 			st := c.ConnectionState()
-			e.report(map[string]any{"event": "connected", "address": args[0], "package": st.Package, "target": target,
-				"records": rp.String(), "mapped": st.Mapped, "flags": names(st.ClientFlags.RetString())},
-				"connected to %s (%s, mapped %v) as a client of %s; type lines to send them sealed\n", args[0], st.Package, st.Mapped, target)
+			ev := map[string]any{"event": "connected", "address": args[0], "package": st.Package, "target": target,
+				"records": rp.String(), "mapped": st.Mapped, "flags": names(st.ClientFlags.RetString())}
+			how := st.Package
+			if st.Negotiated != "" && st.Negotiated != st.Package {
+				// The package Negotiate chose.
+				how = st.Negotiated + " over " + st.Package
+				ev["negotiated"] = st.Negotiated
+			}
+			if st.ClientFlags&sspi.ISCRetDelegate != 0 {
+				how += ", delegated"
+			}
+			e.report(ev,
+				"connected to %s (%s, mapped %v) as a client of %s; type lines to send them sealed\n", args[0], how, st.Mapped, target)
 			r := bufio.NewReader(c)
 			for {
 				line, err := in.ReadString('\n')
@@ -253,13 +323,22 @@ accepts as by default on that host. --records must be the server's.`,
 	cmd.Flags().StringVar(&target, "target", "", "the server's service principal name, its --principal (default HOST/ and the host of ADDR, this host's name for a loopback address)")
 	cmd.Flags().StringVar(&records, "records", "sealed", recordsUsage)
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input")
+	cmd.Flags().StringVar(&keytab, "keytab", "", "Kerberos: authenticate with the keys of this keytab (--user picks the principal, else its first), read by the LSA with your rights")
+	cmd.Flags().StringVar(&ccache, "ccache", "", "Kerberos: authenticate with the TGT of this credentials cache (kinit's), read by the LSA with your rights")
+	cmd.Flags().BoolVar(&delegate, "delegate", false, "Kerberos: forward your TGT to the server (ISC_REQ_DELEGATE), which can then authenticate as you; the flags show DELEGATE if it was")
 	return cmd
 }
 
 // connectHint adds to a failed connection what the user can change.
-func connectHint(err error, addr, target, records string) error {
+func connectHint(err error, addr, pkg, target, records string, explicit bool) error {
 	var ne *net.OpError
 	switch {
+	case isKerberos(pkg) && !explicit && errors.Is(err, sspi.ErrNoCredentials):
+		return hint(err, "log on in lsad (sspi logon alice@REALM) or kinit, or give --user alice@REALM, --keytab or --ccache")
+	case isKerberos(pkg) && errors.Is(err, sspi.StatusTargetUnknown):
+		return hint(err, "the KDC knows no service %s: give --target the server's principal, as its keytab holds it (serve's --principal)", target)
+	case isKerberos(pkg) && errors.Is(err, sspi.StatusNoAuthenticatingAuthority):
+		return hint(err, "no KDC of the realm answered: is the realm in krb5.conf (KRB5_CONFIG, or lsad's [kerberos] krb5_conf), with a KDC that runs?")
 	case errors.As(err, &ne) && ne.Op == "dial":
 		return hint(err, "is 'sspi serve' running at %s?", addr)
 	case errors.Is(err, sspi.ErrLogonDenied):

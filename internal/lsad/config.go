@@ -77,6 +77,10 @@ type NegotiateConfig struct {
 	// first; empty means Kerberos, then NTLM. A credential can narrow it
 	// further (its PackageList).
 	Packages []string `toml:"packages"`
+	// LegacyKerberosOID makes Negotiate's initiator offer Kerberos under
+	// Windows' legacy OID too, first, as Windows does
+	// (negotiate.Config.LegacyKerberosOID).
+	LegacyKerberosOID bool `toml:"legacy_kerberos_oid"`
 }
 
 // KerberosConfig is the [kerberos] section: the Kerberos package's
@@ -206,6 +210,10 @@ type OPAQUEConfig struct {
 	MaxKSFMemoryKiB uint32 `toml:"max_ksf_memory_kib"`
 	// MaxConcurrentKSF bounds the stretches lsad runs at once; 0 means 2.
 	MaxConcurrentKSF int `toml:"max_concurrent_ksf"`
+	// MaxConcurrentKSFPerCaller bounds the stretches one caller uid runs
+	// at once (its other logins wait, each holding a handle of its
+	// quota); 0 means 1.
+	MaxConcurrentKSFPerCaller int `toml:"max_concurrent_ksf_per_caller"`
 }
 
 // Duration is a time.Duration written as "90s", "15m".

@@ -196,6 +196,13 @@ func TestNegotiateConfig(t *testing.T) {
 	if ec.Configured["Negotiate"] == nil {
 		t.Fatalf("configured packages %v", ec.Configured)
 	}
+	var legacy Config
+	if _, err := toml.Decode("[negotiate]\nlegacy_kerberos_oid = true\n", &legacy); err != nil {
+		t.Fatal(err)
+	}
+	if ec, err := legacy.engineConfig(); err != nil || ec.Configured["Negotiate"] == nil {
+		t.Fatalf("legacy_kerberos_oid: %v, %v", ec, err)
+	}
 	var empty Config
 	if ec, err := empty.engineConfig(); err != nil || ec.Configured["Negotiate"] != nil {
 		t.Fatalf("empty [negotiate]: %v, %v", ec.Configured, err)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lsad_test
 
 // Kerberos through a real lsad: the [kerberos] section and the replay

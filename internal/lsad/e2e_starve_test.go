@@ -1,3 +1,5 @@
+//go:build linux
+
 package lsad_test
 
 // A local user must not be able to starve everyone else: the attacks of

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lsad_test
 
 // End-to-end tests of lsad as a real, separate process.

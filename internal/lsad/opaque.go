@@ -19,7 +19,10 @@ func (c *OPAQUEConfig) opaquePackage() (secpkg.Package, error) {
 	if c.MaxConcurrentKSF < 0 {
 		return nil, fmt.Errorf("lsad: config: [opaque] max_concurrent_ksf must not be negative")
 	}
-	cfg := &opaque.PackageConfig{MaxKSFMemory: c.MaxKSFMemoryKiB, MaxConcurrentKSF: c.MaxConcurrentKSF}
+	if c.MaxConcurrentKSFPerCaller < 0 {
+		return nil, fmt.Errorf("lsad: config: [opaque] max_concurrent_ksf_per_caller must not be negative")
+	}
+	cfg := &opaque.PackageConfig{MaxKSFMemory: c.MaxKSFMemoryKiB, MaxConcurrentKSF: c.MaxConcurrentKSF, MaxConcurrentKSFPerCaller: c.MaxConcurrentKSFPerCaller}
 	if c.KSF != "" {
 		k, err := opaque.ParseKSF(c.KSF)
 		if err != nil {

@@ -33,13 +33,14 @@ func TestOPAQUEConfig(t *testing.T) {
 		"[opaque]\nksf = \"identity\"\n",
 		"[opaque]\nksf = \"Argon2id(m=4096,t=1,p=1)\"\nmax_ksf_memory_kib = 1024\n",
 		"[opaque]\nmax_concurrent_ksf = -1\n",
+		"[opaque]\nmax_concurrent_ksf_per_caller = -1\n",
 		"[opaque]\nksf_memory = 1\n",
 	} {
 		if _, err := LoadConfig(write(bad)); err == nil {
 			t.Errorf("LoadConfig accepted %q", bad)
 		}
 	}
-	cfg, err := LoadConfig(write("[opaque]\nksf = \"Argon2id(m=128,t=1,p=1)\"\nmax_ksf_memory_kib = 1024\nmax_concurrent_ksf = 1\n"))
+	cfg, err := LoadConfig(write("[opaque]\nksf = \"Argon2id(m=128,t=1,p=1)\"\nmax_ksf_memory_kib = 1024\nmax_concurrent_ksf = 1\nmax_concurrent_ksf_per_caller = 1\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,9 +32,11 @@ Options:
                          credentials)
     --name SVC@HOST      acceptor: accept as this host-based service only
                          (default: any key of KRB5_KTNAME)
-    --neg-mechs LIST     acceptor with --mech spnego: the mechanisms SPNEGO
-                         may choose, comma-separated (gss_set_neg_mechs on
-                         the credentials), such as krb5
+    --neg-mechs LIST     with --mech spnego: the mechanisms SPNEGO may
+                         offer (initiator) or choose (acceptor), in order,
+                         comma-separated (gss_set_neg_mechs on the
+                         credentials), such as krb5 or mskrb5,krb5 (the
+                         OID Windows offers first, 1.2.840.48018.1.2.2)
 
 For krb5 the realm comes from the environment: KRB5_CONFIG, KRB5CCNAME
 (the initiator's default credentials), KRB5_KTNAME (the acceptor's keys),
@@ -84,7 +86,10 @@ import gssapi.raw as graw
 NTLM = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
 SPNEGO = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
 KRB5 = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2")
-MECHS = {"ntlm": NTLM, "spnego": SPNEGO, "krb5": KRB5}
+# The Kerberos OID as Windows 2000 misencoded it; MIT's krb5 mechanism
+# answers to it too (gss_mech_krb5_wrong).
+MSKRB5 = gssapi.OID.from_int_seq("1.2.840.48018.1.2.2")
+MECHS = {"ntlm": NTLM, "spnego": SPNEGO, "krb5": KRB5, "mskrb5": MSKRB5}
 # GSS_C_INQ_SSPI_SESSION_KEY: the exported session key of an NTLM context.
 SSPI_SESSION_KEY = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2.5.5")
 
@@ -148,10 +153,12 @@ def initiator(args):
                 name, pw, usage="initiate", mechs=[mech]).creds)
         else:  # the password comes from NTLM_USER_FILE
             creds = gssapi.Credentials(name=name, usage="initiate", mechs=[mech])
-    if args.enctypes:
+    if args.enctypes or args.neg_mechs:
         if creds is None:
             creds = gssapi.Credentials(usage="initiate", mechs=[mech])
         limit_enctypes(args, creds)
+    if args.neg_mechs:
+        graw.set_neg_mechs(creds, [MECHS[m] for m in args.neg_mechs.split(",")])
     flags = F.confidentiality | F.integrity | F.replay_detection | F.out_of_sequence_detection
     if args.flags is not None:
         flags = 0

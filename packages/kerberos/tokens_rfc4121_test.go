@@ -290,7 +290,7 @@ func checkSplitFlips(t *testing.T, acc *msgState, tok, data, plain []byte) {
 func frame(body []byte) []byte { return gssframe.Marshal(gssframe.Kerberos, body) }
 
 // TestTInvalidCatalogue: the numbered cases of t_invalid.c, plus the rest
-// of security-tests.md 1c's list.
+// of the token attacks on an acceptor (reflection, truncation, lengths).
 func TestTInvalidCatalogue(t *testing.T) {
 	v := readTInvalid(t)
 	acc, _, seal, sign := tinvalidContexts(t, v.key)

@@ -64,10 +64,14 @@ func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextReque
 			continue
 		}
 		for _, rest := range cred.subs[i:] {
+			if p.cfg.LegacyKerberosOID && rest.pkg.oid.Equal(oidKerberos) {
+				c.mechTypes = append(c.mechTypes, oidMSKerberos)
+			}
 			c.mechTypes = append(c.mechTypes, rest.pkg.oid)
 		}
 		c.mechTypesDER = marshalMechTypes(c.mechTypes)
-		c.chosen, c.chosenOID = s.pkg, s.pkg.oid
+		// The optimistic token is for the first OID offered.
+		c.chosen, c.chosenOID = s.pkg, c.mechTypes[0]
 		c.recordSub(r)
 		init := &negTokenInit{mechTypes: c.mechTypes, mechToken: r.Token}
 		out := frame(oidSPNEGO, init.marshal())

@@ -35,6 +35,13 @@ type Config struct {
 	// negotiated (Kerberos, NTLM); a package that is not enabled in the
 	// LSA is skipped.
 	Packages []string
+	// LegacyKerberosOID makes the initiator offer Kerberos as Windows
+	// does: under the OID Windows 2000 misencoded (1.2.840.48018.1.2.2)
+	// first, then under the standard one (MS-SPNG 3.1.5.2). Acceptors
+	// that know only the legacy OID (old Windows) then choose Kerberos;
+	// MIT and Windows acceptors answer with the OID they matched, which
+	// names Kerberos either way. The acceptor always takes both.
+	LegacyKerberosOID bool
 }
 
 // mech is a negotiable package: its name, the OID it is offered under,

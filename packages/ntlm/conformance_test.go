@@ -7,7 +7,6 @@ import (
 	"unicode/utf16"
 
 	"github.com/opensspi/sspi"
-	"github.com/opensspi/sspi/accounts"
 	_ "github.com/opensspi/sspi/accounts/memory" // the memory: store
 	"github.com/opensspi/sspi/lsa/engine"
 	"github.com/opensspi/sspi/lsa/engine/enginetest"
@@ -72,16 +71,13 @@ func TestConformance(t *testing.T) {
 // TestPasswordCheckRateLimit: when the LSA refuses a caller's password
 // check (its per-uid rate limit), the peer sees an ordinary logon failure.
 func TestPasswordCheckRateLimit(t *testing.T) {
-	store, _ := accounts.Open(context.Background(), "memory:", nil)
-	e, err := engine.New(&engine.Config{Packages: []string{ntlm.Name}, Accounts: store,
-		PasswordChecksPerSecond: 0.001, PasswordCheckBurst: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	if err := e.SetPassword(context.Background(), domain, user, []byte(password)); err != nil {
-		t.Fatal(err)
-	}
+	e := enginetest.New(t, &enginetest.Config{
+		Packages: []string{ntlm.Name},
+		Accounts: []enginetest.Account{{Domain: domain, User: user, Password: password}},
+		Engine: func(c *engine.Config) {
+			c.PasswordChecksPerSecond, c.PasswordCheckBurst = 0.001, 1
+		},
+	})
 	p := sspi.NewProvider(e.Connect(engine.CurrentProcess()), nil)
 	defer p.Close()
 	ctx := context.Background()

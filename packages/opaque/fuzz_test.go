@@ -208,6 +208,9 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 	for k, v := range packageSeeds(t) {
 		m[k] = v
 	}
+	for k, v := range credentialSeeds() {
+		m[k] = v
+	}
 	return m
 }
 

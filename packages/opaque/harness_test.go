@@ -86,11 +86,22 @@ func newEngine(t testing.TB, opts *accounts.Options) *testEnv {
 // newBareEngine starts an engine with an empty account store.
 func newBareEngine(t testing.TB, opts *accounts.Options) *testEnv {
 	t.Helper()
+	return newBareEngineWith(t, opts, nil)
+}
+
+// newBareEngineWith is newBareEngine with mod, if not nil, adjusting the
+// engine's configuration.
+func newBareEngineWith(t testing.TB, opts *accounts.Options, mod func(*engine.Config)) *testEnv {
+	t.Helper()
 	store, err := accounts.Open(context.Background(), "memory:", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(&engine.Config{Packages: []string{Name}, Accounts: store, Parameters: engineParams})
+	ecfg := &engine.Config{Packages: []string{Name}, Accounts: store, Parameters: engineParams}
+	if mod != nil {
+		mod(ecfg)
+	}
+	e, err := engine.New(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,20 +129,20 @@ func (hs *initiatorState) finish(ctx context.Context, token []byte) ([]byte, *se
 	return marshalKE3Token(ke3), sess, nil
 }
 
-// stretch runs the KSF under the LSA's limit on concurrent stretches. It
-// waits for a slot as long as ctx allows, and gives up waiting for the
-// result when ctx ends; the stretch then runs on in the background,
-// holding its slot (and its memory) until done, and its result is
-// discarded.
+// stretch runs the KSF under the LSA's limits on concurrent stretches (in
+// all and per caller uid, stretchLimiter). It waits for slots as long as
+// ctx allows, and gives up waiting for the result when ctx ends; the
+// stretch then runs on in the background, holding its slots (and its
+// memory) until done, and its result is discarded.
 func (p *lsaPackage) stretch(ctx context.Context, k KSF, msg []byte) ([]byte, error) {
 	if k.orDefault().Algorithm == KSFInsecureIdentity {
 		return k.Stretch(msg)
 	}
-	select {
-	case p.stretches <- struct{}{}:
-	case <-ctx.Done():
-		return nil, secpkg.Errorf(secpkg.StatusInternalError, "opaque: waiting to run the KSF: %w", ctx.Err())
+	release, err := p.stretches.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
+	uid := callerOf(ctx).uid
 	type result struct {
 		out []byte
 		err error
@@ -151,11 +151,11 @@ func (p *lsaPackage) stretch(ctx context.Context, k KSF, msg []byte) ([]byte, er
 	done := make(chan result, 1)
 	go func() {
 		if h := testHookStretching; h != nil {
-			h()
+			h(uid)
 		}
 		out, err := k.Stretch(in)
 		clear(in)
-		<-p.stretches
+		release()
 		done <- result{out, err}
 	}()
 	select {
@@ -167,6 +167,6 @@ func (p *lsaPackage) stretch(ctx context.Context, k KSF, msg []byte) ([]byte, er
 	}
 }
 
-// testHookStretching, if set (by tests), is called by a stretch once it
-// holds its slot, before it runs the KSF.
-var testHookStretching func()
+// testHookStretching, if set (by tests), is called with the caller's uid
+// by a stretch once it holds its slots, before it runs the KSF.
+var testHookStretching func(uid uint32)

@@ -98,8 +98,8 @@ type lsaPackage struct {
 	params secpkg.Parameters
 	lsa    secpkg.LSAFunctions
 
-	// stretches is the semaphore that bounds concurrent KSF runs.
-	stretches chan struct{}
+	// stretches bounds concurrent KSF runs, in all and per caller.
+	stretches *stretchLimiter
 
 	setupMu sync.Mutex
 	setup   *ServerSetup // nil until first needed
@@ -123,7 +123,7 @@ var (
 )
 
 func newLSAPackage(cfg PackageConfig) *lsaPackage {
-	return &lsaPackage{cfg: cfg, stretches: make(chan struct{}, cfg.maxConcurrentKSF())}
+	return &lsaPackage{cfg: cfg, stretches: newStretchLimiter(cfg.maxConcurrentKSF(), cfg.maxConcurrentKSFPerCaller())}
 }
 
 // Initialize is SpInitialize.

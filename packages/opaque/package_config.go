@@ -7,9 +7,10 @@ import (
 
 // PackageConfig configures the OPAQUE security package ([New]). The zero
 // value is safe: Argon2id with DefaultKSF for new records, at most two
-// stretches at once per LSA, servers asking for at most 256 MiB per
-// stretch, the LSA's secret store if it offers one, and registration only
-// by the protocol (never from a password inside the LSA).
+// stretches at once per LSA and one per caller uid, servers asking for
+// at most 256 MiB per stretch, the LSA's secret store if it offers one,
+// and registration only by the protocol (never from a password inside
+// the LSA).
 type PackageConfig struct {
 	// KSF is what the acceptor tells registering clients to use for new
 	// records (the zero KSF is DefaultKSF). Each record keeps the KSF it
@@ -25,6 +26,14 @@ type PackageConfig struct {
 	// stretching memory is bounded by MaxConcurrentKSF times the memory
 	// of the largest KSF in use. 0 means 2.
 	MaxConcurrentKSF int
+	// MaxConcurrentKSFPerCaller bounds how many of those one caller (a
+	// local uid, secpkg.CallInfo) runs at once, so that a user who
+	// starts many logins at once queues behind itself and leaves the
+	// other slots to other users. Each waiting login holds a context
+	// handle, counted against the caller's handle quota of the LSA. The
+	// LSA's own process (an embedded LSA's application) is not bounded
+	// by it. 0 means 1; it is capped at MaxConcurrentKSF.
+	MaxConcurrentKSFPerCaller int
 	// Secrets is where the acceptor's long-term secret (the server setup:
 	// OPRF seed and AKE key pair) lives; it is created on first use. Nil
 	// means the LSA's own store, if its support functions implement
@@ -50,6 +59,9 @@ type PackageConfig struct {
 const (
 	DefaultMaxKSFMemory     = 256 * 1024 // KiB
 	DefaultMaxConcurrentKSF = 2
+	// DefaultMaxConcurrentKSFPerCaller is the default of
+	// PackageConfig.MaxConcurrentKSFPerCaller.
+	DefaultMaxConcurrentKSFPerCaller = 1
 )
 
 func (c *PackageConfig) maxKSFMemory() uint32 {
@@ -64,6 +76,14 @@ func (c *PackageConfig) maxConcurrentKSF() int {
 		return DefaultMaxConcurrentKSF
 	}
 	return c.MaxConcurrentKSF
+}
+
+func (c *PackageConfig) maxConcurrentKSFPerCaller() int {
+	n := c.MaxConcurrentKSFPerCaller
+	if n <= 0 {
+		n = DefaultMaxConcurrentKSFPerCaller
+	}
+	return min(n, c.maxConcurrentKSF())
 }
 
 // ksfAllowed checks a KSF against the configuration: the identity only

@@ -26,7 +26,7 @@ func TestStretchLimit(t *testing.T) {
 	want, _ := k.Stretch(msg)
 
 	started, release := make(chan struct{}), make(chan struct{})
-	testHookStretching = func() { started <- struct{}{}; <-release }
+	testHookStretching = func(uint32) { started <- struct{}{}; <-release }
 	defer func() { testHookStretching = nil }()
 
 	ctx1, cancel1 := context.WithCancel(context.Background())

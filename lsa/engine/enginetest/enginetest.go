@@ -7,10 +7,11 @@
 //
 // It is test support for the authority side: it imports the engine, the
 // account store, the LSA protocol and the application API, and only tests
-// import it. The tests of the module root and of lsa/engine use it;
-// packages/ntlm, interop and lsa/lsarpc still build engines of their own
-// (newEngine in their tests) and are to move to it. The conformance kit
-// (secpkg/secpkgtest) serves engines through it.
+// import it. The tests of the module root, lsa/engine, packages/ntlm,
+// packages/negotiate and interop's NTLM tests use it, and the conformance
+// kit (secpkg/secpkgtest) serves engines through it. lsa/lsarpc's own
+// tests build bare engines: they are internal tests of the package this
+// one imports, so they cannot import it back.
 package enginetest
 
 import (

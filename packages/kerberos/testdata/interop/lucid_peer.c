@@ -30,6 +30,11 @@
  *       gss_wrap + gss_unwrap (conf) on an MIT-to-MIT context, single
  *       thread, as the project's anchor bench_gss.c measures it; prints
  *         BENCH <size> <iterations> <ns per wrap+unwrap>
+ *   lucid_peer benchloop <size>
+ *       The same loop, driven by the Go benchmark so that it alternates
+ *       with the Go side: prints "ready" once the context is made, then
+ *       for each line "run N" on stdin makes N wrap+unwrap pairs and
+ *       prints "done N <nanoseconds of the loop alone>".
  *
  * Errors go to stderr; a fatal one exits 1.
  */
@@ -254,6 +259,50 @@ static int bench(size_t size, double seconds)
     return 0;
 }
 
+static void wrap_unwrap(gss_ctx_id_t ic, gss_ctx_id_t ac, gss_buffer_desc *m)
+{
+    OM_uint32 maj, min;
+    gss_buffer_desc tok, pt;
+    maj = gss_wrap(&min, ic, 1, GSS_C_QOP_DEFAULT, m, NULL, &tok);
+    if (maj)
+        die("gss_wrap", maj, min);
+    maj = gss_unwrap(&min, ac, &tok, &pt, NULL, NULL);
+    if (maj)
+        die("gss_unwrap", maj, min);
+    gss_release_buffer(&min, &tok);
+    gss_release_buffer(&min, &pt);
+}
+
+static int benchloop(size_t size)
+{
+    gss_ctx_id_t ic, ac;
+    gss_buffer_desc m;
+    unsigned char *msg = malloc(size ? size : 1);
+    size_t k;
+    long n, i;
+    double t0;
+    char line[64];
+
+    handshake(&ic, &ac, 1);
+    for (k = 0; k < size; k++)
+        msg[k] = (unsigned char)(k * 131 + 7);
+    m.length = size;
+    m.value = msg;
+    wrap_unwrap(ic, ac, &m);
+    printf("ready\n");
+    fflush(stdout);
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        if (sscanf(line, "run %ld", &n) != 1 || n < 0)
+            return 1;
+        t0 = now();
+        for (i = 0; i < n; i++)
+            wrap_unwrap(ic, ac, &m);
+        printf("done %ld %.0f\n", n, (now() - t0) * 1e9);
+        fflush(stdout);
+    }
+    return 0;
+}
+
 static void reply_err(OM_uint32 maj, OM_uint32 min)
 {
     printf("ERR 0x%x %u\n", maj, min);
@@ -274,9 +323,14 @@ int main(int argc, char **argv)
         acquire();
         return bench(strtoul(argv[2], NULL, 10), atof(argv[3]));
     }
+    if (argc == 3 && strcmp(argv[1], "benchloop") == 0) {
+        acquire();
+        return benchloop(strtoul(argv[2], NULL, 10));
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: %s go-initiator|go-acceptor mutual|nomutual\n"
-                        "       %s bench SIZE SECONDS\n", argv[0], argv[0]);
+                        "       %s bench SIZE SECONDS\n"
+                        "       %s benchloop SIZE\n", argv[0], argv[0], argv[0]);
         return 2;
     }
     go_initiator = strcmp(argv[1], "go-initiator") == 0;
