@@ -109,7 +109,15 @@ var benchModes = []struct {
 // benchProcess is a real lsad for the benchmarks: info-level logs (the
 // audit events), no lockout and no rate limit on password checks (one uid
 // makes every handshake; the default allows it 2,000 a second).
+//
+// LSAD_E2E_BENCH_SOCKET=PATH (and LSAD_E2E_BENCH_PID=PID) benchmarks an
+// lsad started by hand instead, with alice's account added if it has
+// none: for running the applications under a tool that cannot follow a
+// child process (valgrind --tool=callgrind counts instructions).
 func benchProcess(b *testing.B) benchLSA {
+	if sock := os.Getenv("LSAD_E2E_BENCH_SOCKET"); sock != "" {
+		return externalProcess(b, sock)
+	}
 	d := startDaemon(b, "bench", daemonOpts{packages: []string{"NTLM"}, level: "info", lockout: "threshold = -1",
 		limits: "password_checks_per_second = -1"})
 	d.addUser(b, "alice", alicePassword)
@@ -132,6 +140,37 @@ func benchProcess(b *testing.B) benchLSA {
 		},
 		cpu: func() time.Duration { return processCPU(d.pid()) },
 	}
+}
+
+// externalProcess is benchProcess for an lsad started by hand.
+func externalProcess(b *testing.B, sock string) benchLSA {
+	dial := func(b *testing.B) *lsarpc.Client {
+		c, err := lsarpc.Dial(context.Background(), sock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	admin := dial(b)
+	b.Cleanup(func() { admin.Close() })
+	err := admin.AddAccount(context.Background(), &lsa.AccountRequest{Domain: domain, User: "alice", Password: []byte(alicePassword)})
+	if err != nil && !strings.Contains(err.Error(), "exists") {
+		b.Fatal(err)
+	}
+	l := benchLSA{
+		connect: func(b *testing.B) lsa.Conn { return dial(b) },
+		calls: func(b *testing.B) uint64 {
+			st, err := admin.Stats(context.Background(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st.Calls
+		},
+	}
+	if pid, err := strconv.Atoi(os.Getenv("LSAD_E2E_BENCH_PID")); err == nil {
+		l.cpu = func() time.Duration { return processCPU(pid) }
+	}
+	return l
 }
 
 // processCPU is a process's user and system CPU time from
@@ -168,12 +207,21 @@ func selfCPU() time.Duration {
 // a daemon, the protocol calls each handshake made: four legs of one
 // round trip each, and two DeleteContext calls sent without waiting.
 //
+// Each run gets an LSA of its own: an acceptor uid may hold 65,536 NTLM
+// challenges in the replay cache at once, each for the challenge lifetime
+// (5 minutes), so that one LSA serves at most that many handshakes of the
+// benchmark's uid in a row.
+//
+// Floor is the same 8 goroutines making a handshake's four round trips as
+// bare frames to an echo server in another process: what the socket and
+// the runtime cost two Go processes, whatever the protocol.
+//
 //	go test -run '^$' -bench Handshake -benchtime 3s ./internal/lsad
 func BenchmarkHandshake(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
-			l := m.setup(b)
 			b.Run("Sequential", func(b *testing.B) {
+				l := m.setup(b)
 				cc, sc := benchCredentials(b, l)
 				ctx := context.Background()
 				runHandshakes(b, l, func() {
@@ -187,6 +235,7 @@ func BenchmarkHandshake(b *testing.B) {
 				})
 			})
 			b.Run("Parallel", func(b *testing.B) {
+				l := m.setup(b)
 				b.SetParallelism(4)
 				runHandshakes(b, l, func() {
 					b.RunParallel(func(pb *testing.PB) {
@@ -205,6 +254,45 @@ func BenchmarkHandshake(b *testing.B) {
 			})
 		})
 	}
+	// The floor in the same run: a handshake's four round trips as bare
+	// 200-byte frames to an echo server in another process (what
+	// BenchmarkRoundTrip's Socket measures one at a time).
+	b.Run("Floor", func(b *testing.B) {
+		sock, pid := startEcho(b)
+		b.Run("Parallel", func(b *testing.B) {
+			b.SetParallelism(4)
+			server0 := processCPU(pid)
+			b.ReportAllocs()
+			self0, start := selfCPU(), time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				c, err := net.Dial("unix", sock)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				msg := binary.BigEndian.AppendUint32(nil, 200)
+				msg = append(msg, bytes.Repeat([]byte{0xa5}, 200)...)
+				buf := make([]byte, len(msg))
+				for pb.Next() {
+					for range 4 {
+						if _, err := c.Write(msg); err != nil {
+							b.Error(err)
+							return
+						}
+						if _, err := io.ReadFull(c, buf); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}
+			})
+			elapsed, self := time.Since(start), selfCPU()-self0
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "handshakes/s")
+			b.ReportMetric(float64(self.Nanoseconds())/1e3/float64(b.N), "app-cpu-µs/handshake")
+			b.ReportMetric(float64((processCPU(pid)-server0).Nanoseconds())/1e3/float64(b.N), "server-cpu-µs/handshake")
+		})
+	})
 }
 
 // benchCredentials acquires alice's outbound and the service's inbound

@@ -55,7 +55,7 @@ type clientConn struct {
 	epoch   uint64
 	wmu     sync.Mutex
 	mu      sync.Mutex
-	pending map[uint64]chan *reply
+	pending map[uint64]*pendingCall
 	nextID  uint64
 	done    chan struct{}
 	err     error
@@ -73,6 +73,19 @@ type clientConn struct {
 	armed    bool
 }
 
+// A pendingCall is a call awaiting its reply. The connection's reader
+// decodes the reply's body into out where it lies in the read buffer (the
+// decoder copies what it keeps), then sends the call's outcome on done.
+type pendingCall struct {
+	op   string
+	out  any        // the reply body's value; nil if the call wants none
+	done chan error // buffered: the reader never waits
+}
+
+// pendingPool keeps the pendingCalls of calls that received their reply
+// (one given up on may still be sent to, and is left to the collector).
+var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(chan error, 1)} }}
+
 // oneWayDelay bounds how long a request that wants no reply may wait for
 // the next request to go out with it.
 const oneWayDelay = 5 * time.Millisecond
@@ -87,7 +100,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	if err != nil {
 		return nil, unreachable("cannot reach the LSA at %s: %v", c.path, err)
 	}
-	cc := &clientConn{nc: nc, r: bufio.NewReaderSize(nc, 16<<10), pending: make(map[uint64]chan *reply), done: make(chan struct{})}
+	cc := &clientConn{nc: nc, r: bufio.NewReaderSize(nc, 16<<10), pending: make(map[uint64]*pendingCall), done: make(chan struct{})}
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	} else {
@@ -131,11 +144,12 @@ func (cc *clientConn) readLoop() {
 	var err error
 	for {
 		var b []byte
-		if b, err = readFrame(cc.r, MaxFrame); err != nil {
+		var inBuffer bool
+		if b, inBuffer, err = cc.nextFrame(); err != nil {
 			break
 		}
-		var r *reply
-		if r, err = parseReply(b); err != nil {
+		var r reply
+		if err = r.parse(b); err != nil {
 			break
 		}
 		if r.ID == 0 {
@@ -147,11 +161,24 @@ func (cc *clientConn) readLoop() {
 			break
 		}
 		cc.mu.Lock()
-		ch := cc.pending[r.ID]
+		pc := cc.pending[r.ID]
 		delete(cc.pending, r.ID)
 		cc.mu.Unlock()
-		if ch != nil {
-			ch <- r
+		var cerr error
+		switch {
+		case pc == nil:
+		case r.Err != nil:
+			cerr = r.Err.err()
+		case pc.out != nil && len(r.Body) > 0:
+			if derr := decodeBody(r.Body, pc.out); derr != nil {
+				cerr = unreachable("malformed %s reply: %v", pc.op, derr)
+			}
+		}
+		if inBuffer {
+			cc.r.Discard(4 + len(b))
+		}
+		if pc != nil {
+			pc.done <- cerr
 		}
 	}
 	cc.mu.Lock()
@@ -160,6 +187,29 @@ func (cc *clientConn) readLoop() {
 	cc.mu.Unlock()
 	close(cc.done)
 	cc.nc.Close()
+}
+
+// nextFrame returns the next frame's payload: where it lies in the read
+// buffer if it fits there (inBuffer: the caller discards its 4+len bytes
+// once done with it), else in a buffer of its own.
+func (cc *clientConn) nextFrame() (b []byte, inBuffer bool, err error) {
+	hdr, err := cc.r.Peek(4)
+	if err != nil {
+		return nil, false, err
+	}
+	n, err := frameLen(hdr, MaxFrame)
+	if err != nil {
+		return nil, false, err
+	}
+	if 4+n > cc.r.Size() {
+		cc.r.Discard(4)
+		b, err = readBody(cc.r, n)
+		return b, false, err
+	}
+	if b, err = cc.r.Peek(4 + n); err != nil {
+		return nil, false, err
+	}
+	return b[4:], true, nil
 }
 
 // conn returns the live connection, dialing a new one if it broke.
@@ -302,10 +352,13 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 		if err != nil {
 			return err
 		}
-		ch := make(chan *reply, 1)
+		pc := pendingPool.Get().(*pendingCall)
+		pc.op, pc.out = op, out
 		cc.mu.Lock()
 		if cc.pending == nil {
 			cc.mu.Unlock()
+			pc.op, pc.out = "", nil
+			pendingPool.Put(pc)
 			<-cc.done
 			if cc.drained && attempt == 0 {
 				continue
@@ -314,9 +367,11 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 		}
 		id := cc.nextID
 		cc.nextID++
-		cc.pending[id] = ch
+		cc.pending[id] = pc
 		cc.mu.Unlock()
 		if err := cc.writeRequest(ctx, id, op, false, in); err != nil {
+			// The reader may have taken pc (the connection ended): it is
+			// not reused.
 			cc.forget(id)
 			if err == errDrained && attempt == 0 {
 				continue
@@ -327,17 +382,17 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 			return err
 		}
 		select {
-		case r := <-ch:
-			if r.Err != nil {
-				return r.Err.err()
-			}
-			if out != nil && len(r.Body) > 0 {
-				if err := decodeBody(r.Body, out); err != nil {
-					return unreachable("malformed %s reply: %v", op, err)
-				}
-			}
-			return nil
+		case err := <-pc.done:
+			pc.op, pc.out = "", nil
+			pendingPool.Put(pc)
+			return err
 		case <-cc.done:
+			// The reader may have answered just before it ended.
+			select {
+			case err := <-pc.done:
+				return err
+			default:
+			}
 			if cc.drained && attempt == 0 {
 				continue
 			}

@@ -185,6 +185,11 @@ func (w *wireError) decodeCBOR(d *decoder) error {
 // parseReply decodes a reply frame's payload; the body is a view into b.
 func parseReply(b []byte) (*reply, error) {
 	r := new(reply)
+	return r, r.parse(b)
+}
+
+// parse decodes a reply frame's payload into r; the body is a view into b.
+func (r *reply) parse(b []byte) error {
 	d := decoder{b: b}
 	m, err := d.beginMap()
 	for k := m.next(&err); k != nil; k = m.next(&err) {
@@ -207,5 +212,5 @@ func parseReply(b []byte) (*reply, error) {
 	if err == nil {
 		err = d.end()
 	}
-	return r, err
+	return err
 }
