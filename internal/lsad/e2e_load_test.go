@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,6 +160,17 @@ type snapshot struct {
 func settled(t *testing.T, d *daemon, base *snapshot) *snapshot {
 	t.Helper()
 	var now snapshot
+	settledOK := false
+	defer func() {
+		if !settledOK && base != nil && d.alive() {
+			// Leave the evidence: SIGQUIT makes the Go runtime write
+			// every goroutine's stack to lsad's log, which the failed
+			// test keeps.
+			d.signal(t, syscall.SIGQUIT)
+			d.wait(t, 30*time.Second)
+			t.Logf("lsad's goroutines are in its log (SIGQUIT)")
+		}
+	}()
 	eventually(t, 30*time.Second, func() error {
 		now = snapshot{d.stats(t), d.fds()}
 		switch {
@@ -179,6 +191,7 @@ func settled(t *testing.T, d *daemon, base *snapshot) *snapshot {
 		}
 		return nil
 	})
+	settledOK = true
 	if base == nil {
 		// Memory freed just now may still be counted (connections'
 		// buffers while their goroutines exit): take the smallest of a

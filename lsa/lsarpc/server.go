@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +36,11 @@ type Server struct {
 	Privileged func(secpkg.CallInfo) bool
 
 	calls atomic.Uint64 // requests read, on every connection
-	idle  chan func()   // workers waiting for a call
 	stop  chan struct{} // closed by Close: idle workers end
+
+	wmu     sync.Mutex
+	idle    []*worker    // workers waiting for a call, the latest to finish last
+	workers atomic.Int64 // workers alive, busy or idle
 
 	once   sync.Once
 	limits Limits // Limits with defaults, fixed at the first Serve
@@ -65,7 +69,6 @@ func (s *Server) log() *slog.Logger {
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.limits = s.Limits.withDefaults()
-		s.idle = make(chan func())
 		s.stop = make(chan struct{})
 		s.mu.Lock()
 		s.conns = make(map[*serverConn]struct{})
@@ -286,36 +289,79 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 }
 
-// workerIdle is how long a worker waits for the next call before it ends.
-const workerIdle = 10 * time.Second
+// workerIdle is how long a worker waits for the next call before it ends
+// (a variable for tests).
+var workerIdle = 10 * time.Second
+
+// worker is a goroutine that serves calls one after another.
+type worker struct {
+	work chan func() // the next call; buffered, so that spawn never waits
+}
 
 // spawn runs f on an idle worker, or on a new one. A worker keeps the
 // stack it grew for the next call: a call into the engine goes deep (the
 // account store's SQLite), and growing a fresh goroutine's stack to that
 // depth for every call cost lsad 15 % of its CPU. The calls in flight
 // are bounded by the connections' semaphores, not here.
+//
+// The idle workers are a stack: the one that finished last serves the
+// next call, so that after a burst the workers beyond what the steady
+// load needs stay idle and end. (Handing calls to the longest idle
+// worker, as a channel's queue of receivers does, keeps every worker of
+// the burst alive for as long as calls come more often than workerIdle
+// divided by their number.)
 func (s *Server) spawn(f func()) {
-	select {
-	case s.idle <- f:
-	default:
-		go s.worker(f)
+	s.wmu.Lock()
+	if n := len(s.idle); n > 0 {
+		w := s.idle[n-1]
+		s.idle[n-1] = nil
+		s.idle = s.idle[:n-1]
+		s.wmu.Unlock()
+		w.work <- f
+		return
 	}
+	s.wmu.Unlock()
+	go s.worker(&worker{work: make(chan func(), 1)}, f)
 }
 
-func (s *Server) worker(f func()) {
-	t := time.NewTimer(workerIdle)
+func (s *Server) worker(w *worker, f func()) {
+	s.workers.Add(1)
+	defer s.workers.Add(-1)
+	idle := workerIdle
+	t := time.NewTimer(idle)
 	defer t.Stop()
 	for {
 		f()
-		t.Reset(workerIdle)
+		s.wmu.Lock()
+		s.idle = append(s.idle, w)
+		s.wmu.Unlock()
+		t.Reset(idle)
 		select {
-		case f = <-s.idle:
+		case f = <-w.work:
+			continue
 		case <-t.C:
-			return
 		case <-s.stop:
+		}
+		// Idle too long, or the server closed: end, unless spawn took
+		// this worker off the stack meanwhile and a call is on its way.
+		if s.leaveIdle(w) {
 			return
 		}
+		f = <-w.work
 	}
+}
+
+// leaveIdle takes w off the idle stack; false if it was no longer there
+// (spawn took it).
+func (s *Server) leaveIdle(w *worker) bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	i := slices.Index(s.idle, w)
+	if i < 0 {
+		return false
+	}
+	s.idle = slices.Delete(s.idle, i, i+1) // clears the slot left behind
+	return true
 }
 
 var errIdle = errors.New("lsarpc: connection idle")
