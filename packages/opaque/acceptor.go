@@ -98,7 +98,7 @@ func auditReason(err error, hs *acceptorState) string {
 // acceptFirst is leg 1: the KE1 token in; GenerateKE2 (RFC 9807 Section
 // 6.2.2) with the account's record, or a fake one; the KE2 token out.
 func (p *lsaPackage) acceptFirst(ctx context.Context, req *secpkg.AcceptContextRequest) (*secpkg.ContextResult, error) {
-	cred, ok := p.creds.get(req.Credential)
+	cred, ok := p.creds.Get(req.Credential)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "opaque: no such credentials handle")
 	}
@@ -113,7 +113,7 @@ func (p *lsaPackage) acceptFirst(ctx context.Context, req *secpkg.AcceptContextR
 		hs.wipe()
 		return nil, err
 	}
-	h := p.ctxs.add(&lsaContext{acceptor: hs})
+	h := p.ctxs.Add(&lsaContext{acceptor: hs})
 	return &secpkg.ContextResult{Context: h, Status: secpkg.StatusContinueNeeded, Token: tok}, nil
 }
 

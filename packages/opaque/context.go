@@ -23,7 +23,7 @@ type lsaContext struct {
 // failed (the sticky error) or it is not awaiting one in this role, which
 // fails it.
 func (p *lsaPackage) resume(h secpkg.Handle, awaiting func(*lsaContext) bool, what string) (*lsaContext, error) {
-	c, ok := p.ctxs.get(h)
+	c, ok := p.ctxs.Get(h)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "opaque: no such context")
 	}
@@ -59,7 +59,7 @@ func (c *lsaContext) wipe() {
 // deleted between KE2 and KE3 is a login the client did not finish: its
 // failure was counted when KE2 was sent, and it is audited now.
 func (p *lsaPackage) DeleteContext(ctx context.Context, h secpkg.Handle) error {
-	c, ok := p.ctxs.remove(h)
+	c, ok := p.ctxs.Delete(h)
 	if !ok {
 		return secpkg.Errorf(secpkg.StatusInvalidHandle, "opaque: no such context")
 	}
@@ -76,7 +76,7 @@ func (p *lsaPackage) DeleteContext(ctx context.Context, h secpkg.Handle) error {
 // the keys from now on, so the LSA-mode copy drops them and keeps the
 // names and identity that SpQueryContextAttributes reports.
 func (p *lsaPackage) ContextMapped(ctx context.Context, h secpkg.Handle) {
-	c, ok := p.ctxs.get(h)
+	c, ok := p.ctxs.Get(h)
 	if !ok {
 		return
 	}
@@ -90,7 +90,7 @@ func (p *lsaPackage) ContextMapped(ctx context.Context, h secpkg.Handle) {
 
 // established returns an established context.
 func (p *lsaPackage) established(h secpkg.Handle) (*lsaContext, error) {
-	c, ok := p.ctxs.get(h)
+	c, ok := p.ctxs.Get(h)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "opaque: no such context")
 	}

@@ -61,7 +61,7 @@ func (p *lsaPackage) InitLsaModeContext(ctx context.Context, req *secpkg.InitCon
 // initFirst is leg 1: GenerateKE1 (RFC 9807 Section 6.2.1) in the KE1
 // token.
 func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextRequest) (*secpkg.ContextResult, error) {
-	cred, ok := p.creds.get(req.Credential)
+	cred, ok := p.creds.Get(req.Credential)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "opaque: no such credentials handle")
 	}
@@ -91,7 +91,7 @@ func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextReque
 		hs.tok1.bindings = sha256.Sum256(req.Bindings.GSSEncoding())
 	}
 	tok := hs.tok1.marshal()
-	h := p.ctxs.add(&lsaContext{initiator: hs})
+	h := p.ctxs.Add(&lsaContext{initiator: hs})
 	return &secpkg.ContextResult{Context: h, Status: secpkg.StatusContinueNeeded, Token: tok}, nil
 }
 

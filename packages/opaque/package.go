@@ -2,7 +2,6 @@ package opaque
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -108,8 +107,8 @@ type lsaPackage struct {
 	// does.
 	dummy []byte
 
-	creds handleTable[*credential]
-	ctxs  handleTable[*lsaContext]
+	creds secpkg.HandleTable[*credential]
+	ctxs  secpkg.HandleTable[*lsaContext]
 }
 
 var (
@@ -179,10 +178,10 @@ func (p *lsaPackage) GetInfo() secpkg.PackageInfo {
 // Shutdown is SpShutdown: it drops and wipes every credential and
 // context.
 func (p *lsaPackage) Shutdown(ctx context.Context) error {
-	for _, c := range p.creds.drain() {
+	for _, c := range p.creds.Drain() {
 		c.wipe()
 	}
-	for _, c := range p.ctxs.drain() {
+	for _, c := range p.ctxs.Drain() {
 		c.wipe()
 	}
 	return nil
@@ -299,56 +298,6 @@ func accountName(domain, user string) string {
 	return domain + `\` + user
 }
 
-// handleTable gives values random, non-zero handles and can be drained at
-// shutdown.
-type handleTable[T any] struct {
-	mu sync.Mutex
-	m  map[secpkg.Handle]T
-}
-
-func (t *handleTable[T]) add(v T) secpkg.Handle {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = make(map[secpkg.Handle]T)
-	}
-	for {
-		var b [8]byte
-		rand.Read(b[:])
-		h := secpkg.Handle(binary.LittleEndian.Uint64(b[:]))
-		if _, taken := t.m[h]; h != 0 && !taken {
-			t.m[h] = v
-			return h
-		}
-	}
-}
-
-func (t *handleTable[T]) get(h secpkg.Handle) (T, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.m[h]
-	return v, ok
-}
-
-func (t *handleTable[T]) remove(h secpkg.Handle) (T, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.m[h]
-	delete(t.m, h)
-	return v, ok
-}
-
-func (t *handleTable[T]) drain() []T {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]T, 0, len(t.m))
-	for _, v := range t.m {
-		out = append(out, v)
-	}
-	clear(t.m)
-	return out
-}
-
 // credential is an acquired credentials handle. Outbound credentials hold
 // the password, which the client's side of OPAQUE needs: it never leaves
 // the LSA and the type redacts itself.
@@ -439,7 +388,7 @@ func (p *lsaPackage) AcquireCredentialsHandle(ctx context.Context, req *secpkg.C
 			return nil, err
 		}
 	}
-	h := p.creds.add(c)
+	h := p.creds.Add(c)
 	return &secpkg.Credentials{Handle: h, Name: c.name}, nil
 }
 
@@ -478,7 +427,7 @@ func (p *lsaPackage) outboundSecret(ctx context.Context, req *secpkg.Credentials
 
 // FreeCredentialsHandle is SpFreeCredentialsHandle.
 func (p *lsaPackage) FreeCredentialsHandle(ctx context.Context, h secpkg.Handle) error {
-	c, ok := p.creds.remove(h)
+	c, ok := p.creds.Delete(h)
 	if !ok {
 		return secpkg.Errorf(secpkg.StatusInvalidHandle, "opaque: no such credentials handle")
 	}
@@ -489,7 +438,7 @@ func (p *lsaPackage) FreeCredentialsHandle(ctx context.Context, h secpkg.Handle)
 // QueryCredentialsAttributes is SpQueryCredentialsAttributes
 // (SECPKG_CRED_ATTR_NAMES).
 func (p *lsaPackage) QueryCredentialsAttributes(ctx context.Context, h secpkg.Handle) (*secpkg.Credentials, error) {
-	c, ok := p.creds.get(h)
+	c, ok := p.creds.Get(h)
 	if !ok {
 		return nil, secpkg.Errorf(secpkg.StatusInvalidHandle, "opaque: no such credentials handle")
 	}

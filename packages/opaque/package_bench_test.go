@@ -78,7 +78,7 @@ func benchAcceptor(b *testing.B) (*lsaPackage, secpkg.Handle, map[string][]byte)
 	}
 	tokens := map[string][]byte{}
 	for _, user := range []string{testUser, "nobody"} {
-		c, _ := p.creds.get(cred.Handle)
+		c, _ := p.creds.Get(cred.Handle)
 		c.user = user
 		res, err := p.InitLsaModeContext(ctx, &secpkg.InitContextRequest{Credential: cred.Handle, Target: testTarget})
 		if err != nil {
