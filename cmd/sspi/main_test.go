@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,35 @@ func haveRealm() bool {
 	return true
 }
 
+// freePort returns a TCP port on 127.0.0.1 that nothing listens on, for
+// a script's server to bind later. It comes from below the kernel's
+// ephemeral range: a port from that range (what listening on port 0
+// gives) may be taken, between this check and the server's bind, as the
+// local side of any outgoing connection on the machine, and was, when
+// another test suite ran at the same time (the script's client then
+// reached the wrong server).
+func freePort() (int, error) {
+	const low = 10000
+	high := 32768 // Linux's default start of the ephemeral range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > low+1000 {
+				high = n
+			}
+		}
+	}
+	for range 1000 {
+		port := low + rand.IntN(high-low)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // taken
+		}
+		ln.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port between %d and %d on 127.0.0.1", low, high)
+}
+
 // TestScripts runs the command-line scripts in testdata: the demo, the
 // package list, accounts, serve and connect, exit statuses and JSON, and
 // the commands against lsad.
@@ -52,12 +82,10 @@ func TestScripts(t *testing.T) {
 			// A free port for serve/connect, and no LSA or store from
 			// the environment.
 			for _, name := range []string{"PORT", "PORT2", "PORT3", "PORT4"} {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				port, err := freePort()
 				if err != nil {
 					return err
 				}
-				port := ln.Addr().(*net.TCPAddr).Port
-				ln.Close()
 				env.Setenv(name, strconv.Itoa(port))
 			}
 			// curl is the independent HTTP peer of http.txtar; a run
