@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,6 +65,14 @@ type clientConn struct {
 	// a reply may be sent again.
 	drained bool
 
+	// The replies are read by the callers waiting for them: one at a
+	// time (reading), each until its own reply has come, handing the
+	// others theirs; when it has its own, it hands the reading to a
+	// caller still waiting (turn). A call alone on the connection thus
+	// wakes no goroutine but its own.
+	reading atomic.Bool
+	turn    chan struct{} // buffered: the reading is free to take
+
 	// Requests that want no reply (DeleteContext) wait in deferred, in
 	// order, and go out with the next request in the same write, or after
 	// oneWayDelay: a handshake's deletes then cost lsad no wake-up of
@@ -100,7 +109,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	if err != nil {
 		return nil, unreachable("cannot reach the LSA at %s: %v", c.path, err)
 	}
-	cc := &clientConn{nc: nc, r: bufio.NewReaderSize(nc, 16<<10), pending: make(map[uint64]*pendingCall), done: make(chan struct{})}
+	cc := &clientConn{nc: nc, r: bufio.NewReaderSize(nc, 16<<10), pending: make(map[uint64]*pendingCall), done: make(chan struct{}), turn: make(chan struct{}, 1)}
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	} else {
@@ -136,57 +145,142 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	nc.SetDeadline(time.Time{})
 	cc.epoch = hr.Epoch
 	cc.nextID = 1
-	go cc.readLoop()
 	return cc, nil
 }
 
-func (cc *clientConn) readLoop() {
-	var err error
-	for {
-		var b []byte
-		var inBuffer bool
-		if b, inBuffer, err = cc.nextFrame(); err != nil {
-			break
+// readFor reads replies, handing each to its caller, until pc has its
+// own, the connection ends, or ctx is done (then it returns ctx's error;
+// the connection goes on). The caller holds the reading.
+func (cc *clientConn) readFor(ctx context.Context, pc *pendingCall) error {
+	if ctx.Done() != nil {
+		// A read waits for the socket: ctx's end interrupts it.
+		stop := context.AfterFunc(ctx, func() { cc.nc.SetReadDeadline(aLongTimeAgo) })
+		defer stop()
+	}
+	for len(pc.done) == 0 {
+		err := cc.readReply()
+		if err == nil {
+			continue
 		}
-		var r reply
-		if err = r.parse(b); err != nil {
-			break
-		}
-		if r.ID == 0 {
-			// A notice: the server is closing the connection.
-			if r.Err != nil {
-				err = r.Err.err()
-				cc.drained = r.Err.Status == uint32(secpkg.StatusContextExpired)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Set by the end of a context, this one's or an earlier
+			// reader's: a frame begun stays in the read buffer.
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			break
+			cc.nc.SetReadDeadline(time.Time{})
+			continue
 		}
-		cc.mu.Lock()
-		pc := cc.pending[r.ID]
-		delete(cc.pending, r.ID)
-		cc.mu.Unlock()
-		var cerr error
-		switch {
-		case pc == nil:
-		case r.Err != nil:
-			cerr = r.Err.err()
-		case pc.out != nil && len(r.Body) > 0:
-			if derr := decodeBody(r.Body, pc.out); derr != nil {
-				cerr = unreachable("malformed %s reply: %v", pc.op, derr)
-			}
+		cc.die(err)
+		return nil
+	}
+	return nil
+}
+
+// aLongTimeAgo is a deadline in the past: it wakes a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// readReply reads one reply and hands it to its caller. An error ends
+// the connection, except a passed read deadline before a frame was
+// complete.
+func (cc *clientConn) readReply() error {
+	b, inBuffer, err := cc.nextFrame()
+	if err != nil {
+		return err
+	}
+	var r reply
+	if err = r.parse(b); err != nil {
+		return err
+	}
+	if r.ID == 0 {
+		// A notice: the server is closing the connection.
+		err = errors.New("closed by the LSA")
+		if r.Err != nil {
+			err = r.Err.err()
+			cc.drained = r.Err.Status == uint32(secpkg.StatusContextExpired)
 		}
-		if inBuffer {
-			cc.r.Discard(4 + len(b))
-		}
-		if pc != nil {
-			pc.done <- cerr
-		}
+		return err
 	}
 	cc.mu.Lock()
+	pc := cc.pending[r.ID]
+	delete(cc.pending, r.ID)
+	cc.mu.Unlock()
+	var cerr error
+	switch {
+	case pc == nil:
+	case r.Err != nil:
+		cerr = r.Err.err()
+	case pc.out != nil && len(r.Body) > 0:
+		if derr := decodeBody(r.Body, pc.out); derr != nil {
+			cerr = unreachable("malformed %s reply: %v", pc.op, derr)
+		}
+	}
+	if inBuffer {
+		cc.r.Discard(4 + len(b))
+	}
+	if pc != nil {
+		pc.done <- cerr
+	}
+	return nil
+}
+
+// die marks the connection dead after a read error: every call waiting
+// on it fails with err, and the next call dials again.
+func (cc *clientConn) die(err error) {
+	cc.mu.Lock()
+	if cc.pending == nil {
+		cc.mu.Unlock()
+		return
+	}
 	cc.err = unreachable("connection to the LSA lost: %v", err)
 	cc.pending = nil
 	cc.mu.Unlock()
 	close(cc.done)
 	cc.nc.Close()
+}
+
+// passReading gives up the reading, to a caller still waiting for its
+// reply if there is one.
+func (cc *clientConn) passReading() {
+	cc.reading.Store(false)
+	cc.mu.Lock()
+	waiting := len(cc.pending) > 0
+	cc.mu.Unlock()
+	if waiting {
+		select {
+		case cc.turn <- struct{}{}:
+		default: // a turn is already offered
+		}
+	}
+}
+
+// readUntilEnd reads until the connection has ended (after a write failed:
+// the server's notice, if it sent one, says why).
+func (cc *clientConn) readUntilEnd() {
+	for {
+		select {
+		case <-cc.done:
+			return
+		default:
+		}
+		if cc.reading.CompareAndSwap(false, true) {
+			for {
+				if err := cc.readReply(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+					cc.die(err)
+					break
+				} else if err != nil {
+					cc.nc.SetReadDeadline(time.Time{})
+				}
+			}
+			cc.reading.Store(false)
+			return
+		}
+		select {
+		case <-cc.done:
+			return
+		case <-cc.turn:
+		}
+	}
 }
 
 // nextFrame returns the next frame's payload: where it lies in the read
@@ -202,14 +296,29 @@ func (cc *clientConn) nextFrame() (b []byte, inBuffer bool, err error) {
 		return nil, false, err
 	}
 	if 4+n > cc.r.Size() {
+		// Begun, the frame is read to its end: a read deadline set by
+		// a context's end would leave the stream in its middle.
 		cc.r.Discard(4)
-		b, err = readBody(cc.r, n)
+		b, err = readBody(wholeFrameReader{cc}, n)
 		return b, false, err
 	}
 	if b, err = cc.r.Peek(4 + n); err != nil {
 		return nil, false, err
 	}
 	return b[4:], true, nil
+}
+
+// wholeFrameReader reads the connection, through passed read deadlines.
+type wholeFrameReader struct{ cc *clientConn }
+
+func (w wholeFrameReader) Read(p []byte) (int, error) {
+	for {
+		n, err := w.cc.r.Read(p)
+		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		w.cc.nc.SetReadDeadline(time.Time{})
+	}
 }
 
 // conn returns the live connection, dialing a new one if it broke.
@@ -327,11 +436,13 @@ func (cc *clientConn) writeLocked(ctx context.Context, op string, frame []byte) 
 		// closed it, the reader will see why (a notice, then the end);
 		// otherwise close it. Either way wait until the reader has marked
 		// the connection dead, so that the next call dials again.
-		if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+		gone := errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+		if !gone {
 			cc.nc.Close()
 		}
-		<-cc.done
-		if cc.drained {
+		cc.readUntilEnd()
+		if cc.drained || gone {
+			// The server read none of it: it may go again.
 			return errDrained
 		}
 		return unreachable("send %s: %v", op, err)
@@ -381,25 +492,44 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 			}
 			return err
 		}
+		again, err := cc.await(ctx, id, pc)
+		if again && attempt == 0 {
+			continue
+		}
+		return err
+	}
+}
+
+// await waits for the reply to call id, reading the replies while no
+// other caller does. again says the server closed the connection without
+// reading the request.
+func (cc *clientConn) await(ctx context.Context, id uint64, pc *pendingCall) (again bool, err error) {
+	for {
+		if cc.reading.CompareAndSwap(false, true) {
+			rerr := cc.readFor(ctx, pc)
+			cc.passReading()
+			if rerr != nil {
+				cc.forget(id)
+				return false, secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", pc.op, rerr)
+			}
+		}
 		select {
 		case err := <-pc.done:
 			pc.op, pc.out = "", nil
 			pendingPool.Put(pc)
-			return err
+			return false, err
+		case <-cc.turn:
 		case <-cc.done:
 			// The reader may have answered just before it ended.
 			select {
 			case err := <-pc.done:
-				return err
+				return false, err
 			default:
 			}
-			if cc.drained && attempt == 0 {
-				continue
-			}
-			return cc.err
+			return cc.drained, cc.err
 		case <-ctx.Done():
 			cc.forget(id)
-			return secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", op, ctx.Err())
+			return false, secpkg.Errorf(secpkg.StatusInternalError, "lsarpc: %s: %w", pc.op, ctx.Err())
 		}
 	}
 }

@@ -42,6 +42,13 @@ type Server struct {
 	idle    []*worker    // workers waiting for a call, the latest to finish last
 	workers atomic.Int64 // workers alive, busy or idle
 
+	// The watch over calls run by their connection's reader (watch).
+	imu       sync.Mutex
+	inline    []*reader     // readers running a call
+	watching  bool          // watchInline runs
+	started   bool          // a call began inline since the last tick
+	handedOff atomic.Uint64 // readings handed to a worker by the watch
+
 	once   sync.Once
 	limits Limits // Limits with defaults, fixed at the first Serve
 
@@ -108,11 +115,8 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(c)
-		}()
+		s.wg.Add(1) // done by the connection's end
+		go s.serveConn(c)
 	}
 }
 
@@ -222,17 +226,20 @@ type serverConn struct {
 const readBufferSize = 8 << 10
 
 func (s *Server) serveConn(nc net.Conn) {
-	defer nc.Close()
 	s.init()
 	log := s.log()
 	caller, err := peerCredentials(nc)
 	if err != nil {
 		log.Warn("connection without peer credentials refused", "err", err)
+		nc.Close()
+		s.wg.Done()
 		return
 	}
 	q, err := s.admit(caller)
 	if err != nil {
 		s.refuse(nc, caller, err)
+		nc.Close()
+		s.wg.Done()
 		return
 	}
 	log = log.With("uid", caller.UID, "pid", caller.PID)
@@ -241,51 +248,194 @@ func (s *Server) serveConn(nc net.Conn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.leave(caller.UID, q)
-	}()
 
 	if err := c.hello(); err != nil {
 		log.Info("connection dropped during hello", "err", err)
+		c.end()
 		return
 	}
 	c.conn = s.Authority.Connect(caller)
-	defer c.conn.Close() // frees every handle of this client
-
-	defer c.calls.Wait()
 	c.armIdle()
+	c.readLoop()
+}
+
+// readLoop reads the connection's requests and runs them, until the
+// connection ends or another goroutine takes over the reading (a call
+// run here outlasted inlineTicks of the watch).
+//
+// A call runs in the goroutine that read it when no other request is
+// waiting in the read buffer: a round trip then wakes no goroutine but
+// the reader, which on two cores shared with the applications halved a
+// call's latency (117 to 57 µs for a call that does no work) and cut
+// lsad's CPU per call by half. The watch hands the reading to a worker
+// when such a call takes long (a KDC exchange, a key stretch, a store
+// waiting on a lock), so that the connection's other requests do not wait
+// behind it.
+func (c *serverConn) readLoop() {
+	s := c.s
+	me := &reader{c: c, watched: -1}
 	for {
 		req, size, err := c.readRequest()
 		if err != nil {
 			switch {
 			case errors.Is(err, errIdle):
-				log.Debug("idle connection closed")
+				c.log.Debug("idle connection closed")
 			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
-				log.Info("connection dropped", "err", err)
+				c.log.Info("connection dropped", "err", err)
 			}
+			c.end()
 			return
 		}
 		s.calls.Add(1)
 		// A place on the connection, then one of the uid's: the reader
 		// stops here while either is full.
 		c.sem <- struct{}{}
-		if err := q.acquire(c.l, 0, 1, time.Time{}); err != nil {
+		if err := c.q.acquire(c.l, 0, 1, time.Time{}); err != nil {
 			<-c.sem
-			q.release(size, 0)
+			c.q.release(size, 0)
+			c.end()
 			return
 		}
 		c.calls.Add(1)
-		if req.noReply {
+		switch {
+		case req.noReply:
 			// A request nobody waits for (DeleteContext) runs here: it
 			// is quick, and the frames after it, often in the same read,
 			// wait only for this connection's own request.
 			c.serve(req, size)
-			continue
+		case c.r.Buffered() > 0:
+			// More requests wait: this one runs beside them.
+			s.spawn(func() { c.serve(req, size) })
+		default:
+			s.watch(me)
+			c.serve(req, size)
+			if !s.unwatch(me) {
+				return // the reading went on in another goroutine
+			}
 		}
-		s.spawn(func() { c.serve(req, size) })
+	}
+}
+
+// end is the connection's last act, by the goroutine whose read ended
+// it: it waits for the calls still running, frees every handle of the
+// client and gives back the connection's place.
+func (c *serverConn) end() {
+	s := c.s
+	c.calls.Wait()
+	if c.conn != nil {
+		c.conn.Close()
+	}
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.leave(c.caller.UID, c.q)
+	c.nc.Close()
+	s.wg.Done()
+}
+
+// inlineTick is the period of the watch over calls run by their
+// connection's reader; a call is handed its own goroutine's reading after
+// inlineTicks of them (so after between inlineTicks-1 and inlineTicks
+// periods). Variables for tests.
+var (
+	inlineTick  = time.Millisecond
+	inlineTicks = 2
+)
+
+// watchIdle is how many ticks without a call run inline the watch waits
+// before it ends (the next such call starts it again).
+const watchIdle = 100
+
+// A reader is a goroutine reading a connection's requests (readLoop), as
+// the watch sees it. Its fields are guarded by Server.imu.
+type reader struct {
+	c       *serverConn
+	watched int  // its place in Server.inline; -1 when not there
+	ticks   int  // the watch's ticks since it began its call
+	gone    bool // the watch gave the reading to another goroutine
+}
+
+// watch puts r, about to run a call, under the watch.
+func (s *Server) watch(r *reader) {
+	s.imu.Lock()
+	r.watched, r.ticks = len(s.inline), 0
+	s.inline = append(s.inline, r)
+	s.started = true
+	if !s.watching {
+		s.watching = true
+		go s.watchInline()
+	}
+	s.imu.Unlock()
+}
+
+// unwatch takes r off the watch once its call is done; false if the watch
+// gave the reading to another goroutine meanwhile.
+func (s *Server) unwatch(r *reader) bool {
+	s.imu.Lock()
+	defer s.imu.Unlock()
+	if r.gone {
+		return false
+	}
+	s.dropWatched(r)
+	return true
+}
+
+// dropWatched removes r from the watch. s.imu is held.
+func (s *Server) dropWatched(r *reader) {
+	last := len(s.inline) - 1
+	moved := s.inline[last]
+	s.inline[r.watched], moved.watched = moved, r.watched
+	s.inline[last] = nil
+	s.inline = s.inline[:last]
+	r.watched = -1
+}
+
+// watchInline is the watch: every inlineTick it hands the reading of each
+// connection whose reader has been running a call for inlineTicks to a
+// worker. It ends after watchIdle ticks without such calls, or when the
+// server closes.
+func (s *Server) watchInline() {
+	t := time.NewTicker(inlineTick)
+	defer t.Stop()
+	var takeOver []*serverConn
+	quiet := 0
+	for {
+		select {
+		case <-t.C:
+		case <-s.stop:
+			s.imu.Lock()
+			s.watching = false
+			s.imu.Unlock()
+			return
+		}
+		s.imu.Lock()
+		if len(s.inline) == 0 && !s.started {
+			if quiet++; quiet >= watchIdle {
+				s.watching = false
+				s.imu.Unlock()
+				return
+			}
+		} else {
+			quiet = 0
+		}
+		s.started = false
+		for i := 0; i < len(s.inline); {
+			r := s.inline[i]
+			if r.ticks++; r.ticks < inlineTicks {
+				i++
+				continue
+			}
+			s.dropWatched(r) // moves the last one to i
+			r.gone = true
+			takeOver = append(takeOver, r.c)
+		}
+		s.imu.Unlock()
+		for i, c := range takeOver {
+			s.handedOff.Add(1)
+			s.spawn(c.readLoop)
+			takeOver[i] = nil
+		}
+		takeOver = takeOver[:0]
 	}
 }
 
