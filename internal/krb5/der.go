@@ -186,36 +186,112 @@ func principalNameReader(p *Principal) reader {
 
 // Builders.
 
-func addField(b *cryptobyte.Builder, n uint8, f cryptobyte.BuilderContinuation) {
+// builder is a DER encoder with the few methods of cryptobyte.Builder
+// that the messages use, for the same encoding: an element's contents
+// are written in place after its tag and a one-byte length, which is
+// widened (the contents moved) when the element is done, if it is 128
+// bytes or longer. Unlike cryptobyte's, it allocates nothing per element
+// (only its buffer grows), which matters on the handshake's path.
+type builder struct {
+	b []byte
+}
+
+// newBuilder returns a builder whose buffer holds n bytes before it grows.
+func newBuilder(n int) *builder { return &builder{b: make([]byte, 0, n)} }
+
+// AddASN1 appends an element of tag whose contents f writes. Tags are
+// single-byte (numbers below 31), as every tag of RFC 4120 is.
+func (b *builder) AddASN1(tag cbasn1.Tag, f func(*builder)) {
+	b.b = append(b.b, byte(tag), 0)
+	start := len(b.b)
+	f(b)
+	n := len(b.b) - start
+	if n < 0x80 {
+		b.b[start-1] = byte(n)
+		return
+	}
+	// The long form: 0x80|l, then n in l bytes, big-endian, minimal.
+	l := 0
+	for v := n; v > 0; v >>= 8 {
+		l++
+	}
+	var pad [8]byte
+	b.b = append(b.b, pad[:l]...)
+	copy(b.b[start+l:], b.b[start:start+n])
+	b.b[start-1] = 0x80 | byte(l)
+	for i := range l {
+		b.b[start+i] = byte(n >> (8 * (l - 1 - i)))
+	}
+}
+
+// AddBytes appends v as it is.
+func (b *builder) AddBytes(v []byte) { b.b = append(b.b, v...) }
+
+// AddASN1Int64 appends an INTEGER in its minimal two's complement form.
+func (b *builder) AddASN1Int64(v int64) {
+	l := 1
+	for i := v; i >= 0x80 || i < -0x80; i >>= 8 {
+		l++
+	}
+	b.b = append(b.b, byte(cbasn1.INTEGER), byte(l))
+	for ; l > 0; l-- {
+		b.b = append(b.b, byte(v>>(8*(l-1))))
+	}
+}
+
+// AddASN1OctetString appends an OCTET STRING.
+func (b *builder) AddASN1OctetString(v []byte) {
+	b.AddASN1(cbasn1.OCTET_STRING, func(b *builder) { b.AddBytes(v) })
+}
+
+// BytesOrPanic returns the encoding (the name is cryptobyte's; it never
+// panics).
+func (b *builder) BytesOrPanic() []byte { return b.b }
+
+func addField(b *builder, n uint8, f func(*builder)) {
 	b.AddASN1(ctxTag(n), f)
 }
 
-func addInt(b *cryptobyte.Builder, v int64) { b.AddASN1Int64(v) }
+func addInt(b *builder, v int64) { b.AddASN1Int64(v) }
 
-func addString(b *cryptobyte.Builder, s string) {
-	b.AddASN1(cbasn1.GeneralString, func(b *cryptobyte.Builder) { b.AddBytes([]byte(s)) })
+func addString(b *builder, s string) {
+	b.AddASN1(cbasn1.GeneralString, func(b *builder) { b.b = append(b.b, s...) })
 }
 
-func addOctets(b *cryptobyte.Builder, v []byte) { b.AddASN1OctetString(v) }
+func addOctets(b *builder, v []byte) { b.AddASN1OctetString(v) }
 
-func addTime(b *cryptobyte.Builder, t time.Time) {
-	b.AddASN1(cbasn1.GeneralizedTime, func(b *cryptobyte.Builder) {
-		b.AddBytes([]byte(t.UTC().Format("20060102150405Z")))
-	})
+func addTime(b *builder, t time.Time) {
+	b.AddASN1(cbasn1.GeneralizedTime, func(b *builder) { b.b = appendKerberosTime(b.b, t) })
+}
+
+// appendKerberosTime appends t as KerberosTime's YYYYMMDDHHMMSSZ, in UTC,
+// as t.UTC().Format("20060102150405Z") does, without allocating.
+func appendKerberosTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return append(dst, t.Format("20060102150405Z")...)
+	}
+	hour, minute, sec := t.Clock()
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10))
+	for _, v := range [...]int{int(month), day, hour, minute, sec} {
+		dst = append(dst, byte('0'+v/10), byte('0'+v%10))
+	}
+	return append(dst, 'Z')
 }
 
 // addFlags writes KerberosFlags as 32 bits, as MIT does.
-func addFlags(b *cryptobyte.Builder, v uint32) {
-	b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) {
+func addFlags(b *builder, v uint32) {
+	b.AddASN1(cbasn1.BIT_STRING, func(b *builder) {
 		b.AddBytes([]byte{0, byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 	})
 }
 
-func addPrincipalName(b *cryptobyte.Builder, p Principal) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(p.Type)) })
-		addField(b, 1, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+func addPrincipalName(b *builder, p Principal) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, int64(p.Type)) })
+		addField(b, 1, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, c := range p.Components {
 					addString(b, c)
 				}
@@ -224,6 +300,6 @@ func addPrincipalName(b *cryptobyte.Builder, p Principal) {
 	})
 }
 
-func addApplication(b *cryptobyte.Builder, n uint8, f cryptobyte.BuilderContinuation) {
-	b.AddASN1(appTag(n), func(b *cryptobyte.Builder) { b.AddASN1(cbasn1.SEQUENCE, f) })
+func addApplication(b *builder, n uint8, f func(*builder)) {
+	b.AddASN1(appTag(n), func(b *builder) { b.AddASN1(cbasn1.SEQUENCE, f) })
 }

@@ -155,18 +155,18 @@ func (e *encryptedData) reader() reader {
 	})
 }
 
-func (e *encryptedData) add(b *cryptobyte.Builder) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(e.EType)) })
+func (e *encryptedData) add(b *builder) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, int64(e.EType)) })
 		if e.HasKVNO {
-			addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(e.KVNO)) })
+			addField(b, 1, func(b *builder) { addInt(b, int64(e.KVNO)) })
 		}
-		addField(b, 2, func(b *cryptobyte.Builder) { addOctets(b, e.Cipher) })
+		addField(b, 2, func(b *builder) { addOctets(b, e.Cipher) })
 	})
 }
 
 func (e *encryptedData) marshal() []byte {
-	var b cryptobyte.Builder
+	var b builder
 	e.add(&b)
 	return b.BytesOrPanic()
 }
@@ -206,10 +206,10 @@ func keyReader(k *Key) reader {
 	})
 }
 
-func addKey(b *cryptobyte.Builder, k Key) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(k.EType())) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addOctets(b, k.m.value) })
+func addKey(b *builder, k Key) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, int64(k.EType())) })
+		addField(b, 1, func(b *builder) { addOctets(b, k.m.value) })
 	})
 }
 
@@ -230,10 +230,10 @@ func (c *checksum) reader() reader {
 	})
 }
 
-func (c *checksum) add(b *cryptobyte.Builder) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(c.Type)) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addOctets(b, c.Sum) })
+func (c *checksum) add(b *builder) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, int64(c.Type)) })
+		addField(b, 1, func(b *builder) { addOctets(b, c.Sum) })
 	})
 }
 
@@ -259,12 +259,12 @@ func typedDataSeqReader(list *[]typedData, first uint8) reader {
 	return sequenceOf(maxSeq, typedDataReader(list, first))
 }
 
-func addTypedDataSeq(b *cryptobyte.Builder, list []typedData, first uint8) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+func addTypedDataSeq(b *builder, list []typedData, first uint8) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 		for _, d := range list {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addField(b, first, func(b *cryptobyte.Builder) { addInt(b, int64(d.Type)) })
-				addField(b, first+1, func(b *cryptobyte.Builder) { addOctets(b, d.Data) })
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+				addField(b, first, func(b *builder) { addInt(b, int64(d.Type)) })
+				addField(b, first+1, func(b *builder) { addOctets(b, d.Data) })
 			})
 		}
 	})
@@ -318,11 +318,11 @@ func parseTicket(b []byte) (ticket, error) {
 }
 
 func (t *ticket) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagTicket, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addString(b, t.SName.Realm) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addPrincipalName(b, t.SName) })
+	var b builder
+	addApplication(&b, tagTicket, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addString(b, t.SName.Realm) })
+		addField(b, 2, func(b *builder) { addPrincipalName(b, t.SName) })
 		addField(b, 3, t.EncPart.add)
 	})
 	return b.BytesOrPanic()
@@ -369,31 +369,31 @@ func (e *encTicketPart) unmarshal(b []byte) error {
 }
 
 func (e *encTicketPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagEncTicketPart, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addFlags(b, uint32(e.Flags)) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addKey(b, e.Key) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addString(b, e.Client.Realm) })
-		addField(b, 3, func(b *cryptobyte.Builder) { addPrincipalName(b, e.Client) })
-		addField(b, 4, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(e.TrType)) })
-				addField(b, 1, func(b *cryptobyte.Builder) { addOctets(b, e.Transited) })
+	var b builder
+	addApplication(&b, tagEncTicketPart, func(b *builder) {
+		addField(b, 0, func(b *builder) { addFlags(b, uint32(e.Flags)) })
+		addField(b, 1, func(b *builder) { addKey(b, e.Key) })
+		addField(b, 2, func(b *builder) { addString(b, e.Client.Realm) })
+		addField(b, 3, func(b *builder) { addPrincipalName(b, e.Client) })
+		addField(b, 4, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+				addField(b, 0, func(b *builder) { addInt(b, int64(e.TrType)) })
+				addField(b, 1, func(b *builder) { addOctets(b, e.Transited) })
 			})
 		})
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, e.AuthTime) })
+		addField(b, 5, func(b *builder) { addTime(b, e.AuthTime) })
 		if !e.StartTime.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addTime(b, e.StartTime) })
+			addField(b, 6, func(b *builder) { addTime(b, e.StartTime) })
 		}
-		addField(b, 7, func(b *cryptobyte.Builder) { addTime(b, e.EndTime) })
+		addField(b, 7, func(b *builder) { addTime(b, e.EndTime) })
 		if !e.RenewTill.IsZero() {
-			addField(b, 8, func(b *cryptobyte.Builder) { addTime(b, e.RenewTill) })
+			addField(b, 8, func(b *builder) { addTime(b, e.RenewTill) })
 		}
 		if e.CAddr != nil {
-			addField(b, 9, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.CAddr, 0) })
+			addField(b, 9, func(b *builder) { addTypedDataSeq(b, e.CAddr, 0) })
 		}
 		if e.AuthData != nil {
-			addField(b, 10, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.AuthData, 0) })
+			addField(b, 10, func(b *builder) { addTypedDataSeq(b, e.AuthData, 0) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -436,24 +436,24 @@ func (a *authenticator) unmarshal(b []byte) error {
 }
 
 func (a *authenticator) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagAuthenticator, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addString(b, a.Client.Realm) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addPrincipalName(b, a.Client) })
+	b := newBuilder(256)
+	addApplication(b, tagAuthenticator, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addString(b, a.Client.Realm) })
+		addField(b, 2, func(b *builder) { addPrincipalName(b, a.Client) })
 		if a.Cksum != nil {
 			addField(b, 3, a.Cksum.add)
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { addInt(b, int64(a.Cusec)) })
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, a.CTime) })
+		addField(b, 4, func(b *builder) { addInt(b, int64(a.Cusec)) })
+		addField(b, 5, func(b *builder) { addTime(b, a.CTime) })
 		if !a.Subkey.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addKey(b, a.Subkey) })
+			addField(b, 6, func(b *builder) { addKey(b, a.Subkey) })
 		}
 		if a.HasSeq {
-			addField(b, 7, func(b *cryptobyte.Builder) { addInt(b, int64(a.SeqNumber)) })
+			addField(b, 7, func(b *builder) { addInt(b, int64(a.SeqNumber)) })
 		}
 		if a.AuthData != nil {
-			addField(b, 8, func(b *cryptobyte.Builder) { addTypedDataSeq(b, a.AuthData, 0) })
+			addField(b, 8, func(b *builder) { addTypedDataSeq(b, a.AuthData, 0) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -480,12 +480,12 @@ func (m *apReq) unmarshal(b []byte) error {
 }
 
 func (m *apReq) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagAPReq, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgAPReq) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addFlags(b, m.Options) })
-		addField(b, 3, func(b *cryptobyte.Builder) { b.AddBytes(m.Ticket.Raw) })
+	b := newBuilder(len(m.Ticket.Raw) + len(m.Authenticator.Cipher) + 64)
+	addApplication(b, tagAPReq, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgAPReq) })
+		addField(b, 2, func(b *builder) { addFlags(b, m.Options) })
+		addField(b, 3, func(b *builder) { b.AddBytes(m.Ticket.Raw) })
 		addField(b, 4, m.Authenticator.add)
 	})
 	return b.BytesOrPanic()
@@ -508,10 +508,10 @@ func (m *apRep) unmarshal(b []byte) error {
 }
 
 func (m *apRep) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagAPRep, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgAPRep) })
+	b := newBuilder(len(m.EncPart.Cipher) + 32)
+	addApplication(b, tagAPRep, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgAPRep) })
 		addField(b, 2, m.EncPart.add)
 	})
 	return b.BytesOrPanic()
@@ -539,15 +539,15 @@ func (e *encAPRepPart) unmarshal(b []byte) error {
 }
 
 func (e *encAPRepPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagEncAPRepPart, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addTime(b, e.CTime) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(e.Cusec)) })
+	b := newBuilder(128)
+	addApplication(b, tagEncAPRepPart, func(b *builder) {
+		addField(b, 0, func(b *builder) { addTime(b, e.CTime) })
+		addField(b, 1, func(b *builder) { addInt(b, int64(e.Cusec)) })
 		if !e.Subkey.IsZero() {
-			addField(b, 2, func(b *cryptobyte.Builder) { addKey(b, e.Subkey) })
+			addField(b, 2, func(b *builder) { addKey(b, e.Subkey) })
 		}
 		if e.HasSeq {
-			addField(b, 3, func(b *cryptobyte.Builder) { addInt(b, int64(e.SeqNumber)) })
+			addField(b, 3, func(b *builder) { addInt(b, int64(e.SeqNumber)) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -568,31 +568,31 @@ type kdcReqBody struct {
 }
 
 func (r *kdcReqBody) marshal() []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addFlags(b, r.Options) })
+	var b builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addFlags(b, r.Options) })
 		if r.CName != nil {
-			addField(b, 1, func(b *cryptobyte.Builder) { addPrincipalName(b, *r.CName) })
+			addField(b, 1, func(b *builder) { addPrincipalName(b, *r.CName) })
 		}
-		addField(b, 2, func(b *cryptobyte.Builder) { addString(b, r.Realm) })
+		addField(b, 2, func(b *builder) { addString(b, r.Realm) })
 		if r.SName != nil {
-			addField(b, 3, func(b *cryptobyte.Builder) { addPrincipalName(b, *r.SName) })
+			addField(b, 3, func(b *builder) { addPrincipalName(b, *r.SName) })
 		}
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, r.Till) })
+		addField(b, 5, func(b *builder) { addTime(b, r.Till) })
 		if !r.RTime.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addTime(b, r.RTime) })
+			addField(b, 6, func(b *builder) { addTime(b, r.RTime) })
 		}
-		addField(b, 7, func(b *cryptobyte.Builder) { addInt(b, int64(r.Nonce)) })
-		addField(b, 8, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		addField(b, 7, func(b *builder) { addInt(b, int64(r.Nonce)) })
+		addField(b, 8, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, e := range r.ETypes {
 					addInt(b, int64(e))
 				}
 			})
 		})
 		if len(r.AddlTkt) > 0 {
-			addField(b, 11, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			addField(b, 11, func(b *builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 					for _, t := range r.AddlTkt {
 						b.AddBytes(t)
 					}
@@ -610,14 +610,14 @@ func marshalKDCReq(msgType int, padata []typedData, body []byte) []byte {
 	if msgType == msgTGSReq {
 		tag = tagTGSReq
 	}
-	var b cryptobyte.Builder
-	addApplication(&b, tag, func(b *cryptobyte.Builder) {
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addInt(b, int64(msgType)) })
+	var b builder
+	addApplication(&b, tag, func(b *builder) {
+		addField(b, 1, func(b *builder) { addInt(b, pvno) })
+		addField(b, 2, func(b *builder) { addInt(b, int64(msgType)) })
 		if len(padata) > 0 {
-			addField(b, 3, func(b *cryptobyte.Builder) { addTypedDataSeq(b, padata, 1) })
+			addField(b, 3, func(b *builder) { addTypedDataSeq(b, padata, 1) })
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { b.AddBytes(body) })
+		addField(b, 4, func(b *builder) { b.AddBytes(body) })
 	})
 	return b.BytesOrPanic()
 }
@@ -655,16 +655,16 @@ func (m *kdcRep) marshal() []byte {
 	if m.MsgType == msgTGSRep {
 		tag = tagTGSRep
 	}
-	var b cryptobyte.Builder
-	addApplication(&b, tag, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(m.MsgType)) })
+	var b builder
+	addApplication(&b, tag, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, int64(m.MsgType)) })
 		if len(m.PAData) > 0 {
-			addField(b, 2, func(b *cryptobyte.Builder) { addTypedDataSeq(b, m.PAData, 1) })
+			addField(b, 2, func(b *builder) { addTypedDataSeq(b, m.PAData, 1) })
 		}
-		addField(b, 3, func(b *cryptobyte.Builder) { addString(b, m.Client.Realm) })
-		addField(b, 4, func(b *cryptobyte.Builder) { addPrincipalName(b, m.Client) })
-		addField(b, 5, func(b *cryptobyte.Builder) { b.AddBytes(m.Ticket.Raw) })
+		addField(b, 3, func(b *builder) { addString(b, m.Client.Realm) })
+		addField(b, 4, func(b *builder) { addPrincipalName(b, m.Client) })
+		addField(b, 5, func(b *builder) { b.AddBytes(m.Ticket.Raw) })
 		addField(b, 6, m.EncPart.add)
 	})
 	return b.BytesOrPanic()
@@ -757,39 +757,39 @@ func (e *encKDCRepPart) unmarshal(b []byte) error {
 }
 
 func (e *encKDCRepPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, e.Tag, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addKey(b, e.Key) })
-		addField(b, 1, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	addApplication(&b, e.Tag, func(b *builder) {
+		addField(b, 0, func(b *builder) { addKey(b, e.Key) })
+		addField(b, 1, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, lr := range e.LastReq {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(lr.Type)) })
-						addField(b, 1, func(b *cryptobyte.Builder) { addTime(b, lr.Value) })
+					b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+						addField(b, 0, func(b *builder) { addInt(b, int64(lr.Type)) })
+						addField(b, 1, func(b *builder) { addTime(b, lr.Value) })
 					})
 				}
 			})
 		})
-		addField(b, 2, func(b *cryptobyte.Builder) { addInt(b, int64(e.Nonce)) })
+		addField(b, 2, func(b *builder) { addInt(b, int64(e.Nonce)) })
 		if !e.KeyExp.IsZero() {
-			addField(b, 3, func(b *cryptobyte.Builder) { addTime(b, e.KeyExp) })
+			addField(b, 3, func(b *builder) { addTime(b, e.KeyExp) })
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { addFlags(b, uint32(e.Flags)) })
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, e.AuthTime) })
+		addField(b, 4, func(b *builder) { addFlags(b, uint32(e.Flags)) })
+		addField(b, 5, func(b *builder) { addTime(b, e.AuthTime) })
 		if !e.StartTime.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addTime(b, e.StartTime) })
+			addField(b, 6, func(b *builder) { addTime(b, e.StartTime) })
 		}
-		addField(b, 7, func(b *cryptobyte.Builder) { addTime(b, e.EndTime) })
+		addField(b, 7, func(b *builder) { addTime(b, e.EndTime) })
 		if !e.RenewTill.IsZero() {
-			addField(b, 8, func(b *cryptobyte.Builder) { addTime(b, e.RenewTill) })
+			addField(b, 8, func(b *builder) { addTime(b, e.RenewTill) })
 		}
-		addField(b, 9, func(b *cryptobyte.Builder) { addString(b, e.Server.Realm) })
-		addField(b, 10, func(b *cryptobyte.Builder) { addPrincipalName(b, e.Server) })
+		addField(b, 9, func(b *builder) { addString(b, e.Server.Realm) })
+		addField(b, 10, func(b *builder) { addPrincipalName(b, e.Server) })
 		if e.CAddr != nil {
-			addField(b, 11, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.CAddr, 0) })
+			addField(b, 11, func(b *builder) { addTypedDataSeq(b, e.CAddr, 0) })
 		}
 		if e.EncPAData != nil {
-			addField(b, 12, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.EncPAData, 1) })
+			addField(b, 12, func(b *builder) { addTypedDataSeq(b, e.EncPAData, 1) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -851,28 +851,28 @@ func textReader(p *string) reader {
 }
 
 func (m *krbError) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagKRBError, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgKRBError) })
+	var b builder
+	addApplication(&b, tagKRBError, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgKRBError) })
 		if !m.CTime.IsZero() {
-			addField(b, 2, func(b *cryptobyte.Builder) { addTime(b, m.CTime) })
-			addField(b, 3, func(b *cryptobyte.Builder) { addInt(b, int64(m.Cusec)) })
+			addField(b, 2, func(b *builder) { addTime(b, m.CTime) })
+			addField(b, 3, func(b *builder) { addInt(b, int64(m.Cusec)) })
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { addTime(b, m.STime) })
-		addField(b, 5, func(b *cryptobyte.Builder) { addInt(b, int64(m.Susec)) })
-		addField(b, 6, func(b *cryptobyte.Builder) { addInt(b, int64(m.Code)) })
+		addField(b, 4, func(b *builder) { addTime(b, m.STime) })
+		addField(b, 5, func(b *builder) { addInt(b, int64(m.Susec)) })
+		addField(b, 6, func(b *builder) { addInt(b, int64(m.Code)) })
 		if m.Client != nil {
-			addField(b, 7, func(b *cryptobyte.Builder) { addString(b, m.Client.Realm) })
-			addField(b, 8, func(b *cryptobyte.Builder) { addPrincipalName(b, *m.Client) })
+			addField(b, 7, func(b *builder) { addString(b, m.Client.Realm) })
+			addField(b, 8, func(b *builder) { addPrincipalName(b, *m.Client) })
 		}
-		addField(b, 9, func(b *cryptobyte.Builder) { addString(b, m.Server.Realm) })
-		addField(b, 10, func(b *cryptobyte.Builder) { addPrincipalName(b, m.Server) })
+		addField(b, 9, func(b *builder) { addString(b, m.Server.Realm) })
+		addField(b, 10, func(b *builder) { addPrincipalName(b, m.Server) })
 		if m.EText != "" {
-			addField(b, 11, func(b *cryptobyte.Builder) { addString(b, m.EText) })
+			addField(b, 11, func(b *builder) { addString(b, m.EText) })
 		}
 		if m.EData != nil {
-			addField(b, 12, func(b *cryptobyte.Builder) { addOctets(b, m.EData) })
+			addField(b, 12, func(b *builder) { addOctets(b, m.EData) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -905,12 +905,12 @@ func (m *krbCred) unmarshal(b []byte) error {
 }
 
 func (m *krbCred) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagKRBCred, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgKRBCred) })
-		addField(b, 2, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	addApplication(&b, tagKRBCred, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgKRBCred) })
+		addField(b, 2, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, t := range m.Tickets {
 					b.AddBytes(t.Raw)
 				}
@@ -993,44 +993,44 @@ func (e *encKrbCredPart) unmarshal(b []byte) error {
 }
 
 func (e *encKrbCredPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagEncKrbCredPart, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	addApplication(&b, tagEncKrbCredPart, func(b *builder) {
+		addField(b, 0, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, ci := range e.Info {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						addField(b, 0, func(b *cryptobyte.Builder) { addKey(b, ci.Key) })
+					b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+						addField(b, 0, func(b *builder) { addKey(b, ci.Key) })
 						if ci.Client != nil {
-							addField(b, 1, func(b *cryptobyte.Builder) { addString(b, ci.Client.Realm) })
-							addField(b, 2, func(b *cryptobyte.Builder) { addPrincipalName(b, *ci.Client) })
+							addField(b, 1, func(b *builder) { addString(b, ci.Client.Realm) })
+							addField(b, 2, func(b *builder) { addPrincipalName(b, *ci.Client) })
 						}
 						if ci.HasFlags {
-							addField(b, 3, func(b *cryptobyte.Builder) { addFlags(b, uint32(ci.Flags)) })
+							addField(b, 3, func(b *builder) { addFlags(b, uint32(ci.Flags)) })
 						}
 						for i, t := range []time.Time{ci.AuthTime, ci.StartTime, ci.EndTime, ci.RenewTill} {
 							if !t.IsZero() {
-								addField(b, uint8(4+i), func(b *cryptobyte.Builder) { addTime(b, t) })
+								addField(b, uint8(4+i), func(b *builder) { addTime(b, t) })
 							}
 						}
 						if ci.Server != nil {
-							addField(b, 8, func(b *cryptobyte.Builder) { addString(b, ci.Server.Realm) })
-							addField(b, 9, func(b *cryptobyte.Builder) { addPrincipalName(b, *ci.Server) })
+							addField(b, 8, func(b *builder) { addString(b, ci.Server.Realm) })
+							addField(b, 9, func(b *builder) { addPrincipalName(b, *ci.Server) })
 						}
 						if ci.CAddr != nil {
-							addField(b, 10, func(b *cryptobyte.Builder) { addTypedDataSeq(b, ci.CAddr, 0) })
+							addField(b, 10, func(b *builder) { addTypedDataSeq(b, ci.CAddr, 0) })
 						}
 					})
 				}
 			})
 		})
 		if e.HasNonce {
-			addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(e.Nonce)) })
+			addField(b, 1, func(b *builder) { addInt(b, int64(e.Nonce)) })
 		}
 		if !e.Timestamp.IsZero() {
-			addField(b, 2, func(b *cryptobyte.Builder) { addTime(b, e.Timestamp) })
+			addField(b, 2, func(b *builder) { addTime(b, e.Timestamp) })
 		}
 		if e.HasUsec {
-			addField(b, 3, func(b *cryptobyte.Builder) { addInt(b, int64(e.Usec)) })
+			addField(b, 3, func(b *builder) { addInt(b, int64(e.Usec)) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -1066,16 +1066,16 @@ func parseETypeInfo2(b []byte) ([]etypeInfo2Entry, error) {
 }
 
 func marshalETypeInfo2(list []etypeInfo2Entry) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 		for _, e := range list {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(e.EType)) })
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+				addField(b, 0, func(b *builder) { addInt(b, int64(e.EType)) })
 				if e.HasSalt {
-					addField(b, 1, func(b *cryptobyte.Builder) { addString(b, e.Salt) })
+					addField(b, 1, func(b *builder) { addString(b, e.Salt) })
 				}
 				if e.S2KParams != nil {
-					addField(b, 2, func(b *cryptobyte.Builder) { addOctets(b, e.S2KParams) })
+					addField(b, 2, func(b *builder) { addOctets(b, e.S2KParams) })
 				}
 			})
 		}
@@ -1095,17 +1095,17 @@ func parseMethodData(b []byte) ([]typedData, error) {
 }
 
 func marshalMethodData(list []typedData) []byte {
-	var b cryptobyte.Builder
+	var b builder
 	addTypedDataSeq(&b, list, 1)
 	return b.BytesOrPanic()
 }
 
 // marshalPAEncTSEnc builds PA-ENC-TS-ENC (RFC 4120 5.2.7.2).
 func marshalPAEncTSEnc(t time.Time) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addTime(b, t) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(t.Nanosecond()/1000)) })
+	var b builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addTime(b, t) })
+		addField(b, 1, func(b *builder) { addInt(b, int64(t.Nanosecond()/1000)) })
 	})
 	return b.BytesOrPanic()
 }
@@ -1122,7 +1122,7 @@ func parseAuthData(b []byte) ([]typedData, error) {
 }
 
 func marshalAuthData(list []typedData) []byte {
-	var b cryptobyte.Builder
+	var b builder
 	addTypedDataSeq(&b, list, 0)
 	return b.BytesOrPanic()
 }
