@@ -28,7 +28,18 @@ func appTag(n uint8) cbasn1.Tag { return cbasn1.Tag(n).Constructed() | 0x40 }
 // one value.
 func field(s *cryptobyte.String, n uint8, r reader) bool {
 	var f cryptobyte.String
-	return s.ReadASN1(&f, ctxTag(n)) && r(&f) && f.Empty()
+	return s.ReadASN1(&f, ctxTag(n)) && within(s, f, r)
+}
+
+// within runs r on in, which it must read completely. in takes the place
+// of *s while r runs (*s is restored after), so that no String per
+// element escapes to the heap through r.
+func within(s *cryptobyte.String, in cryptobyte.String, r reader) bool {
+	rest := *s
+	*s = in
+	ok := r(s) && s.Empty()
+	*s = rest
+	return ok
 }
 
 // optField reads the OPTIONAL field [n] with r if it is present.
@@ -41,14 +52,14 @@ func optField(s *cryptobyte.String, n uint8, present *bool, r reader) bool {
 	if present != nil {
 		*present = ok
 	}
-	return !ok || (r(&f) && f.Empty())
+	return !ok || within(s, f, r)
 }
 
 // sequence reads a SEQUENCE whose contents r reads completely.
 func sequence(r reader) reader {
 	return func(s *cryptobyte.String) bool {
 		var q cryptobyte.String
-		return s.ReadASN1(&q, cbasn1.SEQUENCE) && r(&q) && q.Empty()
+		return s.ReadASN1(&q, cbasn1.SEQUENCE) && within(s, q, r)
 	}
 }
 
@@ -56,7 +67,7 @@ func sequence(r reader) reader {
 func application(n uint8, r reader) reader {
 	return func(s *cryptobyte.String) bool {
 		var q cryptobyte.String
-		return s.ReadASN1(&q, appTag(n)) && r(&q) && q.Empty()
+		return s.ReadASN1(&q, appTag(n)) && within(s, q, r)
 	}
 }
 
@@ -68,12 +79,14 @@ func sequenceOf(max int, each reader) reader {
 		if !s.ReadASN1(&q, cbasn1.SEQUENCE) {
 			return false
 		}
-		for n := 0; !q.Empty(); n++ {
-			if n == max || !each(&q) {
-				return false
+		return within(s, q, func(s *cryptobyte.String) bool {
+			for n := 0; !s.Empty(); n++ {
+				if n == max || !each(s) {
+					return false
+				}
 			}
-		}
-		return true
+			return true
+		})
 	}
 }
 
