@@ -192,12 +192,13 @@ func (e *encryptedData) open(k Key, usage uint32) ([]byte, error) {
 func keyReader(k *Key) reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var t int32
-		var v []byte
-		if !field(s, 0, int32Reader(&t)) || !field(s, 1, octetsReader(&v, 64)) {
+		var v cryptobyte.String
+		if !field(s, 0, int32Reader(&t)) || !field(s, 1, func(s *cryptobyte.String) bool {
+			return s.ReadASN1(&v, cbasn1.OCTET_STRING) && len(v) <= maxKeyLength
+		}) {
 			return false
 		}
-		key, err := NewKey(EType(t), v)
-		clear(v)
+		key, err := NewKey(EType(t), v) // copies v (a slice of the plaintext)
 		if err != nil || !EType(t).Supported() {
 			return false
 		}

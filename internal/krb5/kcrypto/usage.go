@@ -344,7 +344,8 @@ func (u *UsageKey) Encrypt(rand io.Reader, dst, plaintext []byte) ([]byte, error
 
 // Decrypt decrypts and verifies a ciphertext made by Encrypt (or by any
 // RFC 3961 implementation) and appends the plaintext, without the
-// confounder, to dst. ciphertext is not modified.
+// confounder, to dst. ciphertext is not modified. With dst nil, the
+// plaintext is decrypted in the buffer returned (one allocation).
 func (u *UsageKey) Decrypt(dst, ciphertext []byte) ([]byte, error) {
 	h := u.p.hashSize
 	if len(ciphertext) < ConfounderSize+h {
@@ -357,6 +358,10 @@ func (u *UsageKey) Decrypt(dst, ciphertext []byte) ([]byte, error) {
 	if !u.DecryptSegments(segs[:], ciphertext[len(body):]) {
 		clear(buf)
 		return nil, ErrIntegrity
+	}
+	if dst == nil {
+		clear(buf[:ConfounderSize])
+		return buf[ConfounderSize:], nil
 	}
 	dst = append(dst, buf[ConfounderSize:]...)
 	clear(buf)
