@@ -90,90 +90,262 @@ func sequenceOf(max int, each reader) reader {
 	}
 }
 
+// The primitive values. Each has a read function, a reader for the
+// combinators, and field functions (fieldX for a required field [n],
+// optX for an OPTIONAL one) that read it without a closure: a reader's
+// closure, and the variable it fills, escape to the heap, and these are
+// most of a message's fields.
+
+func readInt32(s *cryptobyte.String, p *int32) bool { return s.ReadASN1Integer(p) }
+
 func int32Reader(p *int32) reader {
-	return func(s *cryptobyte.String) bool { return s.ReadASN1Integer(p) }
+	return func(s *cryptobyte.String) bool { return readInt32(s, p) }
 }
 
-// uint32Reader reads a UInt32 (RFC 4120 5.2.4). Some implementations
+// readUint32 reads a UInt32 (RFC 4120 5.2.4). Some implementations
 // encode values of 2^31 and above as negative INTEGERs (sequence numbers
 // in particular); like MIT, accept those and keep the low 32 bits.
-func uint32Reader(p *uint32) reader {
-	return func(s *cryptobyte.String) bool {
-		var v int64
-		if !s.ReadASN1Integer(&v) || v < -(1<<31) || v > 1<<32-1 {
-			return false
-		}
-		*p = uint32(v)
-		return true
+func readUint32(s *cryptobyte.String, p *uint32) bool {
+	var v int64
+	if !s.ReadASN1Integer(&v) || v < -(1<<31) || v > 1<<32-1 {
+		return false
 	}
+	*p = uint32(v)
+	return true
 }
 
-// stringReader reads a KerberosString or Realm: a GeneralString (RFC 4120
+func uint32Reader(p *uint32) reader {
+	return func(s *cryptobyte.String) bool { return readUint32(s, p) }
+}
+
+// readString reads a KerberosString or Realm: a GeneralString (RFC 4120
 // 5.2.1) of at most maxNameLength bytes without NUL (which C
 // implementations would truncate).
+func readString(s *cryptobyte.String, p *string) bool {
+	var v cryptobyte.String
+	if !s.ReadASN1(&v, cbasn1.GeneralString) || len(v) > maxNameLength || bytes.IndexByte(v, 0) >= 0 {
+		return false
+	}
+	*p = string(v)
+	return true
+}
+
 func stringReader(p *string) reader {
-	return func(s *cryptobyte.String) bool {
-		var v cryptobyte.String
-		if !s.ReadASN1(&v, cbasn1.GeneralString) || len(v) > maxNameLength || bytes.IndexByte(v, 0) >= 0 {
-			return false
-		}
-		*p = string(v)
-		return true
-	}
+	return func(s *cryptobyte.String) bool { return readString(s, p) }
 }
 
-// octetsReader reads an OCTET STRING of at most max bytes (a copy).
+// readText reads a KerberosString of free text (e-text), of at most 4
+// KiB.
+func readText(s *cryptobyte.String, p *string) bool {
+	var v cryptobyte.String
+	if !s.ReadASN1(&v, cbasn1.GeneralString) || len(v) > 4096 {
+		return false
+	}
+	*p = string(v)
+	return true
+}
+
+func textReader(p *string) reader {
+	return func(s *cryptobyte.String) bool { return readText(s, p) }
+}
+
+// readOctets reads an OCTET STRING of at most max bytes (a copy).
+func readOctets(s *cryptobyte.String, p *[]byte, max int) bool {
+	var v cryptobyte.String
+	if !s.ReadASN1(&v, cbasn1.OCTET_STRING) || len(v) > max {
+		return false
+	}
+	*p = append([]byte{}, v...)
+	return true
+}
+
 func octetsReader(p *[]byte, max int) reader {
-	return func(s *cryptobyte.String) bool {
-		var v cryptobyte.String
-		if !s.ReadASN1(&v, cbasn1.OCTET_STRING) || len(v) > max {
-			return false
-		}
-		*p = append([]byte{}, v...)
-		return true
-	}
+	return func(s *cryptobyte.String) bool { return readOctets(s, p, max) }
 }
 
-// timeReader reads a KerberosTime: GeneralizedTime of the exact form
+// readTime reads a KerberosTime: GeneralizedTime of the exact form
 // YYYYMMDDHHMMSSZ (RFC 4120 5.2.3).
-func timeReader(p *time.Time) reader {
-	return func(s *cryptobyte.String) bool {
-		var v cryptobyte.String
-		if !s.ReadASN1(&v, cbasn1.GeneralizedTime) || len(v) != 15 || v[14] != 'Z' {
-			return false
-		}
-		for _, c := range v[:14] {
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-		t, err := time.Parse("20060102150405Z", string(v))
-		if err != nil {
-			return false
-		}
-		*p = t
-		return true
+func readTime(s *cryptobyte.String, p *time.Time) bool {
+	var v cryptobyte.String
+	if !s.ReadASN1(&v, cbasn1.GeneralizedTime) || len(v) != 15 || v[14] != 'Z' {
+		return false
 	}
+	t, ok := parseKerberosTime(v)
+	if !ok {
+		return false
+	}
+	*p = t
+	return true
 }
 
-// flagsReader reads KerberosFlags (RFC 4120 5.2.8): a BIT STRING whose
+func timeReader(p *time.Time) reader {
+	return func(s *cryptobyte.String) bool { return readTime(s, p) }
+}
+
+// parseKerberosTime parses YYYYMMDDHHMMSSZ as
+// time.Parse("20060102150405Z", v) does (digits only; month, day, hour,
+// minute and second in range, the day in its month), without its cost.
+func parseKerberosTime(v []byte) (time.Time, bool) {
+	if len(v) != 15 || v[14] != 'Z' {
+		return time.Time{}, false
+	}
+	var d [7]int // year, month, day, hour, minute, second
+	for i, c := range v[:14] {
+		if c < '0' || c > '9' {
+			return time.Time{}, false
+		}
+		k := 0
+		if i >= 4 {
+			k = (i-4)/2 + 1
+		}
+		d[k] = d[k]*10 + int(c-'0')
+	}
+	year, month, day, hour, minute, sec := d[0], d[1], d[2], d[3], d[4], d[5]
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), true
+}
+
+// readFlags reads KerberosFlags (RFC 4120 5.2.8): a BIT STRING whose
 // bit 0 is the most significant bit of the result. Bits past 31 are
 // ignored, missing bits are zero (some encoders send fewer than 32).
-func flagsReader(p *uint32) reader {
-	return func(s *cryptobyte.String) bool {
-		var bs asn1.BitString
-		if !s.ReadASN1BitString(&bs) {
-			return false
-		}
-		var v uint32
-		for i := 0; i < 32 && i < bs.BitLength; i++ {
-			if bs.At(i) != 0 {
-				v |= 1 << (31 - i)
-			}
-		}
-		*p = v
-		return true
+func readFlags(s *cryptobyte.String, p *uint32) bool {
+	var bs asn1.BitString
+	if !s.ReadASN1BitString(&bs) {
+		return false
 	}
+	var v uint32
+	for i := 0; i < 32 && i < bs.BitLength; i++ {
+		if bs.At(i) != 0 {
+			v |= 1 << (31 - i)
+		}
+	}
+	*p = v
+	return true
+}
+
+func flagsReader(p *uint32) reader {
+	return func(s *cryptobyte.String) bool { return readFlags(s, p) }
+}
+
+// readMicroseconds reads Microseconds (RFC 4120 5.2.4: 0..999999).
+func readMicroseconds(s *cryptobyte.String, p *int32) bool {
+	return readInt32(s, p) && *p >= 0 && *p <= 999999
+}
+
+func microsecondsReader(p *int32) reader {
+	return func(s *cryptobyte.String) bool { return readMicroseconds(s, p) }
+}
+
+// readIntEquals reads an INTEGER that must have the value want (pvno,
+// msg-type).
+func readIntEquals(s *cryptobyte.String, want int64) bool {
+	var v int64
+	return s.ReadASN1Integer(&v) && v == want
+}
+
+func intEquals(want int64) reader {
+	return func(s *cryptobyte.String) bool { return readIntEquals(s, want) }
+}
+
+// fieldContents reads the field [n] of s, returning its contents.
+func fieldContents(s *cryptobyte.String, n uint8) (cryptobyte.String, bool) {
+	var f cryptobyte.String
+	ok := s.ReadASN1(&f, ctxTag(n))
+	return f, ok
+}
+
+// optContents reads the OPTIONAL field [n] of s, returning its contents
+// and whether it is present (also in *present, if not nil).
+func optContents(s *cryptobyte.String, n uint8, present *bool) (f cryptobyte.String, has, ok bool) {
+	ok = s.ReadOptionalASN1(&f, &has, ctxTag(n))
+	if ok && present != nil {
+		*present = has
+	}
+	return f, has, ok
+}
+
+func fieldInt32(s *cryptobyte.String, n uint8, p *int32) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readInt32(&f, p) && f.Empty()
+}
+
+func fieldUint32(s *cryptobyte.String, n uint8, p *uint32) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readUint32(&f, p) && f.Empty()
+}
+
+func fieldString(s *cryptobyte.String, n uint8, p *string) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readString(&f, p) && f.Empty()
+}
+
+func fieldOctets(s *cryptobyte.String, n uint8, p *[]byte, max int) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readOctets(&f, p, max) && f.Empty()
+}
+
+func fieldTime(s *cryptobyte.String, n uint8, p *time.Time) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readTime(&f, p) && f.Empty()
+}
+
+func fieldFlags(s *cryptobyte.String, n uint8, p *uint32) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readFlags(&f, p) && f.Empty()
+}
+
+func fieldMicroseconds(s *cryptobyte.String, n uint8, p *int32) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readMicroseconds(&f, p) && f.Empty()
+}
+
+func fieldIntEquals(s *cryptobyte.String, n uint8, want int64) bool {
+	f, ok := fieldContents(s, n)
+	return ok && readIntEquals(&f, want) && f.Empty()
+}
+
+func optUint32(s *cryptobyte.String, n uint8, present *bool, p *uint32) bool {
+	f, has, ok := optContents(s, n, present)
+	return ok && (!has || (readUint32(&f, p) && f.Empty()))
+}
+
+func optString(s *cryptobyte.String, n uint8, present *bool, p *string) bool {
+	f, has, ok := optContents(s, n, present)
+	return ok && (!has || (readString(&f, p) && f.Empty()))
+}
+
+func optText(s *cryptobyte.String, n uint8, present *bool, p *string) bool {
+	f, has, ok := optContents(s, n, present)
+	return ok && (!has || (readText(&f, p) && f.Empty()))
+}
+
+func optOctets(s *cryptobyte.String, n uint8, present *bool, p *[]byte, max int) bool {
+	f, has, ok := optContents(s, n, present)
+	return ok && (!has || (readOctets(&f, p, max) && f.Empty()))
+}
+
+func optTime(s *cryptobyte.String, n uint8, present *bool, p *time.Time) bool {
+	f, has, ok := optContents(s, n, present)
+	return ok && (!has || (readTime(&f, p) && f.Empty()))
+}
+
+func optFlags(s *cryptobyte.String, n uint8, present *bool, p *uint32) bool {
+	f, has, ok := optContents(s, n, present)
+	return ok && (!has || (readFlags(&f, p) && f.Empty()))
+}
+
+func optMicroseconds(s *cryptobyte.String, n uint8, present *bool, p *int32) bool {
+	f, has, ok := optContents(s, n, present)
+	return ok && (!has || (readMicroseconds(&f, p) && f.Empty()))
 }
 
 // principalNameReader reads a PrincipalName (RFC 4120 5.2.2) into p,
@@ -181,10 +353,10 @@ func flagsReader(p *uint32) reader {
 func principalNameReader(p *Principal) reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var t int32
-		p.Components = nil
-		if !field(s, 0, int32Reader(&t)) || !field(s, 1, sequenceOf(maxNameComponents, func(q *cryptobyte.String) bool {
+		p.Components = make([]string, 0, 2)
+		if !fieldInt32(s, 0, &t) || !field(s, 1, sequenceOf(maxNameComponents, func(q *cryptobyte.String) bool {
 			var c string
-			if !stringReader(&c)(q) {
+			if !readString(q, &c) {
 				return false
 			}
 			p.Components = append(p.Components, c)

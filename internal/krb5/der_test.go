@@ -93,3 +93,32 @@ func TestKerberosTimeFormat(t *testing.T) {
 		t.Fatal("addTime differs from cryptobyte")
 	}
 }
+
+// TestParseKerberosTime: parseKerberosTime accepts and refuses what
+// time.Parse("20060102150405Z", ·) does, with the same result, on
+// fifteen-byte strings of digits and a final Z.
+func TestParseKerberosTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	in := []string{"20240229000000Z", "20230229000000Z", "19000229000000Z", "20000229000000Z", "00000101000000Z",
+		"99991231235959Z", "20241231235960Z", "20241231240000Z", "20241231236000Z", "20241300000000Z", "20240000000000Z",
+		"20240100000000Z", "20240131000000Z", "20240132000000Z", "20240431000000Z", "2024013100000Z0", "20240131000000z"}
+	for range 20000 {
+		b := []byte("00000000000000Z")
+		for i := range 14 {
+			b[i] = byte('0' + rng.IntN(10))
+		}
+		// Mostly plausible dates, so that the range checks are reached.
+		if rng.IntN(2) == 0 {
+			copy(b[4:], []byte{byte('0' + rng.IntN(2)), byte('0' + rng.IntN(3)), byte('0' + rng.IntN(4)), byte('0' + rng.IntN(10)),
+				byte('0' + rng.IntN(3)), byte('0' + rng.IntN(10)), byte('0' + rng.IntN(7)), byte('0' + rng.IntN(10)), byte('0' + rng.IntN(7)), byte('0' + rng.IntN(10))})
+		}
+		in = append(in, string(b))
+	}
+	for _, v := range in {
+		want, werr := time.Parse("20060102150405Z", v)
+		got, ok := parseKerberosTime([]byte(v))
+		if ok != (werr == nil) || ok && !got.Equal(want) || ok && got.Location() != time.UTC {
+			t.Fatalf("%q: %v %v, want %v %v", v, got, ok, want, werr)
+		}
+	}
+}

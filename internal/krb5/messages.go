@@ -146,8 +146,8 @@ type encryptedData struct {
 func (e *encryptedData) reader() reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var et int32
-		if !field(s, 0, int32Reader(&et)) || !optField(s, 1, &e.HasKVNO, uint32Reader(&e.KVNO)) ||
-			!field(s, 2, octetsReader(&e.Cipher, maxBlob)) {
+		if !fieldInt32(s, 0, &et) || !optUint32(s, 1, &e.HasKVNO, &e.KVNO) ||
+			!fieldOctets(s, 2, &e.Cipher, maxBlob) {
 			return false
 		}
 		e.EType = EType(et)
@@ -193,9 +193,11 @@ func keyReader(k *Key) reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var t int32
 		var v cryptobyte.String
-		if !field(s, 0, int32Reader(&t)) || !field(s, 1, func(s *cryptobyte.String) bool {
-			return s.ReadASN1(&v, cbasn1.OCTET_STRING) && len(v) <= maxKeyLength
-		}) {
+		if !fieldInt32(s, 0, &t) {
+			return false
+		}
+		f, ok := fieldContents(s, 1)
+		if !ok || !f.ReadASN1(&v, cbasn1.OCTET_STRING) || len(v) > maxKeyLength || !f.Empty() {
 			return false
 		}
 		key, err := NewKey(EType(t), v) // copies v (a slice of the plaintext)
@@ -223,7 +225,7 @@ type checksum struct {
 func (c *checksum) reader() reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var t int32
-		if !field(s, 0, int32Reader(&t)) || !field(s, 1, octetsReader(&c.Sum, maxBlob)) {
+		if !fieldInt32(s, 0, &t) || !fieldOctets(s, 1, &c.Sum, maxBlob) {
 			return false
 		}
 		c.Type = ChecksumType(t)
@@ -248,7 +250,7 @@ type typedData struct {
 func typedDataReader(list *[]typedData, first uint8) reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var d typedData
-		if !field(s, first, int32Reader(&d.Type)) || !field(s, first+1, octetsReader(&d.Data, maxBlob)) {
+		if !fieldInt32(s, first, &d.Type) || !fieldOctets(s, first+1, &d.Data, maxBlob) {
 			return false
 		}
 		*list = append(*list, d)
@@ -271,22 +273,6 @@ func addTypedDataSeq(b *builder, list []typedData, first uint8) {
 	})
 }
 
-// microsecondsReader reads Microseconds (RFC 4120 5.2.4: 0..999999).
-func microsecondsReader(p *int32) reader {
-	return func(s *cryptobyte.String) bool {
-		return int32Reader(p)(s) && *p >= 0 && *p <= 999999
-	}
-}
-
-// intEquals reads an INTEGER that must have the value want (pvno,
-// msg-type).
-func intEquals(want int64) reader {
-	return func(s *cryptobyte.String) bool {
-		var v int64
-		return s.ReadASN1Integer(&v) && v == want
-	}
-}
-
 // ticket is a Ticket (RFC 4120 5.3). Raw holds the bytes it was parsed
 // from, which are sent on unchanged.
 type ticket struct {
@@ -303,7 +289,7 @@ func ticketReader(t *ticket) reader {
 		}
 		t.Raw = append([]byte{}, el...)
 		return application(tagTicket, sequence(func(s *cryptobyte.String) bool {
-			return field(s, 0, intEquals(pvno)) && field(s, 1, stringReader(&t.SName.Realm)) &&
+			return fieldIntEquals(s, 0, pvno) && fieldString(s, 1, &t.SName.Realm) &&
 				field(s, 2, principalNameReader(&t.SName)) && field(s, 3, t.EncPart.reader())
 		}))(&el)
 	}
@@ -348,17 +334,17 @@ func (e *encTicketPart) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	var flags uint32
 	ok := application(tagEncTicketPart, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, flagsReader(&flags)) &&
+		return fieldFlags(s, 0, &flags) &&
 			field(s, 1, keyReader(&e.Key)) &&
-			field(s, 2, stringReader(&e.Client.Realm)) &&
+			fieldString(s, 2, &e.Client.Realm) &&
 			field(s, 3, principalNameReader(&e.Client)) &&
 			field(s, 4, sequence(func(s *cryptobyte.String) bool {
-				return field(s, 0, int32Reader(&e.TrType)) && field(s, 1, octetsReader(&e.Transited, maxBlob))
+				return fieldInt32(s, 0, &e.TrType) && fieldOctets(s, 1, &e.Transited, maxBlob)
 			})) &&
-			field(s, 5, timeReader(&e.AuthTime)) &&
-			optField(s, 6, nil, timeReader(&e.StartTime)) &&
-			field(s, 7, timeReader(&e.EndTime)) &&
-			optField(s, 8, nil, timeReader(&e.RenewTill)) &&
+			fieldTime(s, 5, &e.AuthTime) &&
+			optTime(s, 6, nil, &e.StartTime) &&
+			fieldTime(s, 7, &e.EndTime) &&
+			optTime(s, 8, nil, &e.RenewTill) &&
 			optField(s, 9, nil, typedDataSeqReader(&e.CAddr, 0)) &&
 			optField(s, 10, nil, typedDataSeqReader(&e.AuthData, 0))
 	}))(&s)
@@ -417,14 +403,14 @@ func (a *authenticator) unmarshal(b []byte) error {
 	var hasCksum bool
 	var ck checksum
 	ok := application(tagAuthenticator, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) &&
-			field(s, 1, stringReader(&a.Client.Realm)) &&
+		return fieldIntEquals(s, 0, pvno) &&
+			fieldString(s, 1, &a.Client.Realm) &&
 			field(s, 2, principalNameReader(&a.Client)) &&
 			optField(s, 3, &hasCksum, ck.reader()) &&
-			field(s, 4, microsecondsReader(&a.Cusec)) &&
-			field(s, 5, timeReader(&a.CTime)) &&
+			fieldMicroseconds(s, 4, &a.Cusec) &&
+			fieldTime(s, 5, &a.CTime) &&
 			optField(s, 6, nil, keyReader(&a.Subkey)) &&
-			optField(s, 7, &a.HasSeq, uint32Reader(&a.SeqNumber)) &&
+			optUint32(s, 7, &a.HasSeq, &a.SeqNumber) &&
 			optField(s, 8, nil, typedDataSeqReader(&a.AuthData, 0))
 	}))(&s)
 	if !ok || !s.Empty() {
@@ -470,8 +456,8 @@ type apReq struct {
 func (m *apReq) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagAPReq, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgAPReq)) &&
-			field(s, 2, flagsReader(&m.Options)) && field(s, 3, ticketReader(&m.Ticket)) &&
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgAPReq) &&
+			fieldFlags(s, 2, &m.Options) && field(s, 3, ticketReader(&m.Ticket)) &&
 			field(s, 4, m.Authenticator.reader())
 	}))(&s)
 	if !ok || !s.Empty() {
@@ -500,7 +486,7 @@ type apRep struct {
 func (m *apRep) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagAPRep, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgAPRep)) && field(s, 2, m.EncPart.reader())
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgAPRep) && field(s, 2, m.EncPart.reader())
 	}))(&s)
 	if !ok || !s.Empty() {
 		return errors.New("krb5: malformed AP-REP")
@@ -530,8 +516,8 @@ type encAPRepPart struct {
 func (e *encAPRepPart) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagEncAPRepPart, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, timeReader(&e.CTime)) && field(s, 1, microsecondsReader(&e.Cusec)) &&
-			optField(s, 2, nil, keyReader(&e.Subkey)) && optField(s, 3, &e.HasSeq, uint32Reader(&e.SeqNumber))
+		return fieldTime(s, 0, &e.CTime) && fieldMicroseconds(s, 1, &e.Cusec) &&
+			optField(s, 2, nil, keyReader(&e.Subkey)) && optUint32(s, 3, &e.HasSeq, &e.SeqNumber)
 	}))(&s)
 	if !ok || !s.Empty() {
 		return errors.New("krb5: malformed EncAPRepPart")
@@ -639,9 +625,9 @@ func (m *kdcRep) unmarshal(b []byte, msgType int) error {
 	}
 	s := cryptobyte.String(b)
 	ok := application(tag, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(int64(msgType))) &&
+		return fieldIntEquals(s, 0, pvno) && field(s, 1, intEquals(int64(msgType))) &&
 			optField(s, 2, nil, typedDataSeqReader(&m.PAData, 1)) &&
-			field(s, 3, stringReader(&m.Client.Realm)) && field(s, 4, principalNameReader(&m.Client)) &&
+			fieldString(s, 3, &m.Client.Realm) && field(s, 4, principalNameReader(&m.Client)) &&
 			field(s, 5, ticketReader(&m.Ticket)) && field(s, 6, m.EncPart.reader())
 	}))(&s)
 	if !ok || !s.Empty() {
@@ -732,20 +718,20 @@ func (e *encKDCRepPart) unmarshal(b []byte) error {
 		return field(s, 0, keyReader(&e.Key)) &&
 			field(s, 1, sequenceOf(maxSeq, sequence(func(s *cryptobyte.String) bool {
 				var lr lastReq
-				if !field(s, 0, int32Reader(&lr.Type)) || !field(s, 1, timeReader(&lr.Value)) {
+				if !fieldInt32(s, 0, &lr.Type) || !fieldTime(s, 1, &lr.Value) {
 					return false
 				}
 				e.LastReq = append(e.LastReq, lr)
 				return true
 			}))) &&
-			field(s, 2, uint32Reader(&e.Nonce)) &&
-			optField(s, 3, nil, timeReader(&e.KeyExp)) &&
-			field(s, 4, flagsReader(&flags)) &&
-			field(s, 5, timeReader(&e.AuthTime)) &&
-			optField(s, 6, nil, timeReader(&e.StartTime)) &&
-			field(s, 7, timeReader(&e.EndTime)) &&
-			optField(s, 8, nil, timeReader(&e.RenewTill)) &&
-			field(s, 9, stringReader(&e.Server.Realm)) &&
+			fieldUint32(s, 2, &e.Nonce) &&
+			optTime(s, 3, nil, &e.KeyExp) &&
+			fieldFlags(s, 4, &flags) &&
+			fieldTime(s, 5, &e.AuthTime) &&
+			optTime(s, 6, nil, &e.StartTime) &&
+			fieldTime(s, 7, &e.EndTime) &&
+			optTime(s, 8, nil, &e.RenewTill) &&
+			fieldString(s, 9, &e.Server.Realm) &&
 			field(s, 10, principalNameReader(&e.Server)) &&
 			optField(s, 11, nil, typedDataSeqReader(&e.CAddr, 0)) &&
 			optField(s, 12, nil, typedDataSeqReader(&e.EncPAData, 1))
@@ -815,18 +801,18 @@ func (m *krbError) unmarshal(b []byte) error {
 	var hasCRealm, hasCName bool
 	var client Principal
 	ok := application(tagKRBError, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgKRBError)) &&
-			optField(s, 2, nil, timeReader(&m.CTime)) &&
-			optField(s, 3, nil, microsecondsReader(&m.Cusec)) &&
-			field(s, 4, timeReader(&m.STime)) &&
-			field(s, 5, microsecondsReader(&m.Susec)) &&
-			field(s, 6, int32Reader(&code)) &&
-			optField(s, 7, &hasCRealm, stringReader(&client.Realm)) &&
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgKRBError) &&
+			optTime(s, 2, nil, &m.CTime) &&
+			optMicroseconds(s, 3, nil, &m.Cusec) &&
+			fieldTime(s, 4, &m.STime) &&
+			fieldMicroseconds(s, 5, &m.Susec) &&
+			fieldInt32(s, 6, &code) &&
+			optString(s, 7, &hasCRealm, &client.Realm) &&
 			optField(s, 8, &hasCName, principalNameReader(&client)) &&
-			field(s, 9, stringReader(&m.Server.Realm)) &&
+			fieldString(s, 9, &m.Server.Realm) &&
 			field(s, 10, principalNameReader(&m.Server)) &&
-			optField(s, 11, nil, textReader(&m.EText)) &&
-			optField(s, 12, nil, octetsReader(&m.EData, maxBlob))
+			optText(s, 11, nil, &m.EText) &&
+			optOctets(s, 12, nil, &m.EData, maxBlob)
 	}))(&s)
 	if !ok || !s.Empty() {
 		return errors.New("krb5: malformed KRB-ERROR")
@@ -836,19 +822,6 @@ func (m *krbError) unmarshal(b []byte) error {
 		m.Client = &client
 	}
 	return nil
-}
-
-// textReader reads a KerberosString of free text (e-text), of at most 4
-// KiB.
-func textReader(p *string) reader {
-	return func(s *cryptobyte.String) bool {
-		var v cryptobyte.String
-		if !s.ReadASN1(&v, cbasn1.GeneralString) || len(v) > 4096 {
-			return false
-		}
-		*p = string(v)
-		return true
-	}
 }
 
 func (m *krbError) marshal() []byte {
@@ -888,7 +861,7 @@ type krbCred struct {
 func (m *krbCred) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagKRBCred, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgKRBCred)) &&
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgKRBCred) &&
 			field(s, 2, sequenceOf(maxCredTickets, func(s *cryptobyte.String) bool {
 				var t ticket
 				if !ticketReader(&t)(s) {
@@ -958,14 +931,14 @@ func (e *encKrbCredPart) unmarshal(b []byte) error {
 			var flags uint32
 			if !sequence(func(s *cryptobyte.String) bool {
 				return field(s, 0, keyReader(&ci.Key)) &&
-					optField(s, 1, &hasPRealm, stringReader(&pr.Realm)) &&
+					optString(s, 1, &hasPRealm, &pr.Realm) &&
 					optField(s, 2, &hasPName, principalNameReader(&pr)) &&
-					optField(s, 3, &ci.HasFlags, flagsReader(&flags)) &&
-					optField(s, 4, nil, timeReader(&ci.AuthTime)) &&
-					optField(s, 5, nil, timeReader(&ci.StartTime)) &&
-					optField(s, 6, nil, timeReader(&ci.EndTime)) &&
-					optField(s, 7, nil, timeReader(&ci.RenewTill)) &&
-					optField(s, 8, &hasSRealm, stringReader(&sr.Realm)) &&
+					optFlags(s, 3, &ci.HasFlags, &flags) &&
+					optTime(s, 4, nil, &ci.AuthTime) &&
+					optTime(s, 5, nil, &ci.StartTime) &&
+					optTime(s, 6, nil, &ci.EndTime) &&
+					optTime(s, 7, nil, &ci.RenewTill) &&
+					optString(s, 8, &hasSRealm, &sr.Realm) &&
 					optField(s, 9, &hasSName, principalNameReader(&sr)) &&
 					optField(s, 10, nil, typedDataSeqReader(&ci.CAddr, 0))
 			})(s) {
@@ -981,9 +954,9 @@ func (e *encKrbCredPart) unmarshal(b []byte) error {
 			e.Info = append(e.Info, ci)
 			return true
 		})) &&
-			optField(s, 1, &e.HasNonce, uint32Reader(&e.Nonce)) &&
-			optField(s, 2, nil, timeReader(&e.Timestamp)) &&
-			optField(s, 3, &e.HasUsec, microsecondsReader(&e.Usec)) &&
+			optUint32(s, 1, &e.HasNonce, &e.Nonce) &&
+			optTime(s, 2, nil, &e.Timestamp) &&
+			optMicroseconds(s, 3, &e.HasUsec, &e.Usec) &&
 			optField(s, 4, nil, typedDataReader(&sAddr, 0)) &&
 			optField(s, 5, nil, typedDataReader(&rAddr, 0))
 	}))(&s)
@@ -1052,8 +1025,8 @@ func parseETypeInfo2(b []byte) ([]etypeInfo2Entry, error) {
 		var e etypeInfo2Entry
 		var et int32
 		var hasParams bool
-		if !field(s, 0, int32Reader(&et)) || !optField(s, 1, &e.HasSalt, textReader(&e.Salt)) ||
-			!optField(s, 2, &hasParams, octetsReader(&e.S2KParams, 64)) {
+		if !fieldInt32(s, 0, &et) || !optText(s, 1, &e.HasSalt, &e.Salt) ||
+			!optOctets(s, 2, &hasParams, &e.S2KParams, 64) {
 			return false
 		}
 		e.EType = EType(et)
