@@ -304,7 +304,7 @@ func (a *Acceptor) VerifyAPReq(ctx context.Context, b []byte) (*AcceptedAPReq, e
 		}
 		return nil, statusErr(secpkg.StatusInternalError, err, "krb5: replay cache: %v", err)
 	}
-	if a.Logger != nil {
+	if a.Logger != nil && a.Logger.Enabled(ctx, slog.LevelDebug) {
 		a.Logger.DebugContext(ctx, "krb5: AP-REQ accepted", "client", res.Client.String(), "server", server.String(),
 			"flags", res.Flags.String(), "bindings", res.Bindings.String())
 	}

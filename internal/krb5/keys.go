@@ -119,7 +119,8 @@ type Key struct {
 
 type keyMaterial struct {
 	etype EType
-	value []byte
+	value []byte // buf[:n]
+	buf   [maxKeyLength]byte
 
 	// pool keeps the usage keys (kcrypto) of finished operations for the
 	// next ones: a service key decrypts every ticket, and a cached
@@ -141,11 +142,18 @@ func NewKey(e EType, value []byte) (Key, error) {
 	if n := e.keySize(); n != 0 && len(value) != n {
 		return Key{}, fmt.Errorf("krb5: %v key must be %d bytes, not %d", e, n, len(value))
 	}
-	if len(value) == 0 || len(value) > 64 {
+	if len(value) == 0 || len(value) > maxKeyLength {
 		return Key{}, fmt.Errorf("krb5: key of %d bytes", len(value))
 	}
-	return Key{&keyMaterial{etype: e, value: append([]byte(nil), value...)}}, nil
+	m := &keyMaterial{etype: e}
+	m.value = m.buf[:len(value)]
+	copy(m.value, value)
+	return Key{m}, nil
 }
+
+// maxKeyLength bounds a key's value (the longest this package implements
+// is 32 bytes).
+const maxKeyLength = 64
 
 // GenerateKey returns a fresh random key of type e, such as a subkey
 // (RFC 4121 4.1.1). For every type this package implements,
@@ -159,13 +167,13 @@ func GenerateKey(e EType, rand io.Reader) (Key, error) {
 	if rand == nil {
 		rand = cryptorand.Reader
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rand, b); err != nil {
+	m := &keyMaterial{etype: e}
+	m.value = m.buf[:n]
+	if _, err := io.ReadFull(rand, m.value); err != nil {
+		clear(m.value)
 		return Key{}, fmt.Errorf("krb5: generating a key: %w", err)
 	}
-	k, err := NewKey(e, b)
-	clear(b)
-	return k, err
+	return Key{m}, nil
 }
 
 // StringToKey derives the long-term key of type e from a password, a salt

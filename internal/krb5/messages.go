@@ -146,8 +146,8 @@ type encryptedData struct {
 func (e *encryptedData) reader() reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var et int32
-		if !field(s, 0, int32Reader(&et)) || !optField(s, 1, &e.HasKVNO, uint32Reader(&e.KVNO)) ||
-			!field(s, 2, octetsReader(&e.Cipher, maxBlob)) {
+		if !fieldInt32(s, 0, &et) || !optUint32(s, 1, &e.HasKVNO, &e.KVNO) ||
+			!fieldOctets(s, 2, &e.Cipher, maxBlob) {
 			return false
 		}
 		e.EType = EType(et)
@@ -155,18 +155,18 @@ func (e *encryptedData) reader() reader {
 	})
 }
 
-func (e *encryptedData) add(b *cryptobyte.Builder) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(e.EType)) })
+func (e *encryptedData) add(b *builder) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, int64(e.EType)) })
 		if e.HasKVNO {
-			addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(e.KVNO)) })
+			addField(b, 1, func(b *builder) { addInt(b, int64(e.KVNO)) })
 		}
-		addField(b, 2, func(b *cryptobyte.Builder) { addOctets(b, e.Cipher) })
+		addField(b, 2, func(b *builder) { addOctets(b, e.Cipher) })
 	})
 }
 
 func (e *encryptedData) marshal() []byte {
-	var b cryptobyte.Builder
+	var b builder
 	e.add(&b)
 	return b.BytesOrPanic()
 }
@@ -192,12 +192,15 @@ func (e *encryptedData) open(k Key, usage uint32) ([]byte, error) {
 func keyReader(k *Key) reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var t int32
-		var v []byte
-		if !field(s, 0, int32Reader(&t)) || !field(s, 1, octetsReader(&v, 64)) {
+		var v cryptobyte.String
+		if !fieldInt32(s, 0, &t) {
 			return false
 		}
-		key, err := NewKey(EType(t), v)
-		clear(v)
+		f, ok := fieldContents(s, 1)
+		if !ok || !f.ReadASN1(&v, cbasn1.OCTET_STRING) || len(v) > maxKeyLength || !f.Empty() {
+			return false
+		}
+		key, err := NewKey(EType(t), v) // copies v (a slice of the plaintext)
 		if err != nil || !EType(t).Supported() {
 			return false
 		}
@@ -206,10 +209,10 @@ func keyReader(k *Key) reader {
 	})
 }
 
-func addKey(b *cryptobyte.Builder, k Key) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(k.EType())) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addOctets(b, k.m.value) })
+func addKey(b *builder, k Key) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, int64(k.EType())) })
+		addField(b, 1, func(b *builder) { addOctets(b, k.m.value) })
 	})
 }
 
@@ -222,7 +225,7 @@ type checksum struct {
 func (c *checksum) reader() reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var t int32
-		if !field(s, 0, int32Reader(&t)) || !field(s, 1, octetsReader(&c.Sum, maxBlob)) {
+		if !fieldInt32(s, 0, &t) || !fieldOctets(s, 1, &c.Sum, maxBlob) {
 			return false
 		}
 		c.Type = ChecksumType(t)
@@ -230,10 +233,10 @@ func (c *checksum) reader() reader {
 	})
 }
 
-func (c *checksum) add(b *cryptobyte.Builder) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(c.Type)) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addOctets(b, c.Sum) })
+func (c *checksum) add(b *builder) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, int64(c.Type)) })
+		addField(b, 1, func(b *builder) { addOctets(b, c.Sum) })
 	})
 }
 
@@ -247,7 +250,7 @@ type typedData struct {
 func typedDataReader(list *[]typedData, first uint8) reader {
 	return sequence(func(s *cryptobyte.String) bool {
 		var d typedData
-		if !field(s, first, int32Reader(&d.Type)) || !field(s, first+1, octetsReader(&d.Data, maxBlob)) {
+		if !fieldInt32(s, first, &d.Type) || !fieldOctets(s, first+1, &d.Data, maxBlob) {
 			return false
 		}
 		*list = append(*list, d)
@@ -259,31 +262,15 @@ func typedDataSeqReader(list *[]typedData, first uint8) reader {
 	return sequenceOf(maxSeq, typedDataReader(list, first))
 }
 
-func addTypedDataSeq(b *cryptobyte.Builder, list []typedData, first uint8) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+func addTypedDataSeq(b *builder, list []typedData, first uint8) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 		for _, d := range list {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addField(b, first, func(b *cryptobyte.Builder) { addInt(b, int64(d.Type)) })
-				addField(b, first+1, func(b *cryptobyte.Builder) { addOctets(b, d.Data) })
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+				addField(b, first, func(b *builder) { addInt(b, int64(d.Type)) })
+				addField(b, first+1, func(b *builder) { addOctets(b, d.Data) })
 			})
 		}
 	})
-}
-
-// microsecondsReader reads Microseconds (RFC 4120 5.2.4: 0..999999).
-func microsecondsReader(p *int32) reader {
-	return func(s *cryptobyte.String) bool {
-		return int32Reader(p)(s) && *p >= 0 && *p <= 999999
-	}
-}
-
-// intEquals reads an INTEGER that must have the value want (pvno,
-// msg-type).
-func intEquals(want int64) reader {
-	return func(s *cryptobyte.String) bool {
-		var v int64
-		return s.ReadASN1Integer(&v) && v == want
-	}
 }
 
 // ticket is a Ticket (RFC 4120 5.3). Raw holds the bytes it was parsed
@@ -302,7 +289,7 @@ func ticketReader(t *ticket) reader {
 		}
 		t.Raw = append([]byte{}, el...)
 		return application(tagTicket, sequence(func(s *cryptobyte.String) bool {
-			return field(s, 0, intEquals(pvno)) && field(s, 1, stringReader(&t.SName.Realm)) &&
+			return fieldIntEquals(s, 0, pvno) && fieldString(s, 1, &t.SName.Realm) &&
 				field(s, 2, principalNameReader(&t.SName)) && field(s, 3, t.EncPart.reader())
 		}))(&el)
 	}
@@ -318,11 +305,11 @@ func parseTicket(b []byte) (ticket, error) {
 }
 
 func (t *ticket) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagTicket, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addString(b, t.SName.Realm) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addPrincipalName(b, t.SName) })
+	var b builder
+	addApplication(&b, tagTicket, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addString(b, t.SName.Realm) })
+		addField(b, 2, func(b *builder) { addPrincipalName(b, t.SName) })
 		addField(b, 3, t.EncPart.add)
 	})
 	return b.BytesOrPanic()
@@ -347,17 +334,17 @@ func (e *encTicketPart) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	var flags uint32
 	ok := application(tagEncTicketPart, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, flagsReader(&flags)) &&
+		return fieldFlags(s, 0, &flags) &&
 			field(s, 1, keyReader(&e.Key)) &&
-			field(s, 2, stringReader(&e.Client.Realm)) &&
+			fieldString(s, 2, &e.Client.Realm) &&
 			field(s, 3, principalNameReader(&e.Client)) &&
 			field(s, 4, sequence(func(s *cryptobyte.String) bool {
-				return field(s, 0, int32Reader(&e.TrType)) && field(s, 1, octetsReader(&e.Transited, maxBlob))
+				return fieldInt32(s, 0, &e.TrType) && fieldOctets(s, 1, &e.Transited, maxBlob)
 			})) &&
-			field(s, 5, timeReader(&e.AuthTime)) &&
-			optField(s, 6, nil, timeReader(&e.StartTime)) &&
-			field(s, 7, timeReader(&e.EndTime)) &&
-			optField(s, 8, nil, timeReader(&e.RenewTill)) &&
+			fieldTime(s, 5, &e.AuthTime) &&
+			optTime(s, 6, nil, &e.StartTime) &&
+			fieldTime(s, 7, &e.EndTime) &&
+			optTime(s, 8, nil, &e.RenewTill) &&
 			optField(s, 9, nil, typedDataSeqReader(&e.CAddr, 0)) &&
 			optField(s, 10, nil, typedDataSeqReader(&e.AuthData, 0))
 	}))(&s)
@@ -369,31 +356,31 @@ func (e *encTicketPart) unmarshal(b []byte) error {
 }
 
 func (e *encTicketPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagEncTicketPart, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addFlags(b, uint32(e.Flags)) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addKey(b, e.Key) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addString(b, e.Client.Realm) })
-		addField(b, 3, func(b *cryptobyte.Builder) { addPrincipalName(b, e.Client) })
-		addField(b, 4, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(e.TrType)) })
-				addField(b, 1, func(b *cryptobyte.Builder) { addOctets(b, e.Transited) })
+	var b builder
+	addApplication(&b, tagEncTicketPart, func(b *builder) {
+		addField(b, 0, func(b *builder) { addFlags(b, uint32(e.Flags)) })
+		addField(b, 1, func(b *builder) { addKey(b, e.Key) })
+		addField(b, 2, func(b *builder) { addString(b, e.Client.Realm) })
+		addField(b, 3, func(b *builder) { addPrincipalName(b, e.Client) })
+		addField(b, 4, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+				addField(b, 0, func(b *builder) { addInt(b, int64(e.TrType)) })
+				addField(b, 1, func(b *builder) { addOctets(b, e.Transited) })
 			})
 		})
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, e.AuthTime) })
+		addField(b, 5, func(b *builder) { addTime(b, e.AuthTime) })
 		if !e.StartTime.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addTime(b, e.StartTime) })
+			addField(b, 6, func(b *builder) { addTime(b, e.StartTime) })
 		}
-		addField(b, 7, func(b *cryptobyte.Builder) { addTime(b, e.EndTime) })
+		addField(b, 7, func(b *builder) { addTime(b, e.EndTime) })
 		if !e.RenewTill.IsZero() {
-			addField(b, 8, func(b *cryptobyte.Builder) { addTime(b, e.RenewTill) })
+			addField(b, 8, func(b *builder) { addTime(b, e.RenewTill) })
 		}
 		if e.CAddr != nil {
-			addField(b, 9, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.CAddr, 0) })
+			addField(b, 9, func(b *builder) { addTypedDataSeq(b, e.CAddr, 0) })
 		}
 		if e.AuthData != nil {
-			addField(b, 10, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.AuthData, 0) })
+			addField(b, 10, func(b *builder) { addTypedDataSeq(b, e.AuthData, 0) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -416,14 +403,14 @@ func (a *authenticator) unmarshal(b []byte) error {
 	var hasCksum bool
 	var ck checksum
 	ok := application(tagAuthenticator, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) &&
-			field(s, 1, stringReader(&a.Client.Realm)) &&
+		return fieldIntEquals(s, 0, pvno) &&
+			fieldString(s, 1, &a.Client.Realm) &&
 			field(s, 2, principalNameReader(&a.Client)) &&
 			optField(s, 3, &hasCksum, ck.reader()) &&
-			field(s, 4, microsecondsReader(&a.Cusec)) &&
-			field(s, 5, timeReader(&a.CTime)) &&
+			fieldMicroseconds(s, 4, &a.Cusec) &&
+			fieldTime(s, 5, &a.CTime) &&
 			optField(s, 6, nil, keyReader(&a.Subkey)) &&
-			optField(s, 7, &a.HasSeq, uint32Reader(&a.SeqNumber)) &&
+			optUint32(s, 7, &a.HasSeq, &a.SeqNumber) &&
 			optField(s, 8, nil, typedDataSeqReader(&a.AuthData, 0))
 	}))(&s)
 	if !ok || !s.Empty() {
@@ -436,24 +423,24 @@ func (a *authenticator) unmarshal(b []byte) error {
 }
 
 func (a *authenticator) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagAuthenticator, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addString(b, a.Client.Realm) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addPrincipalName(b, a.Client) })
+	b := newBuilder(256)
+	addApplication(b, tagAuthenticator, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addString(b, a.Client.Realm) })
+		addField(b, 2, func(b *builder) { addPrincipalName(b, a.Client) })
 		if a.Cksum != nil {
 			addField(b, 3, a.Cksum.add)
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { addInt(b, int64(a.Cusec)) })
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, a.CTime) })
+		addField(b, 4, func(b *builder) { addInt(b, int64(a.Cusec)) })
+		addField(b, 5, func(b *builder) { addTime(b, a.CTime) })
 		if !a.Subkey.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addKey(b, a.Subkey) })
+			addField(b, 6, func(b *builder) { addKey(b, a.Subkey) })
 		}
 		if a.HasSeq {
-			addField(b, 7, func(b *cryptobyte.Builder) { addInt(b, int64(a.SeqNumber)) })
+			addField(b, 7, func(b *builder) { addInt(b, int64(a.SeqNumber)) })
 		}
 		if a.AuthData != nil {
-			addField(b, 8, func(b *cryptobyte.Builder) { addTypedDataSeq(b, a.AuthData, 0) })
+			addField(b, 8, func(b *builder) { addTypedDataSeq(b, a.AuthData, 0) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -469,8 +456,8 @@ type apReq struct {
 func (m *apReq) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagAPReq, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgAPReq)) &&
-			field(s, 2, flagsReader(&m.Options)) && field(s, 3, ticketReader(&m.Ticket)) &&
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgAPReq) &&
+			fieldFlags(s, 2, &m.Options) && field(s, 3, ticketReader(&m.Ticket)) &&
 			field(s, 4, m.Authenticator.reader())
 	}))(&s)
 	if !ok || !s.Empty() {
@@ -480,12 +467,12 @@ func (m *apReq) unmarshal(b []byte) error {
 }
 
 func (m *apReq) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagAPReq, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgAPReq) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addFlags(b, m.Options) })
-		addField(b, 3, func(b *cryptobyte.Builder) { b.AddBytes(m.Ticket.Raw) })
+	b := newBuilder(len(m.Ticket.Raw) + len(m.Authenticator.Cipher) + 64)
+	addApplication(b, tagAPReq, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgAPReq) })
+		addField(b, 2, func(b *builder) { addFlags(b, m.Options) })
+		addField(b, 3, func(b *builder) { b.AddBytes(m.Ticket.Raw) })
 		addField(b, 4, m.Authenticator.add)
 	})
 	return b.BytesOrPanic()
@@ -499,7 +486,7 @@ type apRep struct {
 func (m *apRep) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagAPRep, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgAPRep)) && field(s, 2, m.EncPart.reader())
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgAPRep) && field(s, 2, m.EncPart.reader())
 	}))(&s)
 	if !ok || !s.Empty() {
 		return errors.New("krb5: malformed AP-REP")
@@ -508,10 +495,10 @@ func (m *apRep) unmarshal(b []byte) error {
 }
 
 func (m *apRep) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagAPRep, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgAPRep) })
+	b := newBuilder(len(m.EncPart.Cipher) + 32)
+	addApplication(b, tagAPRep, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgAPRep) })
 		addField(b, 2, m.EncPart.add)
 	})
 	return b.BytesOrPanic()
@@ -529,8 +516,8 @@ type encAPRepPart struct {
 func (e *encAPRepPart) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagEncAPRepPart, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, timeReader(&e.CTime)) && field(s, 1, microsecondsReader(&e.Cusec)) &&
-			optField(s, 2, nil, keyReader(&e.Subkey)) && optField(s, 3, &e.HasSeq, uint32Reader(&e.SeqNumber))
+		return fieldTime(s, 0, &e.CTime) && fieldMicroseconds(s, 1, &e.Cusec) &&
+			optField(s, 2, nil, keyReader(&e.Subkey)) && optUint32(s, 3, &e.HasSeq, &e.SeqNumber)
 	}))(&s)
 	if !ok || !s.Empty() {
 		return errors.New("krb5: malformed EncAPRepPart")
@@ -539,15 +526,15 @@ func (e *encAPRepPart) unmarshal(b []byte) error {
 }
 
 func (e *encAPRepPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagEncAPRepPart, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addTime(b, e.CTime) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(e.Cusec)) })
+	b := newBuilder(128)
+	addApplication(b, tagEncAPRepPart, func(b *builder) {
+		addField(b, 0, func(b *builder) { addTime(b, e.CTime) })
+		addField(b, 1, func(b *builder) { addInt(b, int64(e.Cusec)) })
 		if !e.Subkey.IsZero() {
-			addField(b, 2, func(b *cryptobyte.Builder) { addKey(b, e.Subkey) })
+			addField(b, 2, func(b *builder) { addKey(b, e.Subkey) })
 		}
 		if e.HasSeq {
-			addField(b, 3, func(b *cryptobyte.Builder) { addInt(b, int64(e.SeqNumber)) })
+			addField(b, 3, func(b *builder) { addInt(b, int64(e.SeqNumber)) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -568,31 +555,31 @@ type kdcReqBody struct {
 }
 
 func (r *kdcReqBody) marshal() []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addFlags(b, r.Options) })
+	var b builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addFlags(b, r.Options) })
 		if r.CName != nil {
-			addField(b, 1, func(b *cryptobyte.Builder) { addPrincipalName(b, *r.CName) })
+			addField(b, 1, func(b *builder) { addPrincipalName(b, *r.CName) })
 		}
-		addField(b, 2, func(b *cryptobyte.Builder) { addString(b, r.Realm) })
+		addField(b, 2, func(b *builder) { addString(b, r.Realm) })
 		if r.SName != nil {
-			addField(b, 3, func(b *cryptobyte.Builder) { addPrincipalName(b, *r.SName) })
+			addField(b, 3, func(b *builder) { addPrincipalName(b, *r.SName) })
 		}
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, r.Till) })
+		addField(b, 5, func(b *builder) { addTime(b, r.Till) })
 		if !r.RTime.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addTime(b, r.RTime) })
+			addField(b, 6, func(b *builder) { addTime(b, r.RTime) })
 		}
-		addField(b, 7, func(b *cryptobyte.Builder) { addInt(b, int64(r.Nonce)) })
-		addField(b, 8, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		addField(b, 7, func(b *builder) { addInt(b, int64(r.Nonce)) })
+		addField(b, 8, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, e := range r.ETypes {
 					addInt(b, int64(e))
 				}
 			})
 		})
 		if len(r.AddlTkt) > 0 {
-			addField(b, 11, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			addField(b, 11, func(b *builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 					for _, t := range r.AddlTkt {
 						b.AddBytes(t)
 					}
@@ -610,14 +597,14 @@ func marshalKDCReq(msgType int, padata []typedData, body []byte) []byte {
 	if msgType == msgTGSReq {
 		tag = tagTGSReq
 	}
-	var b cryptobyte.Builder
-	addApplication(&b, tag, func(b *cryptobyte.Builder) {
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 2, func(b *cryptobyte.Builder) { addInt(b, int64(msgType)) })
+	var b builder
+	addApplication(&b, tag, func(b *builder) {
+		addField(b, 1, func(b *builder) { addInt(b, pvno) })
+		addField(b, 2, func(b *builder) { addInt(b, int64(msgType)) })
 		if len(padata) > 0 {
-			addField(b, 3, func(b *cryptobyte.Builder) { addTypedDataSeq(b, padata, 1) })
+			addField(b, 3, func(b *builder) { addTypedDataSeq(b, padata, 1) })
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { b.AddBytes(body) })
+		addField(b, 4, func(b *builder) { b.AddBytes(body) })
 	})
 	return b.BytesOrPanic()
 }
@@ -638,9 +625,9 @@ func (m *kdcRep) unmarshal(b []byte, msgType int) error {
 	}
 	s := cryptobyte.String(b)
 	ok := application(tag, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(int64(msgType))) &&
+		return fieldIntEquals(s, 0, pvno) && field(s, 1, intEquals(int64(msgType))) &&
 			optField(s, 2, nil, typedDataSeqReader(&m.PAData, 1)) &&
-			field(s, 3, stringReader(&m.Client.Realm)) && field(s, 4, principalNameReader(&m.Client)) &&
+			fieldString(s, 3, &m.Client.Realm) && field(s, 4, principalNameReader(&m.Client)) &&
 			field(s, 5, ticketReader(&m.Ticket)) && field(s, 6, m.EncPart.reader())
 	}))(&s)
 	if !ok || !s.Empty() {
@@ -655,16 +642,16 @@ func (m *kdcRep) marshal() []byte {
 	if m.MsgType == msgTGSRep {
 		tag = tagTGSRep
 	}
-	var b cryptobyte.Builder
-	addApplication(&b, tag, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(m.MsgType)) })
+	var b builder
+	addApplication(&b, tag, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, int64(m.MsgType)) })
 		if len(m.PAData) > 0 {
-			addField(b, 2, func(b *cryptobyte.Builder) { addTypedDataSeq(b, m.PAData, 1) })
+			addField(b, 2, func(b *builder) { addTypedDataSeq(b, m.PAData, 1) })
 		}
-		addField(b, 3, func(b *cryptobyte.Builder) { addString(b, m.Client.Realm) })
-		addField(b, 4, func(b *cryptobyte.Builder) { addPrincipalName(b, m.Client) })
-		addField(b, 5, func(b *cryptobyte.Builder) { b.AddBytes(m.Ticket.Raw) })
+		addField(b, 3, func(b *builder) { addString(b, m.Client.Realm) })
+		addField(b, 4, func(b *builder) { addPrincipalName(b, m.Client) })
+		addField(b, 5, func(b *builder) { b.AddBytes(m.Ticket.Raw) })
 		addField(b, 6, m.EncPart.add)
 	})
 	return b.BytesOrPanic()
@@ -731,20 +718,20 @@ func (e *encKDCRepPart) unmarshal(b []byte) error {
 		return field(s, 0, keyReader(&e.Key)) &&
 			field(s, 1, sequenceOf(maxSeq, sequence(func(s *cryptobyte.String) bool {
 				var lr lastReq
-				if !field(s, 0, int32Reader(&lr.Type)) || !field(s, 1, timeReader(&lr.Value)) {
+				if !fieldInt32(s, 0, &lr.Type) || !fieldTime(s, 1, &lr.Value) {
 					return false
 				}
 				e.LastReq = append(e.LastReq, lr)
 				return true
 			}))) &&
-			field(s, 2, uint32Reader(&e.Nonce)) &&
-			optField(s, 3, nil, timeReader(&e.KeyExp)) &&
-			field(s, 4, flagsReader(&flags)) &&
-			field(s, 5, timeReader(&e.AuthTime)) &&
-			optField(s, 6, nil, timeReader(&e.StartTime)) &&
-			field(s, 7, timeReader(&e.EndTime)) &&
-			optField(s, 8, nil, timeReader(&e.RenewTill)) &&
-			field(s, 9, stringReader(&e.Server.Realm)) &&
+			fieldUint32(s, 2, &e.Nonce) &&
+			optTime(s, 3, nil, &e.KeyExp) &&
+			fieldFlags(s, 4, &flags) &&
+			fieldTime(s, 5, &e.AuthTime) &&
+			optTime(s, 6, nil, &e.StartTime) &&
+			fieldTime(s, 7, &e.EndTime) &&
+			optTime(s, 8, nil, &e.RenewTill) &&
+			fieldString(s, 9, &e.Server.Realm) &&
 			field(s, 10, principalNameReader(&e.Server)) &&
 			optField(s, 11, nil, typedDataSeqReader(&e.CAddr, 0)) &&
 			optField(s, 12, nil, typedDataSeqReader(&e.EncPAData, 1))
@@ -757,39 +744,39 @@ func (e *encKDCRepPart) unmarshal(b []byte) error {
 }
 
 func (e *encKDCRepPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, e.Tag, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addKey(b, e.Key) })
-		addField(b, 1, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	addApplication(&b, e.Tag, func(b *builder) {
+		addField(b, 0, func(b *builder) { addKey(b, e.Key) })
+		addField(b, 1, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, lr := range e.LastReq {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(lr.Type)) })
-						addField(b, 1, func(b *cryptobyte.Builder) { addTime(b, lr.Value) })
+					b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+						addField(b, 0, func(b *builder) { addInt(b, int64(lr.Type)) })
+						addField(b, 1, func(b *builder) { addTime(b, lr.Value) })
 					})
 				}
 			})
 		})
-		addField(b, 2, func(b *cryptobyte.Builder) { addInt(b, int64(e.Nonce)) })
+		addField(b, 2, func(b *builder) { addInt(b, int64(e.Nonce)) })
 		if !e.KeyExp.IsZero() {
-			addField(b, 3, func(b *cryptobyte.Builder) { addTime(b, e.KeyExp) })
+			addField(b, 3, func(b *builder) { addTime(b, e.KeyExp) })
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { addFlags(b, uint32(e.Flags)) })
-		addField(b, 5, func(b *cryptobyte.Builder) { addTime(b, e.AuthTime) })
+		addField(b, 4, func(b *builder) { addFlags(b, uint32(e.Flags)) })
+		addField(b, 5, func(b *builder) { addTime(b, e.AuthTime) })
 		if !e.StartTime.IsZero() {
-			addField(b, 6, func(b *cryptobyte.Builder) { addTime(b, e.StartTime) })
+			addField(b, 6, func(b *builder) { addTime(b, e.StartTime) })
 		}
-		addField(b, 7, func(b *cryptobyte.Builder) { addTime(b, e.EndTime) })
+		addField(b, 7, func(b *builder) { addTime(b, e.EndTime) })
 		if !e.RenewTill.IsZero() {
-			addField(b, 8, func(b *cryptobyte.Builder) { addTime(b, e.RenewTill) })
+			addField(b, 8, func(b *builder) { addTime(b, e.RenewTill) })
 		}
-		addField(b, 9, func(b *cryptobyte.Builder) { addString(b, e.Server.Realm) })
-		addField(b, 10, func(b *cryptobyte.Builder) { addPrincipalName(b, e.Server) })
+		addField(b, 9, func(b *builder) { addString(b, e.Server.Realm) })
+		addField(b, 10, func(b *builder) { addPrincipalName(b, e.Server) })
 		if e.CAddr != nil {
-			addField(b, 11, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.CAddr, 0) })
+			addField(b, 11, func(b *builder) { addTypedDataSeq(b, e.CAddr, 0) })
 		}
 		if e.EncPAData != nil {
-			addField(b, 12, func(b *cryptobyte.Builder) { addTypedDataSeq(b, e.EncPAData, 1) })
+			addField(b, 12, func(b *builder) { addTypedDataSeq(b, e.EncPAData, 1) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -814,18 +801,18 @@ func (m *krbError) unmarshal(b []byte) error {
 	var hasCRealm, hasCName bool
 	var client Principal
 	ok := application(tagKRBError, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgKRBError)) &&
-			optField(s, 2, nil, timeReader(&m.CTime)) &&
-			optField(s, 3, nil, microsecondsReader(&m.Cusec)) &&
-			field(s, 4, timeReader(&m.STime)) &&
-			field(s, 5, microsecondsReader(&m.Susec)) &&
-			field(s, 6, int32Reader(&code)) &&
-			optField(s, 7, &hasCRealm, stringReader(&client.Realm)) &&
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgKRBError) &&
+			optTime(s, 2, nil, &m.CTime) &&
+			optMicroseconds(s, 3, nil, &m.Cusec) &&
+			fieldTime(s, 4, &m.STime) &&
+			fieldMicroseconds(s, 5, &m.Susec) &&
+			fieldInt32(s, 6, &code) &&
+			optString(s, 7, &hasCRealm, &client.Realm) &&
 			optField(s, 8, &hasCName, principalNameReader(&client)) &&
-			field(s, 9, stringReader(&m.Server.Realm)) &&
+			fieldString(s, 9, &m.Server.Realm) &&
 			field(s, 10, principalNameReader(&m.Server)) &&
-			optField(s, 11, nil, textReader(&m.EText)) &&
-			optField(s, 12, nil, octetsReader(&m.EData, maxBlob))
+			optText(s, 11, nil, &m.EText) &&
+			optOctets(s, 12, nil, &m.EData, maxBlob)
 	}))(&s)
 	if !ok || !s.Empty() {
 		return errors.New("krb5: malformed KRB-ERROR")
@@ -837,42 +824,29 @@ func (m *krbError) unmarshal(b []byte) error {
 	return nil
 }
 
-// textReader reads a KerberosString of free text (e-text), of at most 4
-// KiB.
-func textReader(p *string) reader {
-	return func(s *cryptobyte.String) bool {
-		var v cryptobyte.String
-		if !s.ReadASN1(&v, cbasn1.GeneralString) || len(v) > 4096 {
-			return false
-		}
-		*p = string(v)
-		return true
-	}
-}
-
 func (m *krbError) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagKRBError, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgKRBError) })
+	var b builder
+	addApplication(&b, tagKRBError, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgKRBError) })
 		if !m.CTime.IsZero() {
-			addField(b, 2, func(b *cryptobyte.Builder) { addTime(b, m.CTime) })
-			addField(b, 3, func(b *cryptobyte.Builder) { addInt(b, int64(m.Cusec)) })
+			addField(b, 2, func(b *builder) { addTime(b, m.CTime) })
+			addField(b, 3, func(b *builder) { addInt(b, int64(m.Cusec)) })
 		}
-		addField(b, 4, func(b *cryptobyte.Builder) { addTime(b, m.STime) })
-		addField(b, 5, func(b *cryptobyte.Builder) { addInt(b, int64(m.Susec)) })
-		addField(b, 6, func(b *cryptobyte.Builder) { addInt(b, int64(m.Code)) })
+		addField(b, 4, func(b *builder) { addTime(b, m.STime) })
+		addField(b, 5, func(b *builder) { addInt(b, int64(m.Susec)) })
+		addField(b, 6, func(b *builder) { addInt(b, int64(m.Code)) })
 		if m.Client != nil {
-			addField(b, 7, func(b *cryptobyte.Builder) { addString(b, m.Client.Realm) })
-			addField(b, 8, func(b *cryptobyte.Builder) { addPrincipalName(b, *m.Client) })
+			addField(b, 7, func(b *builder) { addString(b, m.Client.Realm) })
+			addField(b, 8, func(b *builder) { addPrincipalName(b, *m.Client) })
 		}
-		addField(b, 9, func(b *cryptobyte.Builder) { addString(b, m.Server.Realm) })
-		addField(b, 10, func(b *cryptobyte.Builder) { addPrincipalName(b, m.Server) })
+		addField(b, 9, func(b *builder) { addString(b, m.Server.Realm) })
+		addField(b, 10, func(b *builder) { addPrincipalName(b, m.Server) })
 		if m.EText != "" {
-			addField(b, 11, func(b *cryptobyte.Builder) { addString(b, m.EText) })
+			addField(b, 11, func(b *builder) { addString(b, m.EText) })
 		}
 		if m.EData != nil {
-			addField(b, 12, func(b *cryptobyte.Builder) { addOctets(b, m.EData) })
+			addField(b, 12, func(b *builder) { addOctets(b, m.EData) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -887,7 +861,7 @@ type krbCred struct {
 func (m *krbCred) unmarshal(b []byte) error {
 	s := cryptobyte.String(b)
 	ok := application(tagKRBCred, sequence(func(s *cryptobyte.String) bool {
-		return field(s, 0, intEquals(pvno)) && field(s, 1, intEquals(msgKRBCred)) &&
+		return fieldIntEquals(s, 0, pvno) && fieldIntEquals(s, 1, msgKRBCred) &&
 			field(s, 2, sequenceOf(maxCredTickets, func(s *cryptobyte.String) bool {
 				var t ticket
 				if !ticketReader(&t)(s) {
@@ -905,12 +879,12 @@ func (m *krbCred) unmarshal(b []byte) error {
 }
 
 func (m *krbCred) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagKRBCred, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, pvno) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, msgKRBCred) })
-		addField(b, 2, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	addApplication(&b, tagKRBCred, func(b *builder) {
+		addField(b, 0, func(b *builder) { addInt(b, pvno) })
+		addField(b, 1, func(b *builder) { addInt(b, msgKRBCred) })
+		addField(b, 2, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, t := range m.Tickets {
 					b.AddBytes(t.Raw)
 				}
@@ -957,14 +931,14 @@ func (e *encKrbCredPart) unmarshal(b []byte) error {
 			var flags uint32
 			if !sequence(func(s *cryptobyte.String) bool {
 				return field(s, 0, keyReader(&ci.Key)) &&
-					optField(s, 1, &hasPRealm, stringReader(&pr.Realm)) &&
+					optString(s, 1, &hasPRealm, &pr.Realm) &&
 					optField(s, 2, &hasPName, principalNameReader(&pr)) &&
-					optField(s, 3, &ci.HasFlags, flagsReader(&flags)) &&
-					optField(s, 4, nil, timeReader(&ci.AuthTime)) &&
-					optField(s, 5, nil, timeReader(&ci.StartTime)) &&
-					optField(s, 6, nil, timeReader(&ci.EndTime)) &&
-					optField(s, 7, nil, timeReader(&ci.RenewTill)) &&
-					optField(s, 8, &hasSRealm, stringReader(&sr.Realm)) &&
+					optFlags(s, 3, &ci.HasFlags, &flags) &&
+					optTime(s, 4, nil, &ci.AuthTime) &&
+					optTime(s, 5, nil, &ci.StartTime) &&
+					optTime(s, 6, nil, &ci.EndTime) &&
+					optTime(s, 7, nil, &ci.RenewTill) &&
+					optString(s, 8, &hasSRealm, &sr.Realm) &&
 					optField(s, 9, &hasSName, principalNameReader(&sr)) &&
 					optField(s, 10, nil, typedDataSeqReader(&ci.CAddr, 0))
 			})(s) {
@@ -980,9 +954,9 @@ func (e *encKrbCredPart) unmarshal(b []byte) error {
 			e.Info = append(e.Info, ci)
 			return true
 		})) &&
-			optField(s, 1, &e.HasNonce, uint32Reader(&e.Nonce)) &&
-			optField(s, 2, nil, timeReader(&e.Timestamp)) &&
-			optField(s, 3, &e.HasUsec, microsecondsReader(&e.Usec)) &&
+			optUint32(s, 1, &e.HasNonce, &e.Nonce) &&
+			optTime(s, 2, nil, &e.Timestamp) &&
+			optMicroseconds(s, 3, &e.HasUsec, &e.Usec) &&
 			optField(s, 4, nil, typedDataReader(&sAddr, 0)) &&
 			optField(s, 5, nil, typedDataReader(&rAddr, 0))
 	}))(&s)
@@ -993,44 +967,44 @@ func (e *encKrbCredPart) unmarshal(b []byte) error {
 }
 
 func (e *encKrbCredPart) marshal() []byte {
-	var b cryptobyte.Builder
-	addApplication(&b, tagEncKrbCredPart, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	addApplication(&b, tagEncKrbCredPart, func(b *builder) {
+		addField(b, 0, func(b *builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 				for _, ci := range e.Info {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						addField(b, 0, func(b *cryptobyte.Builder) { addKey(b, ci.Key) })
+					b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+						addField(b, 0, func(b *builder) { addKey(b, ci.Key) })
 						if ci.Client != nil {
-							addField(b, 1, func(b *cryptobyte.Builder) { addString(b, ci.Client.Realm) })
-							addField(b, 2, func(b *cryptobyte.Builder) { addPrincipalName(b, *ci.Client) })
+							addField(b, 1, func(b *builder) { addString(b, ci.Client.Realm) })
+							addField(b, 2, func(b *builder) { addPrincipalName(b, *ci.Client) })
 						}
 						if ci.HasFlags {
-							addField(b, 3, func(b *cryptobyte.Builder) { addFlags(b, uint32(ci.Flags)) })
+							addField(b, 3, func(b *builder) { addFlags(b, uint32(ci.Flags)) })
 						}
 						for i, t := range []time.Time{ci.AuthTime, ci.StartTime, ci.EndTime, ci.RenewTill} {
 							if !t.IsZero() {
-								addField(b, uint8(4+i), func(b *cryptobyte.Builder) { addTime(b, t) })
+								addField(b, uint8(4+i), func(b *builder) { addTime(b, t) })
 							}
 						}
 						if ci.Server != nil {
-							addField(b, 8, func(b *cryptobyte.Builder) { addString(b, ci.Server.Realm) })
-							addField(b, 9, func(b *cryptobyte.Builder) { addPrincipalName(b, *ci.Server) })
+							addField(b, 8, func(b *builder) { addString(b, ci.Server.Realm) })
+							addField(b, 9, func(b *builder) { addPrincipalName(b, *ci.Server) })
 						}
 						if ci.CAddr != nil {
-							addField(b, 10, func(b *cryptobyte.Builder) { addTypedDataSeq(b, ci.CAddr, 0) })
+							addField(b, 10, func(b *builder) { addTypedDataSeq(b, ci.CAddr, 0) })
 						}
 					})
 				}
 			})
 		})
 		if e.HasNonce {
-			addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(e.Nonce)) })
+			addField(b, 1, func(b *builder) { addInt(b, int64(e.Nonce)) })
 		}
 		if !e.Timestamp.IsZero() {
-			addField(b, 2, func(b *cryptobyte.Builder) { addTime(b, e.Timestamp) })
+			addField(b, 2, func(b *builder) { addTime(b, e.Timestamp) })
 		}
 		if e.HasUsec {
-			addField(b, 3, func(b *cryptobyte.Builder) { addInt(b, int64(e.Usec)) })
+			addField(b, 3, func(b *builder) { addInt(b, int64(e.Usec)) })
 		}
 	})
 	return b.BytesOrPanic()
@@ -1051,8 +1025,8 @@ func parseETypeInfo2(b []byte) ([]etypeInfo2Entry, error) {
 		var e etypeInfo2Entry
 		var et int32
 		var hasParams bool
-		if !field(s, 0, int32Reader(&et)) || !optField(s, 1, &e.HasSalt, textReader(&e.Salt)) ||
-			!optField(s, 2, &hasParams, octetsReader(&e.S2KParams, 64)) {
+		if !fieldInt32(s, 0, &et) || !optText(s, 1, &e.HasSalt, &e.Salt) ||
+			!optOctets(s, 2, &hasParams, &e.S2KParams, 64) {
 			return false
 		}
 		e.EType = EType(et)
@@ -1066,16 +1040,16 @@ func parseETypeInfo2(b []byte) ([]etypeInfo2Entry, error) {
 }
 
 func marshalETypeInfo2(list []etypeInfo2Entry) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+	var b builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
 		for _, e := range list {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addField(b, 0, func(b *cryptobyte.Builder) { addInt(b, int64(e.EType)) })
+			b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+				addField(b, 0, func(b *builder) { addInt(b, int64(e.EType)) })
 				if e.HasSalt {
-					addField(b, 1, func(b *cryptobyte.Builder) { addString(b, e.Salt) })
+					addField(b, 1, func(b *builder) { addString(b, e.Salt) })
 				}
 				if e.S2KParams != nil {
-					addField(b, 2, func(b *cryptobyte.Builder) { addOctets(b, e.S2KParams) })
+					addField(b, 2, func(b *builder) { addOctets(b, e.S2KParams) })
 				}
 			})
 		}
@@ -1095,17 +1069,17 @@ func parseMethodData(b []byte) ([]typedData, error) {
 }
 
 func marshalMethodData(list []typedData) []byte {
-	var b cryptobyte.Builder
+	var b builder
 	addTypedDataSeq(&b, list, 1)
 	return b.BytesOrPanic()
 }
 
 // marshalPAEncTSEnc builds PA-ENC-TS-ENC (RFC 4120 5.2.7.2).
 func marshalPAEncTSEnc(t time.Time) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addField(b, 0, func(b *cryptobyte.Builder) { addTime(b, t) })
-		addField(b, 1, func(b *cryptobyte.Builder) { addInt(b, int64(t.Nanosecond()/1000)) })
+	var b builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *builder) {
+		addField(b, 0, func(b *builder) { addTime(b, t) })
+		addField(b, 1, func(b *builder) { addInt(b, int64(t.Nanosecond()/1000)) })
 	})
 	return b.BytesOrPanic()
 }
@@ -1122,7 +1096,7 @@ func parseAuthData(b []byte) ([]typedData, error) {
 }
 
 func marshalAuthData(list []typedData) []byte {
-	var b cryptobyte.Builder
+	var b builder
 	addTypedDataSeq(&b, list, 0)
 	return b.BytesOrPanic()
 }

@@ -96,18 +96,23 @@ func (p Principal) Clone() Principal {
 // after "@", with "/", "@", "\" and control characters escaped
 // (krb5_unparse_name).
 func (p Principal) String() string {
-	var b strings.Builder
+	var buf [128]byte
+	return string(p.appendText(buf[:0]))
+}
+
+// appendText appends String's form of p to dst.
+func (p Principal) appendText(dst []byte) []byte {
 	for i, c := range p.Components {
 		if i > 0 {
-			b.WriteByte('/')
+			dst = append(dst, '/')
 		}
-		escapeName(&b, c, false)
+		dst = appendEscaped(dst, c, false)
 	}
 	if p.Realm != "" {
-		b.WriteByte('@')
-		escapeName(&b, p.Realm, true)
+		dst = append(dst, '@')
+		dst = appendEscaped(dst, p.Realm, true)
 	}
-	return b.String()
+	return dst
 }
 
 // NameString returns p without its realm, escaped as String does.
@@ -117,31 +122,32 @@ func (p Principal) NameString() string {
 	return q.String()
 }
 
-func escapeName(b *strings.Builder, s string, realm bool) {
+func appendEscaped(b []byte, s string, realm bool) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '/':
 			if realm {
-				b.WriteByte(c)
+				b = append(b, c)
 				continue
 			}
-			b.WriteString(`\/`)
+			b = append(b, `\/`...)
 		case '@':
-			b.WriteString(`\@`)
+			b = append(b, `\@`...)
 		case '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case '\b':
-			b.WriteString(`\b`)
+			b = append(b, `\b`...)
 		case 0:
-			b.WriteString(`\0`)
+			b = append(b, `\0`...)
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
+	return b
 }
 
 // ParsePrincipal parses MIT's text form of a principal name

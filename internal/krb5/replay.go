@@ -24,19 +24,20 @@ func (k ReplayKey) String() string { return hex.EncodeToString(k[:]) }
 // replayKey derives the key; every variable-length field is
 // length-prefixed, so no two tuples share an encoding.
 func replayKey(client, server Principal, ctime time.Time, cusec int32, authenticatorCipher []byte) ReplayKey {
-	h := sha256.New()
-	h.Write([]byte("OpenSSPI krb5 replay cache v1\x00"))
-	for _, s := range []string{client.String(), server.String()} {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
-		h.Write([]byte(s))
+	// The preimage is built on the stack (it grows to the heap only for
+	// names longer than any in practice) and hashed in one call.
+	var buf [512]byte
+	b := append(buf[:0], "OpenSSPI krb5 replay cache v1\x00"...)
+	for _, p := range [2]Principal{client, server} {
+		at := len(b)
+		b = p.appendText(append(b, 0, 0, 0, 0))
+		binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	}
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(ctime.Unix())))
-	h.Write(binary.BigEndian.AppendUint32(nil, uint32(cusec)))
+	b = binary.BigEndian.AppendUint64(b, uint64(ctime.Unix()))
+	b = binary.BigEndian.AppendUint32(b, uint32(cusec))
 	ct := sha256.Sum256(authenticatorCipher)
-	h.Write(ct[:])
-	var k ReplayKey
-	h.Sum(k[:0])
-	return k
+	b = append(b, ct[:]...)
+	return ReplayKey(sha256.Sum256(b))
 }
 
 // ErrReplay is returned by a ReplayCache for a key it already holds.

@@ -54,13 +54,13 @@ func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextReque
 	if err != nil {
 		return nil, err
 	}
-	kctx, cancel := p.kdcContext(ctx)
-	defer cancel()
-	cache, tgt, err := p.tgtOf(kctx, kdc, cred.out)
+	kc := &kdcCall{p: p, parent: ctx}
+	defer kc.done()
+	cache, tgt, err := p.tgtOf(ctx, kc, kdc, cred.out)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := p.serviceTicket(kctx, kdc, cache, tgt, target)
+	svc, err := p.serviceTicket(kc, kdc, cache, tgt, target)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextReque
 	}
 	delegated := false
 	if want&secpkg.FlagDelegate != 0 {
-		if fwd, err := p.forwardTGT(kctx, kdc, tgt, svc); err == nil {
+		if fwd, err := p.forwardTGT(kc.context(), kdc, tgt, svc); err == nil {
 			opts.Delegate = fwd
 			delegated = true
 		} else {
@@ -159,9 +159,9 @@ func (p *lsaPackage) readAPRep(c *lsaContext, tok []byte) (*secpkg.ContextResult
 }
 
 // tgtOf returns the initiator credentials' TGT and the cache of the
-// service tickets obtained with it, getting a TGT from the KDC first if
-// the credentials have a password or keytab and no usable TGT.
-func (p *lsaPackage) tgtOf(ctx context.Context, kdc *krb5.Client, o *initiatorCreds) (*ticketCache, *krb5.Credential, error) {
+// service tickets obtained with it, getting a TGT from the KDC first (in
+// kc) if the credentials have a password or keytab and no usable TGT.
+func (p *lsaPackage) tgtOf(ctx context.Context, kc *kdcCall, kdc *krb5.Client, o *initiatorCreds) (*ticketCache, *krb5.Credential, error) {
 	now, skew := p.lsa.Now(), kdc.Config.ClockSkew
 	if o.source == fromLogonSession {
 		blob, err := p.sessionTGT(ctx, kdc, o.logon)
@@ -193,9 +193,9 @@ func (p *lsaPackage) tgtOf(ctx context.Context, kdc *krb5.Client, o *initiatorCr
 	var err error
 	switch o.source {
 	case fromPassword:
-		tgt, err = kdc.GetInitialCredentialsPassword(ctx, o.client, string(o.password), nil)
+		tgt, err = kdc.GetInitialCredentialsPassword(kc.context(), o.client, string(o.password), nil)
 	case fromKeytab:
-		tgt, err = kdc.GetInitialCredentialsKeytab(ctx, o.client, o.keytab, nil)
+		tgt, err = kdc.GetInitialCredentialsKeytab(kc.context(), o.client, o.keytab, nil)
 	default:
 		return nil, nil, secpkg.Errorf(secpkg.StatusNoCredentials, "kerberos: the TGT of %v from the %v has expired", o.client, o.source)
 	}
@@ -214,12 +214,12 @@ func (p *lsaPackage) tgtOf(ctx context.Context, kdc *krb5.Client, o *initiatorCr
 
 // serviceTicket returns a ticket for target: from the cache, or from the
 // KDC with the TGT (following referrals), then cached.
-func (p *lsaPackage) serviceTicket(ctx context.Context, kdc *krb5.Client, cache *ticketCache, tgt *krb5.Credential, target krb5.Principal) (*krb5.Credential, error) {
+func (p *lsaPackage) serviceTicket(kc *kdcCall, kdc *krb5.Client, cache *ticketCache, tgt *krb5.Credential, target krb5.Principal) (*krb5.Credential, error) {
 	key := target.String()
 	if t := cache.lookup(key, p.lsa.Now(), kdc.Config.ClockSkew); t != nil {
 		return t, nil
 	}
-	svc, err := kdc.GetServiceTicket(ctx, tgt, target, nil)
+	svc, err := kdc.GetServiceTicket(kc.context(), tgt, target, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,8 @@ func (p *lsaPackage) logonTGT(ctx context.Context, kdc *krb5.Client, id *secpkg.
 			return nil, err
 		}
 		defer func() { o.own.wipe() }()
-		_, tgt, err := p.tgtOf(ctx, kdc, o)
+		// ctx is already bounded for the KDC (LogonUser's kdcContext).
+		_, tgt, err := p.tgtOf(ctx, &kdcCall{ctx: ctx}, kdc, o)
 		if err != nil {
 			return nil, err
 		}

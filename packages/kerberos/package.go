@@ -196,6 +196,30 @@ func (p *lsaPackage) kdcContext(ctx context.Context) (context.Context, context.C
 	return context.WithTimeout(ctx, p.cfg.kdcTimeout())
 }
 
+// kdcCall is kdcContext made when the call first needs the KDC: most
+// calls (an AP-REQ from a cached ticket) never do, and need no timer.
+type kdcCall struct {
+	p      *lsaPackage
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// context returns the bounded context of the call's KDC exchanges.
+func (k *kdcCall) context() context.Context {
+	if k.ctx == nil {
+		k.ctx, k.cancel = k.p.kdcContext(k.parent)
+	}
+	return k.ctx
+}
+
+// done releases the bound, if it was made.
+func (k *kdcCall) done() {
+	if k.cancel != nil {
+		k.cancel()
+	}
+}
+
 // mayDelegate reports whether the initiator delegates to a service whose
 // ticket has the given flags.
 func (p *lsaPackage) mayDelegate(conf *krb5.Config, svc krb5.TicketFlags) bool {

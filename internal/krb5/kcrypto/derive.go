@@ -196,9 +196,9 @@ func KDFHMACSHA2(e EType, key, label, context []byte, kbits int) ([]byte, error)
 
 // usageConstant returns the 5-byte derivation constant for usage: the
 // usage number, big-endian, and one of constKc, constKe, constKi.
-func usageConstant(usage uint32, kind byte) []byte {
-	c := make([]byte, 5)
-	binary.BigEndian.PutUint32(c, usage)
+func usageConstant(usage uint32, kind byte) [5]byte {
+	var c [5]byte
+	binary.BigEndian.PutUint32(c[:], usage)
 	c[4] = kind
 	return c
 }
@@ -209,25 +209,26 @@ func deriveUsage(p *profile, e EType, key []byte, usage uint32) (kc, ke, ki []by
 	if len(key) != p.keySize {
 		return nil, nil, nil, fmt.Errorf("kcrypto: %v key of %d bytes, want %d", e, len(key), p.keySize)
 	}
+	ucKc, ucKe, ucKi := usageConstant(usage, constKc), usageConstant(usage, constKe), usageConstant(usage, constKi)
 	if p.etm {
-		if kc, err = KDFHMACSHA2(e, key, usageConstant(usage, constKc), nil, 8*p.kcSize); err != nil {
+		if kc, err = KDFHMACSHA2(e, key, ucKc[:], nil, 8*p.kcSize); err != nil {
 			return nil, nil, nil, err
 		}
-		if ke, err = KDFHMACSHA2(e, key, usageConstant(usage, constKe), nil, 8*p.keySize); err != nil {
+		if ke, err = KDFHMACSHA2(e, key, ucKe[:], nil, 8*p.keySize); err != nil {
 			return nil, nil, nil, err
 		}
-		if ki, err = KDFHMACSHA2(e, key, usageConstant(usage, constKi), nil, 8*p.kiSize); err != nil {
+		if ki, err = KDFHMACSHA2(e, key, ucKi[:], nil, 8*p.kiSize); err != nil {
 			return nil, nil, nil, err
 		}
 		return kc, ke, ki, nil
 	}
-	if kc, err = DR(e, key, usageConstant(usage, constKc)); err != nil {
+	if kc, err = DR(e, key, ucKc[:]); err != nil {
 		return nil, nil, nil, err
 	}
-	if ke, err = DR(e, key, usageConstant(usage, constKe)); err != nil {
+	if ke, err = DR(e, key, ucKe[:]); err != nil {
 		return nil, nil, nil, err
 	}
-	if ki, err = DR(e, key, usageConstant(usage, constKi)); err != nil {
+	if ki, err = DR(e, key, ucKi[:]); err != nil {
 		return nil, nil, nil, err
 	}
 	return kc, ke, ki, nil

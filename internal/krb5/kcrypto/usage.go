@@ -74,12 +74,22 @@ func NewUsageKey(e EType, key []byte, usage uint32) (*UsageKey, error) {
 	return &UsageKey{etype: e, p: p, usage: usage, base: append([]byte(nil), key...)}, nil
 }
 
-// derive returns the n-byte key of kind (constKc, constKe, constKi) for
-// the usage. u.base is set.
-func (u *UsageKey) derive(kind byte, n int) ([]byte, error) {
+// derive writes the n-byte key of kind (constKc, constKe, constKi) for
+// the usage into out (at least derivedMax bytes) and returns it. u.base
+// is set. Its scratch is u.tmp2, so that nothing escapes to the heap
+// through the hash and cipher interfaces.
+func (u *UsageKey) derive(kind byte, n int, out []byte) ([]byte, error) {
 	c := usageConstant(u.usage, kind)
 	if u.p.etm {
-		return KDFHMACSHA2(u.etype, u.base, c, nil, 8*n)
+		label := u.tmp2[:len(c)]
+		copy(label, c[:])
+		k, err := KDFHMACSHA2(u.etype, u.base, label, nil, 8*n)
+		if err != nil {
+			return nil, err
+		}
+		copy(out, k)
+		clear(k)
+		return out[:n], nil
 	}
 	if u.dr == nil {
 		b, err := aes.NewCipher(u.base)
@@ -88,15 +98,20 @@ func (u *UsageKey) derive(kind byte, n int) ([]byte, error) {
 		}
 		u.dr = b
 	}
-	out := make([]byte, 0, u.p.keySize+blockSize)
-	folded := foldConstant(c)
-	block := folded[:]
-	for len(out) < u.p.keySize {
+	folded := foldConstant(c[:])
+	block := u.tmp2[:blockSize]
+	copy(block, folded[:])
+	for i := 0; i < n; i += blockSize {
 		u.dr.Encrypt(block, block)
-		out = append(out, block...)
+		copy(out[i:], block)
 	}
+	clear(block)
 	return out[:n], nil
 }
+
+// derivedMax is room for any derived key (32 bytes) rounded up to whole
+// AES blocks.
+const derivedMax = 48
 
 // encKeys makes Ke and Ki if they are not made yet. It fails only on a
 // closed key.
@@ -107,16 +122,20 @@ func (u *UsageKey) encKeys() error {
 	if u.base == nil {
 		return errors.New("kcrypto: the key is closed")
 	}
-	ke, err := u.derive(constKe, u.p.keySize)
+	// Ke on the stack (aes.NewCipher copies it), Ki in the scratch u.sum
+	// (hmac.New copies it too, but its argument escapes: on the stack it
+	// would be allocated).
+	var keb [derivedMax]byte
+	defer clear(keb[:])
+	defer clear(u.sum[:])
+	ke, err := u.derive(constKe, u.p.keySize, keb[:])
 	if err != nil {
 		return err
 	}
-	defer clear(ke)
-	ki, err := u.derive(constKi, u.p.kiSize)
+	ki, err := u.derive(constKi, u.p.kiSize, u.sum[:])
 	if err != nil {
 		return err
 	}
-	defer clear(ki)
 	b, err := aes.NewCipher(ke)
 	if err != nil {
 		return err
@@ -140,11 +159,11 @@ func (u *UsageKey) checksumKey() error {
 	if u.base == nil {
 		return errors.New("kcrypto: the key is closed")
 	}
-	kc, err := u.derive(constKc, u.p.kcSize)
+	defer clear(u.sum[:])
+	kc, err := u.derive(constKc, u.p.kcSize, u.sum[:])
 	if err != nil {
 		return err
 	}
-	defer clear(kc)
 	u.kc = hmac.New(u.p.newHash, kc)
 	u.release()
 	return nil
@@ -344,7 +363,8 @@ func (u *UsageKey) Encrypt(rand io.Reader, dst, plaintext []byte) ([]byte, error
 
 // Decrypt decrypts and verifies a ciphertext made by Encrypt (or by any
 // RFC 3961 implementation) and appends the plaintext, without the
-// confounder, to dst. ciphertext is not modified.
+// confounder, to dst. ciphertext is not modified. With dst nil, the
+// plaintext is decrypted in the buffer returned (one allocation).
 func (u *UsageKey) Decrypt(dst, ciphertext []byte) ([]byte, error) {
 	h := u.p.hashSize
 	if len(ciphertext) < ConfounderSize+h {
@@ -357,6 +377,10 @@ func (u *UsageKey) Decrypt(dst, ciphertext []byte) ([]byte, error) {
 	if !u.DecryptSegments(segs[:], ciphertext[len(body):]) {
 		clear(buf)
 		return nil, ErrIntegrity
+	}
+	if dst == nil {
+		clear(buf[:ConfounderSize])
+		return buf[ConfounderSize:], nil
 	}
 	dst = append(dst, buf[ConfounderSize:]...)
 	clear(buf)

@@ -172,7 +172,7 @@ func TestDeriveVectors(t *testing.T) {
 		}
 		// DK with the same constants.
 		c := usageConstant(uint32(v.int(t, 2)), constKe)
-		if dk, err := DK(v.etype(t, 0), v.hex(t, 1), c); err != nil || !bytes.Equal(dk, ke) {
+		if dk, err := DK(v.etype(t, 0), v.hex(t, 1), c[:]); err != nil || !bytes.Equal(dk, ke) {
 			t.Errorf("%v: DK(Ke) = %x, %v", v, dk, err)
 		}
 	}
