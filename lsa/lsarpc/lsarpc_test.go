@@ -335,9 +335,17 @@ func (p *rpcTest) Initialize(context.Context, uint32, *secpkg.Parameters, secpkg
 	return nil
 }
 func (p *rpcTest) GetInfo() secpkg.PackageInfo { return secpkg.PackageInfo{Name: "RPCTest"} }
-func (p *rpcTest) AcquireCredentialsHandle(context.Context, *secpkg.CredentialsRequest) (*secpkg.Credentials, error) {
+func (p *rpcTest) AcquireCredentialsHandle(_ context.Context, req *secpkg.CredentialsRequest) (*secpkg.Credentials, error) {
+	if req.Principal == "block" {
+		rpcBlocked <- struct{}{}
+		<-rpcRelease
+	}
 	return &secpkg.Credentials{Handle: p.creds.Add(true), Name: "rpc"}, nil
 }
+
+// An AcquireCredentials call of RPCTest for the principal "block" says
+// on rpcBlocked that it has begun, then waits for rpcRelease.
+var rpcBlocked, rpcRelease = make(chan struct{}), make(chan struct{})
 func (p *rpcTest) FreeCredentialsHandle(_ context.Context, h secpkg.Handle) error {
 	p.creds.Delete(h)
 	return nil
