@@ -346,6 +346,7 @@ func (p *rpcTest) AcquireCredentialsHandle(_ context.Context, req *secpkg.Creden
 // An AcquireCredentials call of RPCTest for the principal "block" says
 // on rpcBlocked that it has begun, then waits for rpcRelease.
 var rpcBlocked, rpcRelease = make(chan struct{}), make(chan struct{})
+
 func (p *rpcTest) FreeCredentialsHandle(_ context.Context, h secpkg.Handle) error {
 	p.creds.Delete(h)
 	return nil
