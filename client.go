@@ -1,6 +1,7 @@
 package sspi
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/opensspi/sspi/lsa"
@@ -28,6 +29,9 @@ type ClientContext struct {
 	Context
 	cred *Credentials
 	cfg  ClientConfig
+	// sent is the first token when it came from cred's repeatable ones:
+	// the LSA holds no context yet, and the second leg carries it.
+	sent []byte
 }
 
 // NewClientContext returns a client context that will authenticate with
@@ -64,7 +68,19 @@ func (c *ClientContext) Initialize(ctx context.Context, in []byte) (out []byte, 
 		return nil, 0, secpkg.Errorf(StatusInvalidHandle, "sspi: client context has no credentials")
 	}
 	return c.step(func() (*lsa.ContextReply, error) {
-		return c.p.conn.InitializeContext(ctx, &lsa.InitializeContextRequest{
+		// c.mu is held.
+		first := c.handle.IsZero()
+		var key firstKey
+		if first {
+			key = c.firstKey()
+		}
+		if first && in == nil && c.sent == nil {
+			if f, ok := c.cred.first(key); ok {
+				c.sent = f.token
+				return &lsa.ContextReply{Status: StatusContinueNeeded, Token: bytes.Clone(f.token), Flags: f.flags, Expiry: f.expiry}, nil
+			}
+		}
+		req := &lsa.InitializeContextRequest{
 			Credential: c.cred.handle,
 			Context:    c.handle,
 			Target:     c.cfg.Target,
@@ -73,8 +89,30 @@ func (c *ClientContext) Initialize(ctx context.Context, in []byte) (out []byte, 
 			Token:      in,
 			Bindings:   c.cfg.Bindings,
 			CanMap:     canMap(c.pkg),
-		})
+		}
+		if first {
+			req.SentToken = c.sent
+		}
+		r, err := c.p.conn.InitializeContext(ctx, req)
+		switch {
+		case err != nil && req.SentToken != nil:
+			c.cred.forgetFirst(key) // the LSA makes another token now
+		case err == nil && r.Repeatable:
+			c.cred.rememberFirst(key, r)
+		}
+		c.sent = nil
+		return r, err
 	})
+}
+
+// firstKey is what the context's first token depends on besides its
+// credentials. c.mu is held.
+func (c *ClientContext) firstKey() firstKey {
+	k := firstKey{target: c.cfg.Target, flags: c.cfg.Flags, dataRep: c.cfg.DataRep, bindings: "\x00"}
+	if c.cfg.Bindings != nil {
+		k.bindings = "\x01" + string(c.cfg.Bindings.GSSEncoding())
+	}
+	return k
 }
 
 // step runs one leg: the LSA call under the context's lock, then the

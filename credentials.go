@@ -1,6 +1,7 @@
 package sspi
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -22,6 +23,58 @@ type Credentials struct {
 
 	mu    sync.Mutex
 	freed bool
+	// firsts are the repeatable first tokens of these credentials'
+	// client contexts (lsa.ContextReply.Repeatable), by request: a new
+	// context with the same request sends its first token without asking
+	// the LSA, and hands it to the LSA with its second leg.
+	firsts map[firstKey]firstLeg
+}
+
+// firstKey is what a repeatable first token depends on besides the
+// credentials.
+type firstKey struct {
+	target   string
+	flags    ISCFlags
+	dataRep  uint32
+	bindings string // the GSS encoding, after a byte that says whether there are any
+}
+
+// firstLeg is a repeatable first leg's reply, kept for the next context.
+type firstLeg struct {
+	token  []byte
+	flags  secpkg.ContextFlags
+	expiry time.Time
+}
+
+// maxFirsts bounds the repeatable first tokens kept per credentials (one
+// per target and set of flags an application uses).
+const maxFirsts = 16
+
+// first returns the repeatable first leg kept for k, if any.
+func (c *Credentials) first(k firstKey) (firstLeg, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.firsts[k]
+	return f, ok
+}
+
+// rememberFirst keeps r, a repeatable first leg's reply, for k.
+func (c *Credentials) rememberFirst(k firstKey, r *lsa.ContextReply) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.firsts == nil {
+		c.firsts = make(map[firstKey]firstLeg)
+	}
+	if _, ok := c.firsts[k]; ok || len(c.firsts) < maxFirsts {
+		c.firsts[k] = firstLeg{token: bytes.Clone(r.Token), flags: r.Flags, expiry: r.Expiry}
+	}
+}
+
+// forgetFirst drops the first leg kept for k: the LSA refused it.
+func (c *Credentials) forgetFirst(k firstKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.firsts, k)
 }
 
 // CredentialsOptions are the optional arguments of AcquireCredentialsHandle.

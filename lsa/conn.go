@@ -127,6 +127,13 @@ type InitializeContextRequest struct {
 	// CanMap says the caller holds the package's user-mode half, so the
 	// context may be mapped into it.
 	CanMap bool
+	// SentToken, on a request without Context, is the first token the
+	// application already sent for this context: the token of an
+	// earlier context's first leg whose reply was Repeatable, sent again.
+	// The LSA makes the first leg again from this request, refuses the
+	// call (SEC_E_INVALID_TOKEN) unless it made the same bytes, and then
+	// runs the second leg with Token, in one call.
+	SentToken []byte
 }
 
 // AcceptContextRequest carries one leg of AcceptSecurityContext.
@@ -154,6 +161,9 @@ type ContextReply struct {
 	// Attributes are set once the context is established (or needs
 	// CompleteAuthToken).
 	Attributes *secpkg.ContextAttributes
+	// Repeatable says the first leg's Token may be sent again for the
+	// next context with the same request (secpkg.ContextResult.Repeatable).
+	Repeatable bool
 }
 
 // MessageOp says which message function a MessageRequest runs.

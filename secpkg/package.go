@@ -132,6 +132,16 @@ type ContextResult struct {
 	// flags), never a long-term secret.
 	Mapped      bool
 	ContextData []byte
+	// Repeatable, on an initiator's first leg, says that Token is a
+	// function of the request alone (credentials, target, flags, data
+	// representation, channel bindings): the same request makes the same
+	// bytes, now and for the credentials' life. The application may then
+	// send them again as the first token of its next context with the
+	// same request, and hand them to the LSA with that context's second
+	// leg (lsa.InitializeContextRequest.SentToken), saving a round trip
+	// to the LSA. NTLM's NEGOTIATE_MESSAGE is; a token with a nonce, a
+	// timestamp or a key (Kerberos' AP-REQ, OPAQUE's KE1) is not.
+	Repeatable bool
 }
 
 // ContextAttributes is what SpQueryContextAttributes answers in the LSA:

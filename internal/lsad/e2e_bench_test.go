@@ -607,12 +607,81 @@ func TestE2ERoundTripsPerLeg(t *testing.T) {
 	for range n {
 		established(t, cc, sc, "alice").delete()
 	}
+	// The client's NEGOTIATE_MESSAGE is repeatable: the first context
+	// asks the LSA for it, and the later ones send it again and hand it
+	// to the LSA with their second leg.
+	want := uint64(6 + 5*(n-1))
 	statsCalls := uint64(0)
 	eventually(t, 10*time.Second, func() error {
 		statsCalls++
-		if got := d.stats(t).Calls - before - statsCalls; got != 6*n {
-			return fmt.Errorf("%d handshakes made %d calls, want %d (4 legs and 2 deletes each)", n, got, 6*n)
+		if got := d.stats(t).Calls - before - statsCalls; got != want {
+			return fmt.Errorf("%d handshakes made %d calls, want %d (4 legs and 2 deletes for the first, then 3 legs and 2 deletes)", n, got, want)
 		}
 		return nil
 	})
+}
+
+// TestE2ESentToken: a first token the application says it sent is made
+// again by the LSA and compared; one that differs is refused with
+// SEC_E_INVALID_TOKEN and leaves no context behind, and one given with a
+// context's second call is refused as a bad parameter.
+func TestE2ESentToken(t *testing.T) {
+	d := startDaemon(t, "sent", daemonOpts{packages: []string{"NTLM"}})
+	d.addUser(t, "alice", alicePassword)
+	c := d.client(t)
+	ctx := context.Background()
+	cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound,
+		Identity: &secpkg.AuthIdentity{User: "alice", Domain: domain, Password: []byte(alicePassword)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialInbound, Principal: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func() *lsa.InitializeContextRequest {
+		return &lsa.InitializeContextRequest{Credential: cred.Handle, Target: target, Flags: secpkg.ISCFlags(e2eFlags), DataRep: secpkg.NativeDataRep}
+	}
+	first, err := c.InitializeContext(ctx, req())
+	if err != nil || !first.Repeatable || first.Status != secpkg.StatusContinueNeeded {
+		t.Fatalf("first leg: %+v, %v", first, err)
+	}
+	challenge, err := c.AcceptContext(ctx, &lsa.AcceptContextRequest{Credential: srv.Handle, DataRep: secpkg.NativeDataRep, Token: first.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contexts := d.stats(t).Engine.Contexts
+	// Every byte of the sent token flipped, and the token cut short.
+	for i := range first.Token {
+		r := req()
+		r.SentToken = bytes.Clone(first.Token)
+		r.SentToken[i] ^= 0x40
+		r.Token = challenge.Token
+		if _, err := c.InitializeContext(ctx, r); secpkg.StatusOf(err) != secpkg.StatusInvalidToken {
+			t.Fatalf("sent token with byte %d flipped: %v", i, err)
+		}
+	}
+	r := req()
+	r.SentToken, r.Token = first.Token[:len(first.Token)-1], challenge.Token
+	if _, err := c.InitializeContext(ctx, r); secpkg.StatusOf(err) != secpkg.StatusInvalidToken {
+		t.Fatalf("sent token cut short: %v", err)
+	}
+	if got := d.stats(t).Engine.Contexts; got != contexts {
+		t.Fatalf("the refused calls left %d contexts, want %d", got, contexts)
+	}
+	r = req()
+	r.Context, r.SentToken, r.Token = first.Context, first.Token, challenge.Token
+	if _, err := c.InitializeContext(ctx, r); secpkg.StatusOf(err) != secpkg.StatusInvalidParameter {
+		t.Fatalf("sent token on a second call: %v", err)
+	}
+	// The honest call: the first leg made again, the second answered.
+	r = req()
+	r.SentToken, r.Token, r.CanMap = first.Token, challenge.Token, true
+	done, err := c.InitializeContext(ctx, r)
+	if err != nil || done.Status != secpkg.StatusOK || done.Packed == nil {
+		t.Fatalf("sent token: %+v, %v", done, err)
+	}
+	if _, err := c.AcceptContext(ctx, &lsa.AcceptContextRequest{Credential: srv.Handle, Context: challenge.Context, DataRep: secpkg.NativeDataRep, Token: done.Token, CanMap: true}); err != nil {
+		t.Fatalf("the server refused the AUTHENTICATE_MESSAGE made with the sent token: %v", err)
+	}
 }

@@ -174,6 +174,43 @@ type step struct {
 }
 
 func (c *conn) InitializeContext(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
+	if req.SentToken != nil {
+		return c.initializeAgain(ctx, req)
+	}
+	return c.initStep(ctx, req)
+}
+
+// initializeAgain runs a context's first leg, whose token the application
+// already sent (req.SentToken, the token of an earlier context's
+// repeatable first leg), and its second leg, in one call. The first leg
+// is made again here, so that the LSA never takes the application's word
+// for what the package sent.
+func (c *conn) initializeAgain(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
+	if !req.Context.IsZero() {
+		return nil, secpkg.Errorf(secpkg.StatusInvalidParameter, "lsa: a token already sent comes only with a context's first call")
+	}
+	first := *req
+	first.Token, first.SentToken = nil, nil
+	r, err := c.initStep(ctx, &first)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Repeatable || r.Status != secpkg.StatusContinueNeeded || !bytes.Equal(r.Token, req.SentToken) {
+		c.DeleteContext(ctx, r.Context)
+		return nil, secpkg.Errorf(secpkg.StatusInvalidToken, "lsa: the first token the application sent is not the one the package makes for this request")
+	}
+	second := *req
+	second.Context, second.SentToken = r.Context, nil
+	r2, err := c.initStep(ctx, &second)
+	if err != nil {
+		// The application never learnt the context's handle.
+		c.DeleteContext(ctx, r.Context)
+		return nil, err
+	}
+	return r2, nil
+}
+
+func (c *conn) initStep(ctx context.Context, req *lsa.InitializeContextRequest) (*lsa.ContextReply, error) {
 	return c.step(ctx, &step{
 		credential: req.Credential, context: req.Context, token: req.Token, canMap: req.CanMap,
 	}, func(ctx context.Context, p *loadedPackage, cred, ctxt secpkg.Handle) (*secpkg.ContextResult, error) {
@@ -254,7 +291,8 @@ func (c *conn) step(ctx context.Context, st *step, call func(context.Context, *l
 	}
 	// The token leaves the LSA as a copy, as it would over a socket: the
 	// package may keep its own (NTLM keeps every message for its MIC).
-	reply := &lsa.ContextReply{Context: x.h, Status: res.Status, Token: bytes.Clone(res.Token), Flags: res.Flags, Expiry: res.Expiry}
+	reply := &lsa.ContextReply{Context: x.h, Status: res.Status, Token: bytes.Clone(res.Token), Flags: res.Flags, Expiry: res.Expiry,
+		Repeatable: res.Repeatable && fresh && !st.server && res.Status == secpkg.StatusContinueNeeded}
 	if done {
 		x.established = true
 		x.attrs = attrs

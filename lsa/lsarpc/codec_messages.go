@@ -125,6 +125,7 @@ func (w *initializeRequest) appendCBOR(b []byte) []byte {
 	}
 	m.uint("data_rep", uint64(w.DataRep))
 	m.value("credential", w.Credential.appendCBOR)
+	m.bytes("sent_token", w.SentToken)
 	return m.end()
 }
 
@@ -148,6 +149,8 @@ func (w *initializeRequest) decodeCBOR(d *decoder) error {
 			w.DataRep, err = d.uint32()
 		case "credential":
 			err = w.Credential.decodeCBOR(d)
+		case "sent_token":
+			w.SentToken, err = d.bytes()
 		default:
 			err = d.skip()
 		}
@@ -457,6 +460,7 @@ func (w *contextReply) appendCBOR(b []byte) []byte {
 		m.key("attributes")
 		m.b = w.Attributes.appendCBOR(m.b)
 	}
+	m.bool("repeatable", w.Repeatable)
 	return m.end()
 }
 
@@ -481,6 +485,8 @@ func (w *contextReply) decodeCBOR(d *decoder) error {
 				w.Attributes = new(wireAttributes)
 				err = w.Attributes.decodeCBOR(d)
 			}
+		case "repeatable":
+			w.Repeatable, err = d.bool()
 		default:
 			err = d.skip()
 		}

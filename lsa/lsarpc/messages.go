@@ -202,16 +202,19 @@ type initializeRequest struct {
 	Token      []byte        `cbor:"token,omitzero"`
 	Bindings   *wireBindings `cbor:"bindings,omitzero"`
 	CanMap     bool          `cbor:"can_map,omitzero"`
+	SentToken  []byte        `cbor:"sent_token,omitzero"`
 }
 
 func toInitializeRequest(r *lsa.InitializeContextRequest) *initializeRequest {
 	return &initializeRequest{Credential: toWireHandle(r.Credential), Context: toWireHandle(r.Context), Target: r.Target,
-		Flags: uint64(r.Flags), DataRep: r.DataRep, Token: r.Token, Bindings: toWireBindings(r.Bindings), CanMap: r.CanMap}
+		Flags: uint64(r.Flags), DataRep: r.DataRep, Token: r.Token, Bindings: toWireBindings(r.Bindings), CanMap: r.CanMap,
+		SentToken: r.SentToken}
 }
 
 func (w *initializeRequest) request() *lsa.InitializeContextRequest {
 	return &lsa.InitializeContextRequest{Credential: w.Credential.handle(), Context: w.Context.handle(), Target: w.Target,
-		Flags: secpkg.ISCFlags(w.Flags), DataRep: w.DataRep, Token: w.Token, Bindings: w.Bindings.bindings(), CanMap: w.CanMap}
+		Flags: secpkg.ISCFlags(w.Flags), DataRep: w.DataRep, Token: w.Token, Bindings: w.Bindings.bindings(), CanMap: w.CanMap,
+		SentToken: w.SentToken}
 }
 
 // acceptRequest is an lsa.AcceptContextRequest.
@@ -358,16 +361,17 @@ type contextReply struct {
 	Expiry     time.Time       `cbor:"expiry,omitzero"`
 	Packed     []byte          `cbor:"packed,omitzero"`
 	Attributes *wireAttributes `cbor:"attributes,omitzero"`
+	Repeatable bool            `cbor:"repeatable,omitzero"`
 }
 
 func toContextReply(r *lsa.ContextReply) *contextReply {
 	return &contextReply{Context: toWireHandle(r.Context), Status: uint32(r.Status), Token: r.Token, Flags: uint32(r.Flags),
-		Expiry: utc(r.Expiry), Packed: r.Packed, Attributes: toWireAttributes(r.Attributes)}
+		Expiry: utc(r.Expiry), Packed: r.Packed, Attributes: toWireAttributes(r.Attributes), Repeatable: r.Repeatable}
 }
 
 func (w *contextReply) reply() *lsa.ContextReply {
 	return &lsa.ContextReply{Context: w.Context.handle(), Status: secpkg.Status(w.Status), Token: w.Token, Flags: secpkg.ContextFlags(w.Flags),
-		Expiry: w.Expiry, Packed: w.Packed, Attributes: w.Attributes.attributes()}
+		Expiry: w.Expiry, Packed: w.Packed, Attributes: w.Attributes.attributes(), Repeatable: w.Repeatable}
 }
 
 // messageRequest is an lsa.MessageRequest.

@@ -91,7 +91,9 @@ func (p *lsaPackage) initFirst(ctx context.Context, req *secpkg.InitContextReque
 		return nil, err
 	}
 	h := p.ctxs.Add(&lsaContext{client: hs})
-	return &secpkg.ContextResult{Context: h, Status: secpkg.StatusContinueNeeded, Token: hs.negotiate.raw}, nil
+	// The NEGOTIATE_MESSAGE depends on the credentials and the flags
+	// requested only.
+	return &secpkg.ContextResult{Context: h, Status: secpkg.StatusContinueNeeded, Token: hs.negotiate.raw, Repeatable: true}, nil
 }
 
 // writeNegotiate builds the NEGOTIATE_MESSAGE (MS-NLMP 3.1.5.1.1).
