@@ -88,8 +88,18 @@ func (ss *sessionSecurity) setup() {
 	if !ss.ess {
 		ss.recv.h = &ss.send.own
 	}
-	ss.send.mac = hmac.New(md5.New, ss.send.signKey[:])
-	ss.recv.mac = hmac.New(md5.New, ss.recv.signKey[:])
+	ss.send.mac, ss.recv.mac = nil, nil // made on first use (hmacState)
+}
+
+// hmacState is the direction's HMAC-MD5 under its signing key, made on first
+// use: the LSA packs most contexts for the application without signing
+// anything, and two HMAC states were a third of its allocations in a
+// handshake.
+func (d *direction) hmacState() hash.Hash {
+	if d.mac == nil {
+		d.mac = hmac.New(md5.New, d.signKey[:])
+	}
+	return d.mac
 }
 
 // wipe zeroes every key.
@@ -195,7 +205,7 @@ func (ss *sessionSecurity) sign(msg []secpkg.Buffer, callerSeq uint32, seal bool
 	if ss.ess {
 		// MS-NLMP 3.4.4.2: HMAC_MD5(SigningKey, SeqNum ‖ Message)[0..7],
 		// RC4-encrypted under key exchange, then SeqNum in clear.
-		mac := d.mac
+		mac := d.hmacState()
 		mac.Reset()
 		binary.LittleEndian.PutUint32(d.seqBuf[:], seq)
 		mac.Write(d.seqBuf[:])
@@ -311,7 +321,7 @@ func (ss *sessionSecurity) rewind(d *direction, h *rc4, seq uint32) *rc4 {
 }
 
 func (ss *sessionSecurity) verifyESS(d *direction, h *rc4, msg []secpkg.Buffer, tok []byte, seq uint32, unseal bool) bool {
-	mac := d.mac
+	mac := d.hmacState()
 	mac.Reset()
 	binary.LittleEndian.PutUint32(d.seqBuf[:], seq)
 	mac.Write(d.seqBuf[:])
