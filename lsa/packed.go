@@ -77,7 +77,8 @@ func (p *Packed) appendHeader(b []byte) []byte {
 // MarshalMapped returns the kind 1 envelope for p.
 func (p *Packed) MarshalMapped() []byte {
 	p.Kind = PackedMapped
-	b := p.appendHeader(make([]byte, 0, 64+len(p.Package)+len(p.Data)))
+	// The header, the length, the data and the SHA-256, in one allocation.
+	b := p.appendHeader(make([]byte, 0, len(packedMagic)+25+len(p.Package)+4+len(p.Data)+sha256.Size))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(p.Data)))
 	b = append(b, p.Data...)
 	sum := sha256.Sum256(b)
