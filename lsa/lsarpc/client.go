@@ -265,15 +265,18 @@ func (cc *clientConn) readUntilEnd() {
 		}
 		if cc.reading.CompareAndSwap(false, true) {
 			for {
-				if err := cc.readReply(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-					cc.die(err)
-					break
-				} else if err != nil {
+				err := cc.readReply()
+				switch {
+				case err == nil:
+					continue
+				case errors.Is(err, os.ErrDeadlineExceeded): // a context's end
 					cc.nc.SetReadDeadline(time.Time{})
+					continue
 				}
+				cc.die(err)
+				cc.reading.Store(false)
+				return
 			}
-			cc.reading.Store(false)
-			return
 		}
 		select {
 		case <-cc.done:
