@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -17,7 +18,14 @@ func key(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 func openTest(t *testing.T, path string) *replayFile {
 	t.Helper()
-	f, err := openReplayFile(path, 10*time.Minute, true)
+	return openTestMode(t, path, true)
+}
+
+// openTestMode opens the file shared, or alone (the LSA then keeps a
+// mirror of it).
+func openTestMode(t *testing.T, path string, shared bool) *replayFile {
+	t.Helper()
+	f, err := openReplayFile(path, 10*time.Minute, shared)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +67,25 @@ func TestReplayFileSurvivesReopen(t *testing.T) {
 // TestReplayFileGrows: keys that share a bucket go to new tables, and are
 // found there.
 func TestReplayFileGrows(t *testing.T) {
+	forEachMode(t, testReplayFileGrows)
+}
+
+// forEachMode runs test with the file shared and alone, and alone with no
+// room for a mirror.
+func forEachMode(t *testing.T, test func(t *testing.T, shared bool)) {
+	t.Run("shared", func(t *testing.T) { test(t, true) })
+	t.Run("alone", func(t *testing.T) { test(t, false) })
+	t.Run("alone-unmirrored", func(t *testing.T) {
+		old := replayMirrorMax
+		replayMirrorMax = 0
+		defer func() { replayMirrorMax = old }()
+		test(t, false)
+	})
+}
+
+func testReplayFileGrows(t *testing.T, shared bool) {
 	path := filepath.Join(t.TempDir(), "rc")
-	r := openTest(t, path)
+	r := openTestMode(t, path, shared)
 	now := time.Unix(1_700_000_000, 0)
 	// Keys whose first eight bytes are equal share a bucket in every
 	// table: two fit per table.
@@ -77,7 +102,7 @@ func TestReplayFileGrows(t *testing.T) {
 		t.Fatalf("%d tables, want 4", r.tables)
 	}
 	r.close()
-	r = openTest(t, path)
+	r = openTestMode(t, path, shared)
 	for i, k := range keys {
 		if err := r.store(k, now.Add(time.Minute), now); !errors.Is(err, secpkg.ErrReplay) {
 			t.Fatalf("key %d after reopening: %v", i, err)
@@ -101,9 +126,13 @@ func TestReplayFileGrows(t *testing.T) {
 // been there refused until the amnesia interval has passed; a damaged
 // header or size stops the opening.
 func TestReplayFileDamage(t *testing.T) {
+	forEachMode(t, testReplayFileDamage)
+}
+
+func testReplayFileDamage(t *testing.T, shared bool) {
 	path := filepath.Join(t.TempDir(), "rc")
 	now := time.Unix(1_700_000_000, 0)
-	r := openTest(t, path)
+	r := openTestMode(t, path, shared)
 	if err := r.store(key("a"), now.Add(time.Minute), now); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +144,7 @@ func TestReplayFileDamage(t *testing.T) {
 	b[at+3] ^= 0x10 // one bit of the key
 	os.WriteFile(path, b, 0o600)
 
-	r = openTest(t, path)
+	r = openTestMode(t, path, shared)
 	// The genuine key is not recognized, but its bucket is refused: a
 	// replay of it still fails.
 	if err := r.store(key("a"), now.Add(time.Minute), now); err == nil || errors.Is(err, secpkg.ErrReplay) {
@@ -266,5 +295,55 @@ func TestReplayFileAlone(t *testing.T) {
 	b := openTest(t, path)
 	if err := b.store(key("k"), now.Add(time.Minute), now); !errors.Is(err, secpkg.ErrReplay) {
 		t.Fatalf("after the first LSA closed: %v", err)
+	}
+}
+
+// TestReplayFileMirror: an LSA alone on the file keeps a copy of it that
+// is the file byte for byte after every store, through the file's growth,
+// and stops keeping it once the file outgrows replayMirrorMax (then reads
+// the file, and still finds every key).
+func TestReplayFileMirror(t *testing.T) {
+	old := replayMirrorMax
+	replayMirrorMax = tableOffset(2)
+	defer func() { replayMirrorMax = old }()
+	path := filepath.Join(t.TempDir(), "rc")
+	r := openTestMode(t, path, false)
+	now := time.Unix(1_700_000_000, 0)
+	var keys [][32]byte
+	for i := range 9 {
+		// Two keys per bucket per table: the fifth makes a third table.
+		k := key("m")
+		binary.BigEndian.PutUint64(k[24:], uint64(i))
+		keys = append(keys, k)
+		if err := r.store(k, now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		file, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case r.tables <= 2 && !bytes.Equal(r.mirror, file):
+			t.Fatalf("after key %d (%d tables): the mirror differs from the file", i, r.tables)
+		case r.tables > 2 && r.mirror != nil:
+			t.Fatalf("after key %d: a mirror of %d tables kept, over the bound", i, r.tables)
+		}
+	}
+	for i, k := range keys {
+		if err := r.store(k, now.Add(time.Minute), now); !errors.Is(err, secpkg.ErrReplay) {
+			t.Fatalf("key %d: %v", i, err)
+		}
+	}
+	// Reopened alone, within the bound again: the copy is read whole.
+	r.close()
+	replayMirrorMax = old
+	r = openTestMode(t, path, false)
+	if file, _ := os.ReadFile(path); !bytes.Equal(r.mirror, file) {
+		t.Fatal("the mirror read at opening differs from the file")
+	}
+	for i, k := range keys {
+		if err := r.store(k, now.Add(time.Minute), now); !errors.Is(err, secpkg.ErrReplay) {
+			t.Fatalf("key %d after reopening: %v", i, err)
+		}
 	}
 }
