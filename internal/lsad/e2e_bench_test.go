@@ -212,6 +212,10 @@ func selfCPU() time.Duration {
 // (5 minutes), so that one LSA serves at most that many handshakes of the
 // benchmark's uid in a row.
 //
+// Process-vs-Embedded is the goal in one figure: 8 applications
+// through lsad against 8 on the embedded engine, alternating in blocks,
+// the ratio of their rates (at least 0.5).
+//
 // Floor is the same 8 goroutines making a handshake's four round trips as
 // bare frames to an echo server in another process: what the socket and
 // the runtime cost two Go processes, whatever the protocol.
@@ -254,6 +258,34 @@ func BenchmarkHandshake(b *testing.B) {
 			})
 		})
 	}
+	// The goal's ratio, robust to the machine's drift: 8 applications
+	// through lsad against 8 on the embedded engine, alternating in
+	// blocks of 512 handshakes (64 per application: the wait for the last
+	// application of a block weighs little), ours = lsad, theirs =
+	// embedded.
+	b.Run("Process-vs-Embedded", func(b *testing.B) {
+		apps := func(l benchLSA) side {
+			sides := make([]side, 8)
+			for i := range sides {
+				cc, sc := benchCredentials(b, l)
+				sides[i] = func(n int) time.Duration {
+					ctx := context.Background()
+					start := time.Now()
+					for range n {
+						pr, err := handshake(ctx, cc, sc)
+						if err != nil {
+							b.Error(err)
+							break
+						}
+						pr.delete()
+					}
+					return time.Since(start)
+				}
+			}
+			return parallel(sides)
+		}
+		interleaveBlocks(b, 512, apps(benchProcess(b)), apps(benchModes[0].setup(b))) // goal: ratio at least 0.5
+	})
 	// The floor in the same run: a handshake's four round trips as bare
 	// 200-byte frames to an echo server in another process (what
 	// BenchmarkRoundTrip's Socket measures one at a time).

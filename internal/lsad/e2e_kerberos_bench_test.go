@@ -207,11 +207,16 @@ func reportCPU(b *testing.B, t time.Duration, unit string) {
 // compare with the goal; take the median over -count). ns/op is the wall
 // time of one handshake of each side.
 func interleave(b *testing.B, ours, theirs side) {
+	interleaveBlocks(b, krbBlock, ours, theirs)
+}
+
+// interleaveBlocks is interleave in blocks of block handshakes.
+func interleaveBlocks(b *testing.B, block int, ours, theirs side) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var tOurs, tTheirs time.Duration
-	for left := b.N; left > 0; left -= krbBlock {
-		n := min(left, krbBlock)
+	for left := b.N; left > 0; left -= block {
+		n := min(left, block)
 		tOurs += ours(n)
 		tTheirs += theirs(n)
 	}
