@@ -378,6 +378,23 @@ func runHandshakes(b *testing.B, l benchLSA, loop func()) {
 	}
 }
 
+// lsaCredentials acquires alice's outbound and the service's inbound NTLM
+// credentials on c, with the protocol's calls themselves.
+func lsaCredentials(t testing.TB, c *lsarpc.Client) (cred, srv *lsa.CredentialsReply) {
+	t.Helper()
+	ctx := context.Background()
+	cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound,
+		Identity: &secpkg.AuthIdentity{User: "alice", Domain: domain, Password: []byte(alicePassword)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err = c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialInbound, Principal: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred, srv
+}
+
 // contextMemory establishes n NTLM context pairs through lsad on one
 // connection and returns the growth of lsad's live heap per context (two
 // per pair). With canMap the contexts are mapped into the caller, as the
@@ -386,15 +403,7 @@ func runHandshakes(b *testing.B, l benchLSA, loop func()) {
 func contextMemory(t testing.TB, d *daemon, n int, canMap bool) float64 {
 	ctx := context.Background()
 	c := d.client(t)
-	cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound,
-		Identity: &secpkg.AuthIdentity{User: "alice", Domain: domain, Password: []byte(alicePassword)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialInbound, Principal: target})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cred, srv := lsaCredentials(t, c)
 	before := d.stats(t)
 	var hs []lsa.SecHandle
 	for range n {
@@ -662,15 +671,7 @@ func TestE2ESentToken(t *testing.T) {
 	d.addUser(t, "alice", alicePassword)
 	c := d.client(t)
 	ctx := context.Background()
-	cred, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialOutbound,
-		Identity: &secpkg.AuthIdentity{User: "alice", Domain: domain, Password: []byte(alicePassword)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := c.AcquireCredentials(ctx, &lsa.AcquireCredentialsRequest{Package: "NTLM", Use: secpkg.CredentialInbound, Principal: target})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cred, srv := lsaCredentials(t, c)
 	req := func() *lsa.InitializeContextRequest {
 		return &lsa.InitializeContextRequest{Credential: cred.Handle, Target: target, Flags: secpkg.ISCFlags(e2eFlags), DataRep: secpkg.NativeDataRep}
 	}
