@@ -44,17 +44,17 @@ import (
 //	                   it (uint32), zero padding. All zero: free. The
 //	                   key of all 0xFF bytes: a poisoned bucket.
 type replayFile struct {
-	f        *os.File
-	path     string
-	tables   int // complete tables in the file
-	max      int // bound on tables
-	amnesia  time.Duration
-	shared   bool // others may use the file: lock it for every operation
+	f       *os.File
+	path    string
+	tables  int // complete tables in the file
+	max     int // bound on tables
+	amnesia time.Duration
+	shared  bool // others may use the file: lock it for every operation
 	// mirror is the whole file, kept by an LSA that opened it alone
 	// (nothing else writes it) while it is at most replayMirrorMax long:
 	// a store then reads its buckets here, not one read(2) per table, and
 	// only writes to the file.
-	mirror []byte
+	mirror   []byte
 	buf      [2 * replayRecord]byte
 	rec      [replayRecord]byte
 	lockFile func(f *os.File) error
