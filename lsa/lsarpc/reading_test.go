@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opensspi/sspi/lsa"
 	"github.com/opensspi/sspi/secpkg"
@@ -129,4 +130,29 @@ func TestReadingPassesOn(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestLoneDeleteFlushed: a request that wants no reply and finds no
+// request to go out with reaches the server anyway (the flusher's tick),
+// from several connections at once.
+func TestLoneDeleteFlushed(t *testing.T) {
+	path, srv := serveLimits(t, Limits{}, nil)
+	before := srv.calls.Load()
+	const conns = 3
+	for range conns {
+		c, err := dial(t, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DeleteContext(context.Background(), lsa.SecHandle{Epoch: 1, ID: 99}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.calls.Load()-before < conns {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d lone deletes reached the server", srv.calls.Load()-before, conns)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
