@@ -202,15 +202,16 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 }
 
 // readFor reads replies, handing each to its caller, until pc has its
-// own, the connection ends, or ctx is done (then it returns ctx's error;
-// the connection goes on). The caller holds the reading.
+// own (with pc nil: never), the connection ends, or ctx is done (then it
+// returns ctx's error; the connection goes on). The caller holds the
+// reading.
 func (cc *clientConn) readFor(ctx context.Context, pc *pendingCall) error {
 	if ctx.Done() != nil {
 		// A read waits for the socket: ctx's end interrupts it.
 		stop := context.AfterFunc(ctx, func() { cc.nc.SetReadDeadline(aLongTimeAgo) })
 		defer stop()
 	}
-	for len(pc.done) == 0 {
+	for pc == nil || len(pc.done) == 0 {
 		err := cc.readReply()
 		if err == nil {
 			continue
@@ -317,19 +318,9 @@ func (cc *clientConn) readUntilEnd() {
 		default:
 		}
 		if cc.reading.CompareAndSwap(false, true) {
-			for {
-				err := cc.readReply()
-				switch {
-				case err == nil:
-					continue
-				case errors.Is(err, os.ErrDeadlineExceeded): // a context's end
-					cc.nc.SetReadDeadline(time.Time{})
-					continue
-				}
-				cc.die(err)
-				cc.reading.Store(false)
-				return
-			}
+			cc.readFor(context.Background(), nil)
+			cc.reading.Store(false)
+			return
 		}
 		select {
 		case <-cc.done:
